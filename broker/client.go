@@ -1,0 +1,324 @@
+package broker
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/leafbox/leafbox/broker/auth"
+	"github.com/leafbox/leafbox/broker/proto"
+)
+
+// Read buffer sizes: start small so idle connections stay cheap, grow while
+// reads fill the buffer, shrink again when traffic calms down.
+const (
+	minReadBuf = 512
+	maxReadBuf = 64 << 10
+)
+
+// closeReason says why a connection ended (logged and counted).
+type closeReason int
+
+const (
+	closeClientGone closeReason = iota
+	closeServerShutdown
+	closeProtocolError
+	closeAuthViolation
+	closeAuthTimeout
+	closeSlowConsumer
+	closeStale
+	closeWriteError
+	closeTLSError
+)
+
+var closeReasonNames = [...]string{"client closed", "server shutdown", "protocol violation",
+	"authorization violation", "authentication timeout", "slow consumer", "stale connection",
+	"write error", "tls handshake error"}
+
+func (r closeReason) String() string { return closeReasonNames[r] }
+
+// client is one NATS client connection, or the in-process client that owns
+// the subscriptions of bridges and device services (conn == nil).
+type client struct {
+	srv  *Server
+	cid  uint64
+	conn net.Conn
+	log  *slog.Logger
+
+	// Set by the reader only.
+	parser    proto.Parser
+	nonce     []byte
+	connected bool // CONNECT received and accepted
+	creds     auth.Credentials
+	opts      connOpts
+	sids      map[string]*subscription
+	pcd       map[*client]struct{} // clients this read woke up: flushed once per read
+	pingsOut  int
+	lastRead  atomic.Int64 // unix nanos of the last inbound data
+
+	// perms is replaced on reload; read on every publish.
+	perms atomic.Pointer[auth.Checker]
+	user  atomic.Pointer[string]
+
+	// Outbound state, guarded by mu.
+	mu        sync.Mutex
+	out       []byte // appended by deliverers
+	spare     []byte // the buffer the writer is not using
+	inflight  int    // bytes the writer is writing now
+	closed    bool
+	closeOnce sync.Once
+	flushCh   chan struct{} // wakes the writer (capacity 1)
+	doneCh    chan struct{} // closed when the connection is closing
+
+	// Informational, for /connz.
+	start      time.Time
+	host       string
+	port       int
+	tlsVersion string
+	tlsCipher  string
+	numSubs    atomic.Int32
+	stats      clientStats
+	info       atomic.Pointer[clientInfo]
+}
+
+type clientStats struct {
+	inMsgs, inBytes, outMsgs, outBytes atomic.Int64
+}
+
+// clientInfo is what the client said about itself in CONNECT.
+type clientInfo struct {
+	name, lang, version string
+}
+
+// connOpts are the CONNECT options that change how the server talks to the client.
+type connOpts struct {
+	verbose, pedantic, echo, headers, noResponders bool
+}
+
+func newClient(s *Server, conn net.Conn) *client {
+	c := &client{
+		srv:     s,
+		cid:     s.nextCID.Add(1),
+		conn:    conn,
+		sids:    make(map[string]*subscription),
+		flushCh: make(chan struct{}, 1),
+		doneCh:  make(chan struct{}),
+		start:   time.Now(),
+		// Until CONNECT says otherwise, as nats-server: verbose, pedantic, echo.
+		opts: connOpts{verbose: true, pedantic: true, echo: true},
+	}
+	c.parser.MaxControlLine = int(s.cfg.MaxControlLine)
+	c.parser.MaxPayload = int(s.cfg.MaxPayload)
+	if ta, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+		c.host, c.port = ta.IP.String(), ta.Port
+	}
+	c.log = s.log.With("cid", c.cid)
+	c.lastRead.Store(time.Now().UnixNano())
+	return c
+}
+
+// readLoop sends INFO, upgrades to TLS when configured, then parses and
+// executes everything the client sends until the connection ends.
+func (c *client) readLoop() {
+	defer c.srv.connWG.Done()
+	s := c.srv
+	a := s.auth.Load()
+	info := s.baseInfo()
+	info.CID = c.cid
+	info.ClientIP = c.host
+	if a.NonceRequired() {
+		n := auth.NewNonce()
+		info.Nonce = n
+		c.nonce = []byte(n)
+	}
+	buf, err := proto.AppendInfo(nil, &info)
+	if err != nil {
+		c.log.Error("encode INFO", "err", err)
+		c.close(closeProtocolError, "")
+		return
+	}
+	c.enqueue(buf)
+	c.flushNow()
+	c.log.Debug("client connected", "remote", net.JoinHostPort(c.host, strconv.Itoa(c.port)))
+
+	if s.tlsConf != nil {
+		tc := tls.Server(c.conn, s.tlsConf)
+		tc.SetDeadline(time.Now().Add(s.cfg.TLSTimeout))
+		if err := tc.Handshake(); err != nil {
+			c.log.Debug("TLS handshake failed", "err", err)
+			c.close(closeTLSError, "")
+			return
+		}
+		tc.SetDeadline(time.Time{})
+		st := tc.ConnectionState()
+		c.tlsVersion = tls.VersionName(st.Version)
+		c.tlsCipher = tls.CipherSuiteName(st.CipherSuite)
+		c.mu.Lock()
+		c.conn = tc
+		c.mu.Unlock()
+	}
+
+	var authTimer *time.Timer
+	if a.Required() {
+		authTimer = time.AfterFunc(a.Timeout(), func() {
+			c.close(closeAuthTimeout, "Authentication Timeout")
+		})
+	}
+	pingTimer := time.AfterFunc(s.cfg.PingInterval, c.pingTick)
+	defer func() {
+		if authTimer != nil {
+			authTimer.Stop()
+		}
+		pingTimer.Stop()
+	}()
+
+	rb := make([]byte, minReadBuf)
+	c.pcd = make(map[*client]struct{})
+	for {
+		n, err := c.conn.Read(rb)
+		if n > 0 {
+			c.lastRead.Store(time.Now().UnixNano())
+			perr := c.parser.Parse(rb[:n], c)
+			c.flushPending()
+			if perr != nil {
+				c.protocolError(perr)
+				return
+			}
+			if c.connected && authTimer != nil {
+				authTimer.Stop()
+				authTimer = nil
+			}
+			switch {
+			case n == len(rb) && len(rb) < maxReadBuf:
+				rb = make([]byte, len(rb)*2)
+			case n < len(rb)/4 && len(rb) > minReadBuf:
+				rb = make([]byte, len(rb)/2)
+			}
+		}
+		if err != nil {
+			c.close(closeClientGone, "")
+			return
+		}
+	}
+}
+
+// protocolError answers a parse or handler error and closes the connection.
+func (c *client) protocolError(err error) {
+	var ce *closeError
+	if errors.As(err, &ce) {
+		c.close(ce.reason, ce.text)
+		return
+	}
+	text, ok := proto.ErrText(err)
+	if !ok {
+		text = ""
+	}
+	c.log.Debug("protocol error", "err", err)
+	c.close(closeProtocolError, text)
+}
+
+// closeError is returned by handlers to end the connection with an -ERR.
+type closeError struct {
+	reason closeReason
+	text   string
+}
+
+func (e *closeError) Error() string { return e.text }
+
+// pingTick sends the server's keep-alive PING, or ends a connection that
+// left too many unanswered.
+func (c *client) pingTick() {
+	s := c.srv
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	// A client that sent something recently is alive; no PING needed.
+	if time.Since(time.Unix(0, c.lastRead.Load())) < s.cfg.PingInterval && c.pingsOutLoad() == 0 {
+		time.AfterFunc(s.cfg.PingInterval, c.pingTick)
+		return
+	}
+	if c.pingsOutAdd() > s.cfg.PingMax {
+		s.stats.staleConns.Add(1)
+		c.close(closeStale, "Stale Connection")
+		return
+	}
+	c.enqueueString(proto.ProtoPing)
+	c.flushNow()
+	time.AfterFunc(s.cfg.PingInterval, c.pingTick)
+}
+
+// pingsOut is touched by the timer goroutine and the reader, so it is
+// guarded by mu.
+func (c *client) pingsOutAdd() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pingsOut++
+	return c.pingsOut
+}
+
+func (c *client) pingsOutLoad() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pingsOut
+}
+
+// close ends the connection once. A non-empty errText is sent as -ERR first.
+func (c *client) close(reason closeReason, errText string) {
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		c.closed = true
+		if reason == closeSlowConsumer {
+			c.out = c.out[:0]
+		}
+		if errText != "" && c.conn != nil {
+			c.out = proto.AppendErr(c.out, errText)
+		}
+		c.mu.Unlock()
+		if c.conn != nil {
+			// Unblock the reader at once; the writer flushes and closes.
+			c.conn.SetReadDeadline(time.Now())
+		}
+		close(c.doneCh)
+		c.removeAllSubs()
+		c.srv.removeClient(c)
+		lvl := slog.LevelDebug
+		if reason == closeSlowConsumer || reason == closeStale || reason == closeAuthViolation {
+			lvl = slog.LevelInfo
+		}
+		c.log.Log(context.Background(), lvl, "client closed", "reason", reason.String())
+	})
+}
+
+// reauthorize checks the connection against a reloaded authorization
+// config: it keeps the connection (with new permissions) or closes it.
+func (c *client) reauthorize(a *auth.Authenticator) bool {
+	if !a.Required() {
+		c.perms.Store(nil)
+		return true
+	}
+	c.mu.Lock()
+	creds, nonce := c.creds, c.nonce
+	connected := c.connected
+	c.mu.Unlock()
+	if !connected {
+		return true // still inside its auth timeout; CONNECT will be checked against the new config
+	}
+	id, err := a.Authenticate(creds, nonce)
+	if err != nil {
+		c.close(closeAuthViolation, "Authorization Violation")
+		return false
+	}
+	c.perms.Store(id.Perms)
+	name := id.Name
+	c.user.Store(&name)
+	return true
+}

@@ -1,0 +1,57 @@
+package broker
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"time"
+
+	"github.com/leafbox/leafbox/broker/auth"
+)
+
+// Defaults, as nats-server uses them.
+const (
+	DefaultHost           = "127.0.0.1"
+	DefaultPort           = 4222
+	DefaultMaxPayload     = 1 << 20
+	DefaultMaxControlLine = 4096
+	DefaultMaxConnections = 64 * 1024
+	DefaultMaxPending     = 64 << 20
+	DefaultPingInterval   = 2 * time.Minute
+	DefaultPingMax        = 2
+	DefaultWriteDeadline  = 10 * time.Second
+	DefaultAuthTimeout    = 2 * time.Second
+	DefaultTLSTimeout     = 2 * time.Second
+)
+
+// Config configures the broker core. Zero values mean the defaults above.
+type Config struct {
+	// Host and Port are the client listen address. Port -1 picks a random port.
+	Host string
+	Port int
+	// ServerName is reported in INFO and monitoring; default is the server id.
+	ServerName string
+
+	MaxPayload       int32
+	MaxControlLine   int32
+	MaxConnections   int
+	MaxPending       int64
+	MaxSubscriptions int // 0 means unlimited
+	PingInterval     time.Duration
+	PingMax          int
+	WriteDeadline    time.Duration
+
+	// Auth is the authorization block. Its zero value disables authorization.
+	Auth auth.Config
+
+	// TLS, when set, requires TLS on the client port.
+	TLS *tls.Config
+	// TLSTimeout bounds the TLS handshake.
+	TLSTimeout time.Duration
+	// TLSVerify requires and verifies client certificates.
+	TLSVerify bool
+
+	// Logger receives the broker's logs; nil discards them.
+	Logger *slog.Logger
+	// Trace logs every protocol operation at debug level (the -V flag).
+	Trace bool
+}

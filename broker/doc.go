@@ -1,0 +1,18 @@
+// Package broker is leafbox's NATS broker core: it accepts NATS client
+// connections, routes messages between them by subject, and offers the same
+// routing in process to bridges and device services.
+//
+// Each client connection has a reader goroutine that parses the byte stream
+// (package proto) and routes every message as soon as it is parsed, and a
+// writer goroutine that flushes the connection's outbound buffer. Delivery
+// appends the wire form of a message to the receiver's outbound buffer under
+// the receiver's lock; the publisher's reader wakes the writers it touched once
+// per read, so a burst of messages leaves in one write. No message is
+// allocated on this path.
+//
+// Memory is bounded per connection: outbound data beyond MaxPending marks the
+// receiver a slow consumer, and it is disconnected with -ERR 'Slow Consumer'.
+//
+// In-process subscribers (Subscribe) are called synchronously on the
+// publisher's goroutine; the Msg they receive is valid only during the call.
+package broker

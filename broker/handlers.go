@@ -1,0 +1,264 @@
+package broker
+
+import (
+	"fmt"
+
+	"github.com/leafbox/leafbox/broker/auth"
+	"github.com/leafbox/leafbox/broker/proto"
+	"github.com/leafbox/leafbox/broker/subject"
+)
+
+// The -ERR texts the server sends, worded exactly as nats-server words them.
+const (
+	errAuthViolation   = "Authorization Violation"
+	errInvalidSubject  = "Invalid Subject"
+	errInvalidPubSubj  = "Invalid Publish Subject"
+	errMaxSubsExceeded = "Maximum Subscriptions Exceeded"
+)
+
+// awaitingAuth reports whether the client must still send a valid CONNECT.
+func (c *client) awaitingAuth() bool {
+	return !c.connected && c.srv.authRequired()
+}
+
+// requireAuth ends a connection that sends anything but CONNECT before
+// authenticating, as nats-server does.
+func (c *client) requireAuth() error {
+	if c.awaitingAuth() {
+		return &closeError{reason: closeAuthViolation, text: errAuthViolation}
+	}
+	return nil
+}
+
+func (c *client) trace(op string, args ...any) {
+	if c.srv.cfg.Trace {
+		c.log.Debug("<<- "+op, args...)
+	}
+}
+
+// OnConnect handles CONNECT: options, then authentication.
+func (c *client) OnConnect(arg []byte) error {
+	c.trace("CONNECT", "arg", string(arg))
+	co, err := proto.ParseConnect(arg)
+	if err != nil {
+		return &closeError{reason: closeProtocolError, text: "Invalid Protocol"}
+	}
+	a := c.srv.auth.Load()
+	creds := auth.Credentials{
+		Token:     co.Token,
+		Username:  co.Username,
+		Password:  co.Password,
+		Nkey:      co.Nkey,
+		Signature: co.Sig,
+	}
+	var perms *auth.Checker
+	user := ""
+	if a.Required() {
+		id, err := a.Authenticate(creds, c.nonce)
+		if err != nil {
+			c.log.Info("authentication failed", "user", creds.Username, "nkey", creds.Nkey, "err", err)
+			return &closeError{reason: closeAuthViolation, text: errAuthViolation}
+		}
+		perms = id.Perms
+		user = id.Name
+	}
+	c.mu.Lock()
+	c.creds = creds
+	c.connected = true
+	c.mu.Unlock()
+	c.perms.Store(perms)
+	c.user.Store(&user)
+	c.mu.Lock() // deliverers read opts.headers under mu
+	c.opts = connOpts{
+		verbose:  co.Verbose,
+		pedantic: co.Pedantic,
+		echo:     co.Echo,
+		headers:  co.Headers,
+		// No-responders needs headers to carry the 503 status.
+		noResponders: co.NoResponders && co.Headers,
+	}
+	c.mu.Unlock()
+	c.parser.RejectHeaders = !co.Headers
+	c.info.Store(&clientInfo{name: co.Name, lang: co.Lang, version: co.Version})
+	c.ok()
+	return nil
+}
+
+// OnInfo ignores INFO from clients, as nats-server does.
+func (c *client) OnInfo([]byte) error { return c.requireAuth() }
+
+// OnPub routes a message without headers.
+func (c *client) OnPub(subj, reply, payload []byte) error {
+	if err := c.requireAuth(); err != nil {
+		return err
+	}
+	if c.srv.cfg.Trace {
+		c.trace("PUB", "subject", string(subj), "reply", string(reply), "size", len(payload))
+	}
+	c.publish(subj, reply, 0, payload)
+	return nil
+}
+
+// OnHPub routes a message with headers.
+func (c *client) OnHPub(subj, reply []byte, hdrLen int, msg []byte) error {
+	if err := c.requireAuth(); err != nil {
+		return err
+	}
+	if c.srv.cfg.Trace {
+		c.trace("HPUB", "subject", string(subj), "reply", string(reply), "hdr", hdrLen, "size", len(msg))
+	}
+	c.publish(subj, reply, hdrLen, msg)
+	return nil
+}
+
+// publish checks a client's publish and hands it to the router.
+func (c *client) publish(subj, reply []byte, hdrLen int, msg []byte) {
+	c.stats.inMsgs.Add(1)
+	c.stats.inBytes.Add(int64(len(msg)))
+	c.srv.stats.inMsgs.Add(1)
+	c.srv.stats.inBytes.Add(int64(len(msg)))
+	if c.opts.pedantic && !subject.ValidLiteral(subj) {
+		c.sendErr(errInvalidPubSubj)
+		return
+	}
+	if p := c.perms.Load(); p != nil && !p.CanPublish(subj) {
+		c.sendErr(fmt.Sprintf("Permissions Violation for Publish to %q", subj))
+		c.log.Info("publish permission violation", "subject", string(subj))
+		return
+	}
+	c.srv.route(c, subj, reply, msg[:hdrLen], msg[hdrLen:])
+	c.ok()
+}
+
+// OnSub adds a subscription.
+func (c *client) OnSub(subj, queue, sid []byte) error {
+	if err := c.requireAuth(); err != nil {
+		return err
+	}
+	c.trace("SUB", "subject", string(subj), "queue", string(queue), "sid", string(sid))
+	if !subject.Valid(subj) || (len(queue) > 0 && !validQueue(queue)) {
+		c.sendErr(errInvalidSubject)
+		return nil
+	}
+	if p := c.perms.Load(); p != nil && !p.CanSubscribe(subj, queue) {
+		if len(queue) > 0 {
+			c.sendErr(fmt.Sprintf("Permissions Violation for Subscription to %q using queue %q", subj, queue))
+		} else {
+			c.sendErr(fmt.Sprintf("Permissions Violation for Subscription to %q", subj))
+		}
+		c.log.Info("subscribe permission violation", "subject", string(subj))
+		return nil
+	}
+	c.mu.Lock()
+	_, dup := c.sids[string(sid)]
+	n := len(c.sids)
+	c.mu.Unlock()
+	if dup {
+		c.ok() // nats-server ignores a SUB that reuses a live sid
+		return nil
+	}
+	if m := c.srv.cfg.MaxSubscriptions; m > 0 && n >= m {
+		c.sendErr(errMaxSubsExceeded)
+		return nil
+	}
+	sub := &subscription{
+		client:     c,
+		subject:    string(subj),
+		queue:      string(queue),
+		queueBytes: append([]byte(nil), queue...),
+		sid:        append([]byte(nil), sid...),
+	}
+	if p := c.perms.Load(); p != nil {
+		sub.deliverCheck = p.NeedsDeliverCheck(subj)
+	}
+	if err := c.srv.subs.Insert(sub.subject, sub.queue, sub); err != nil {
+		c.sendErr(errInvalidSubject)
+		return nil
+	}
+	c.mu.Lock()
+	c.sids[string(sub.sid)] = sub
+	c.mu.Unlock()
+	c.numSubs.Add(1)
+	c.ok()
+	return nil
+}
+
+// validQueue reports whether a queue name is one token without wildcards
+// or whitespace.
+func validQueue(q []byte) bool {
+	for _, b := range q {
+		if b <= ' ' || b == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// OnUnsub removes a subscription now, or after max deliveries.
+func (c *client) OnUnsub(sid []byte, maxMsgs int64) error {
+	if err := c.requireAuth(); err != nil {
+		return err
+	}
+	c.trace("UNSUB", "sid", string(sid), "max", maxMsgs)
+	c.mu.Lock()
+	sub := c.sids[string(sid)]
+	c.mu.Unlock()
+	if sub != nil {
+		if maxMsgs > 0 && sub.delivered.Load() < maxMsgs {
+			sub.max.Store(maxMsgs)
+		} else {
+			c.removeSub(sub)
+		}
+	}
+	c.ok()
+	return nil
+}
+
+// OnPing answers PONG.
+func (c *client) OnPing() error {
+	if err := c.requireAuth(); err != nil {
+		return err
+	}
+	c.trace("PING")
+	c.enqueueString(proto.ProtoPong)
+	c.markFlush(c)
+	return nil
+}
+
+// OnPong resets the keep-alive counter.
+func (c *client) OnPong() error {
+	c.trace("PONG")
+	c.mu.Lock()
+	c.pingsOut = 0
+	c.mu.Unlock()
+	return nil
+}
+
+// OnOK ignores +OK from a client.
+func (c *client) OnOK() error { return nil }
+
+// OnErr logs an -ERR sent by a client.
+func (c *client) OnErr(text []byte) error {
+	c.log.Debug("client sent -ERR", "text", string(text))
+	return nil
+}
+
+// ok sends +OK in verbose mode.
+func (c *client) ok() {
+	if c.opts.verbose {
+		c.enqueueString(proto.ProtoOK)
+		c.markFlush(c)
+	}
+}
+
+// sendErr sends a non-fatal -ERR.
+func (c *client) sendErr(text string) {
+	c.mu.Lock()
+	if !c.closed {
+		c.out = proto.AppendErr(c.out, text)
+	}
+	c.mu.Unlock()
+	c.markFlush(c)
+}
+
+var _ proto.Handler = (*client)(nil)

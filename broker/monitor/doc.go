@@ -1,0 +1,41 @@
+// Package monitor serves leafbox's HTTP monitoring endpoints with
+// nats-server's paths and JSON field names, so the nats CLI's server
+// commands, prometheus-nats-exporter and existing dashboards work unchanged.
+//
+// Endpoints (GET or HEAD; anything else is 405):
+//
+//	/                 HTML index of the endpoints
+//	/varz             server configuration, counters, memory and CPU
+//	/connz            connections: ?subs=1|true|detail, ?auth=1, ?offset=, ?limit=
+//	                  (default 1024), ?sort=cid|start|subs|pending|msgs_to|
+//	                  msgs_from|bytes_to|bytes_from|last|idle|uptime|rtt, ?cid=,
+//	                  ?state=open|closed|any
+//	/subsz            sublist statistics; ?subs=1 lists subscriptions,
+//	                  ?test=subject keeps those a publish would reach,
+//	                  ?offset=, ?limit= (default 1024). Also /subscriptionsz.
+//	/leafz            leafnode connections, when the Source implements LeafzSource
+//	/healthz          {"status":"ok"} or 503 {"status":"unavailable","error":"..."}
+//	/metrics          Prometheus text format 0.0.4, written by hand
+//
+// JSON documents are indented by two spaces as nats-server's are (/healthz
+// is compact); bad query parameters get 400 with a plain-text reason.
+//
+// The broker implements Source and reports what it counts; the monitor
+// adds what it measures itself: Now, Uptime, resident memory (VmRSS from
+// /proc/self/status), CPU percent (utime+stime deltas from /proc/self/stat
+// between scrapes, at least 500ms apart), cores, GOMAXPROCS, GOMEMLIMIT and
+// per-endpoint request counts. NewConnz and NewSubsz do the sorting and
+// paging for a Source that holds a snapshot.
+//
+// /metrics uses prometheus-nats-exporter's default names (gnatsd_varz_*,
+// gnatsd_subsz_*, gnatsd_healthz_status) with a server_id label, so
+// dashboards built on the exporter work without it. Monotonic figures are
+// typed counter, the rest gauge; names stay the exporter's, without the
+// _total suffix. The renderer appends into a pooled buffer and itself
+// allocates nothing. The package imports no Prometheus library.
+//
+// Monitoring is not on the message path: each request takes a snapshot from
+// the Source and encodes it. Keep the listener on loopback (the default
+// host) unless the network in front of the gateway is trusted; there is no
+// authentication.
+package monitor

@@ -1,0 +1,170 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// waitFor polls cond until it holds or timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v", timeout)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busyPort := busy.Addr().(*net.TCPAddr).Port
+
+	tests := []struct {
+		name    string
+		cfg     Config
+		src     Source
+		wantErr error
+	}{
+		{"disabled", Config{Port: 0}, newFakeSource(), ErrDisabled},
+		{"bad port", Config{Port: 70000}, newFakeSource(), ErrInvalidPort},
+		{"nil source", Config{Port: -1}, nil, ErrNoSource},
+		{"port in use", Config{Host: "127.0.0.1", Port: busyPort}, newFakeSource(), nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := New(tc.cfg, tc.src, nil)
+			if err == nil {
+				s.Close()
+				t.Fatal("New succeeded")
+			}
+			if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Errorf("err = %v, want %v", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestRunServesAndShutsDown(t *testing.T) {
+	src := newFakeSource()
+	s, err := New(Config{Host: "127.0.0.1", Port: -1}, src, nil)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	addr := s.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+
+	// The listener is bound by New, so requests succeed at once.
+	code, _, body := do(t, "GET", "http://"+addr+"/varz")
+	if code != 200 {
+		t.Fatalf("varz status %d", code)
+	}
+	m := decodeMap(t, body)
+	if m["http_port"] != float64(s.Addr().(*net.TCPAddr).Port) || m["http_host"] != "127.0.0.1" {
+		t.Errorf("http_host:port = %v:%v, want %s", m["http_host"], m["http_port"], addr)
+	}
+	if err := s.Run(ctx); !errors.Is(err, ErrAlreadyRun) {
+		t.Errorf("second Run = %v, want ErrAlreadyRun", err)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run after cancel = %v, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	waitFor(t, 5*time.Second, func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+}
+
+func TestCloseBeforeRun(t *testing.T) {
+	s, err := New(Config{Host: "127.0.0.1", Port: -1}, newFakeSource(), nil)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	port := s.Addr().(*net.TCPAddr).Port
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := s.Run(context.Background()); !errors.Is(err, ErrAlreadyRun) {
+		t.Errorf("Run after Close = %v, want ErrAlreadyRun", err)
+	}
+	// The port is free again.
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		t.Fatalf("port still bound after Close: %v", err)
+	}
+	ln.Close()
+}
+
+func TestServerLimits(t *testing.T) {
+	s, err := New(Config{Host: "127.0.0.1", Port: -1}, newFakeSource(), nil)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	defer s.Close()
+	if s.http.ReadHeaderTimeout <= 0 || s.http.ReadTimeout <= 0 || s.http.WriteTimeout <= 0 ||
+		s.http.IdleTimeout <= 0 || s.http.MaxHeaderBytes <= 0 || s.http.MaxHeaderBytes > 1<<20 {
+		t.Errorf("unbounded http.Server: %+v", s.http)
+	}
+}
+
+func BenchmarkVarzHandler(b *testing.B) {
+	benchHandler(b, "/varz")
+}
+
+func BenchmarkMetricsHandler(b *testing.B) {
+	benchHandler(b, "/metrics")
+}
+
+func BenchmarkConnzHandler(b *testing.B) {
+	benchHandler(b, "/connz?subs=1")
+}
+
+// benchHandler measures one endpoint without the network.
+func benchHandler(b *testing.B, target string) {
+	s := newServer(Config{Port: -1}, newFakeSource(), nil, fakeProc("1 1", "1"), time.Now)
+	h := s.Handler()
+	req, err := http.NewRequest("GET", target, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(w.h)
+		h.ServeHTTP(w, req)
+		if w.code != 200 {
+			b.Fatalf("status %d", w.code)
+		}
+	}
+}
+
+type discardWriter struct {
+	h    http.Header
+	code int
+}
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *discardWriter) WriteHeader(code int)        { w.code = code }

@@ -1,0 +1,153 @@
+package broker
+
+import (
+	"math/rand/v2"
+	"sync/atomic"
+)
+
+// noRespondersHeader is the status nats-server sends a requester when
+// nobody is subscribed to the request subject.
+const noRespondersHeader = "NATS/1.0 503\r\n\r\n"
+
+// subscription is one SUB of a network client or one in-process Subscribe.
+type subscription struct {
+	client  *client
+	handler MsgHandler // in-process subscribers only
+	subject string
+	queue   string
+	sid     []byte
+
+	// deliverCheck is set when the subscriber's permissions deny some
+	// subjects this wildcard subscription matches; each delivery is then
+	// filtered, as nats-server does.
+	deliverCheck bool
+	queueBytes   []byte
+
+	max       atomic.Int64 // auto-unsubscribe after this many deliveries; 0 = never
+	delivered atomic.Int64
+	removed   atomic.Bool
+}
+
+// route delivers a message to every matching plain subscription and to one
+// member of each matching queue group.
+func (s *Server) route(from *client, subj, reply, hdr, data []byte) {
+	r := s.subs.Match(subj)
+	delivered := false
+	for _, sub := range r.Plain {
+		if sub.client == from && !from.opts.echo {
+			continue
+		}
+		if s.deliver(from, sub, subj, reply, hdr, data) {
+			delivered = true
+		}
+	}
+	for i := range r.Queues {
+		members := r.Queues[i].Members
+		n := len(members)
+		start := rand.IntN(n)
+		for j := range n {
+			sub := members[(start+j)%n]
+			if sub.client == from && !from.opts.echo {
+				continue
+			}
+			if s.deliver(from, sub, subj, reply, hdr, data) {
+				delivered = true
+				break
+			}
+		}
+	}
+	if !delivered && len(reply) > 0 && from.opts.noResponders {
+		s.noResponders(from, reply)
+	}
+}
+
+// deliver hands one message to one subscription. It reports false when the
+// subscription could not take it (closed, over its max, slow consumer).
+func (s *Server) deliver(from *client, sub *subscription, subj, reply, hdr, data []byte) bool {
+	if sub.removed.Load() {
+		return false
+	}
+	n := sub.delivered.Add(1)
+	if m := sub.max.Load(); m > 0 {
+		if n > m {
+			return false
+		}
+		if n == m {
+			defer sub.client.removeSub(sub)
+		}
+	}
+	size := int64(len(hdr) + len(data))
+	dst := sub.client
+	if sub.handler != nil {
+		sub.handler(Msg{Subject: subj, Reply: reply, Header: hdr, Data: data})
+		dst.stats.outMsgs.Add(1)
+		dst.stats.outBytes.Add(size)
+		s.stats.outMsgs.Add(1)
+		s.stats.outBytes.Add(size)
+		return true
+	}
+	if sub.deliverCheck && !dst.perms.Load().DeliverAllowed(subj, sub.queueBytes) {
+		return false
+	}
+	dst.mu.Lock()
+	if dst.closed {
+		dst.mu.Unlock()
+		return false
+	}
+	wire := len(subj) + len(reply) + len(sub.sid) + len(hdr) + len(data) + 40
+	if int64(len(dst.out)+dst.inflight+wire) > s.cfg.MaxPending {
+		dst.mu.Unlock()
+		s.stats.slowConsumers.Add(1)
+		dst.log.Info("slow consumer: max_pending exceeded", "max_pending", s.cfg.MaxPending)
+		// Closing removes subscriptions; do it off this routing pass.
+		go dst.close(closeSlowConsumer, "Slow Consumer")
+		return false
+	}
+	dst.appendDelivery(subj, sub.sid, reply, hdr, data)
+	dst.mu.Unlock()
+	dst.stats.outMsgs.Add(1)
+	dst.stats.outBytes.Add(size)
+	s.stats.outMsgs.Add(1)
+	s.stats.outBytes.Add(size)
+	from.markFlush(dst)
+	return true
+}
+
+// noResponders tells a requester at once that nobody listens, by sending
+// the 503 status to its own subscription on the reply subject.
+func (s *Server) noResponders(c *client, reply []byte) {
+	r := s.subs.Match(reply)
+	for _, sub := range r.Plain {
+		if sub.client == c {
+			s.deliver(c, sub, reply, nil, []byte(noRespondersHeader), nil)
+			return
+		}
+	}
+}
+
+// removeSub removes one subscription; safe to call more than once.
+func (c *client) removeSub(sub *subscription) {
+	if !sub.removed.CompareAndSwap(false, true) {
+		return
+	}
+	c.srv.subs.Remove(sub.subject, sub.queue, sub)
+	c.mu.Lock()
+	if c.sids[string(sub.sid)] == sub {
+		delete(c.sids, string(sub.sid))
+	}
+	c.mu.Unlock()
+	c.numSubs.Add(-1)
+}
+
+// removeAllSubs removes every subscription of a closing client.
+func (c *client) removeAllSubs() {
+	c.mu.Lock()
+	subs := make([]*subscription, 0, len(c.sids))
+	for _, sub := range c.sids {
+		subs = append(subs, sub)
+	}
+	c.mu.Unlock()
+	for _, sub := range subs {
+		c.removeSub(sub)
+	}
+}

@@ -1,0 +1,321 @@
+package broker
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nkeys"
+
+	"github.com/leafbox/leafbox/broker/auth"
+	"github.com/leafbox/leafbox/broker/proto"
+	"github.com/leafbox/leafbox/broker/sublist"
+)
+
+// Version is the broker's version as reported in INFO and monitoring. The
+// daemon overrides it with its build version.
+const Version = "0.1.0"
+
+// protoLevel is the client protocol level we speak (1: async INFO allowed).
+const protoLevel = 1
+
+// ErrServerClosed is returned by operations on a server that has stopped.
+var ErrServerClosed = errors.New("broker: server closed")
+
+// Server is the broker core. Create it with New, then call Run.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	id      string
+	name    string
+	version string
+	start   time.Time
+
+	auth atomic.Pointer[auth.Authenticator]
+	subs *sublist.Sublist[*subscription]
+
+	ln       net.Listener
+	tlsConf  *tls.Config
+	nextCID  atomic.Uint64
+	mu       sync.Mutex
+	clients  map[uint64]*client
+	closed   bool
+	connWG   sync.WaitGroup
+	inProc   *client // owner of in-process subscriptions
+	warnings []string
+
+	stats serverStats
+}
+
+// serverStats are the counters reported in /varz.
+type serverStats struct {
+	inMsgs, outMsgs, inBytes, outBytes atomic.Int64
+	slowConsumers, totalConns          atomic.Int64
+	staleConns                         atomic.Int64
+}
+
+// Option customises a Server beyond its Config.
+type Option func(*Server)
+
+// WithVersion sets the version reported in INFO and monitoring.
+func WithVersion(v string) Option { return func(s *Server) { s.version = v } }
+
+// WithWarnings adds configuration warnings reported in /varz.
+func WithWarnings(w ...string) Option {
+	return func(s *Server) { s.warnings = append(s.warnings, w...) }
+}
+
+// New validates cfg, applies defaults and binds the client listener.
+func New(cfg Config, opts ...Option) (*Server, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a, err := auth.New(cfg.Auth)
+	if err != nil {
+		return nil, fmt.Errorf("broker: authorization: %w", err)
+	}
+	kp, err := nkeys.CreateServer()
+	if err != nil {
+		return nil, fmt.Errorf("broker: create server id: %w", err)
+	}
+	id, err := kp.PublicKey()
+	if err != nil {
+		return nil, fmt.Errorf("broker: server id: %w", err)
+	}
+	s := &Server{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		id:      id,
+		name:    cfg.ServerName,
+		version: Version,
+		start:   time.Now(),
+		clients: make(map[uint64]*client),
+		tlsConf: cfg.TLS,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.name == "" {
+		s.name = id
+	}
+	s.auth.Store(a)
+	s.subs = sublist.New[*subscription](sublist.Options{})
+	s.inProc = newInProcessClient(s)
+
+	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(max(cfg.Port, 0)))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("broker: listen on %s: %w", addr, err)
+	}
+	s.ln = ln
+	return s, nil
+}
+
+func (c *Config) setDefaults() {
+	if c.Host == "" {
+		c.Host = DefaultHost
+	}
+	if c.Port == 0 {
+		c.Port = DefaultPort
+	}
+	if c.MaxPayload == 0 {
+		c.MaxPayload = DefaultMaxPayload
+	}
+	if c.MaxControlLine == 0 {
+		c.MaxControlLine = DefaultMaxControlLine
+	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = DefaultMaxConnections
+	}
+	if c.MaxPending == 0 {
+		c.MaxPending = DefaultMaxPending
+	}
+	if c.PingInterval == 0 {
+		c.PingInterval = DefaultPingInterval
+	}
+	if c.PingMax == 0 {
+		c.PingMax = DefaultPingMax
+	}
+	if c.WriteDeadline == 0 {
+		c.WriteDeadline = DefaultWriteDeadline
+	}
+	if c.TLSTimeout == 0 {
+		c.TLSTimeout = DefaultTLSTimeout
+	}
+}
+
+// Validate reports configuration values the broker cannot run with.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Port < -1 || c.Port > 65535 {
+		errs = append(errs, fmt.Errorf("broker: port %d out of range", c.Port))
+	}
+	if c.MaxPayload < 0 {
+		errs = append(errs, fmt.Errorf("broker: max_payload %d is negative", c.MaxPayload))
+	}
+	if c.MaxControlLine < 0 {
+		errs = append(errs, fmt.Errorf("broker: max_control_line %d is negative", c.MaxControlLine))
+	}
+	if c.MaxPending < 0 {
+		errs = append(errs, fmt.Errorf("broker: max_pending %d is negative", c.MaxPending))
+	}
+	if c.MaxPayload > 0 && c.MaxPending > 0 && int64(c.MaxPayload) > c.MaxPending {
+		errs = append(errs, fmt.Errorf("broker: max_payload %d exceeds max_pending %d", c.MaxPayload, c.MaxPending))
+	}
+	if c.MaxConnections < 0 || c.MaxSubscriptions < 0 || c.PingMax < 0 {
+		errs = append(errs, errors.New("broker: max_connections, max_subscriptions and ping_max must not be negative"))
+	}
+	if c.PingInterval < 0 || c.WriteDeadline < 0 {
+		errs = append(errs, errors.New("broker: ping_interval and write_deadline must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Addr is the address the client listener is bound to.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// ID is the server's public id (a server nkey), as sent in INFO.
+func (s *Server) ID() string { return s.id }
+
+// Name is the server name sent in INFO.
+func (s *Server) Name() string { return s.name }
+
+// Run accepts connections until ctx is cancelled, then stops accepting,
+// flushes what each client has pending and closes every connection.
+func (s *Server) Run(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() { s.ln.Close() })
+	defer stop()
+	var delay time.Duration
+	for {
+		conn, err := s.ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				break
+			}
+			// Temporary errors such as EMFILE: back off as net/http does.
+			delay = min(max(delay*2, 5*time.Millisecond), time.Second)
+			s.log.Warn("accept failed", "err", err, "retry_in", delay)
+			select {
+			case <-time.After(delay):
+				continue
+			case <-ctx.Done():
+			}
+			break
+		}
+		delay = 0
+		s.accept(conn)
+	}
+	s.shutdown()
+	return nil
+}
+
+// shutdown closes every client after flushing its pending output.
+func (s *Server) shutdown() {
+	s.mu.Lock()
+	s.closed = true
+	clients := make([]*client, 0, len(s.clients))
+	for _, c := range s.clients {
+		clients = append(clients, c)
+	}
+	s.mu.Unlock()
+	for _, c := range clients {
+		c.close(closeServerShutdown, "")
+	}
+	s.connWG.Wait()
+}
+
+func (s *Server) accept(conn net.Conn) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		conn.Close()
+		return
+	}
+	if len(s.clients) >= s.cfg.MaxConnections {
+		s.mu.Unlock()
+		s.log.Warn("maximum connections exceeded", "remote", conn.RemoteAddr().String())
+		conn.SetWriteDeadline(time.Now().Add(time.Second))
+		conn.Write(proto.AppendErr(nil, "maximum connections exceeded"))
+		conn.Close()
+		return
+	}
+	c := newClient(s, conn)
+	s.clients[c.cid] = c
+	s.connWG.Add(2)
+	s.mu.Unlock()
+	s.stats.totalConns.Add(1)
+	go c.readLoop()
+	go c.writeLoop()
+}
+
+func (s *Server) removeClient(c *client) {
+	s.mu.Lock()
+	delete(s.clients, c.cid)
+	s.mu.Unlock()
+}
+
+// ReloadAuth replaces the authorization configuration. Connections whose
+// stored credentials are still valid keep running with their new
+// permissions; the others are closed with -ERR 'Authorization Violation'.
+func (s *Server) ReloadAuth(cfg auth.Config) error {
+	a, err := auth.New(cfg)
+	if err != nil {
+		return fmt.Errorf("broker: reload authorization: %w", err)
+	}
+	s.auth.Store(a)
+	s.mu.Lock()
+	clients := make([]*client, 0, len(s.clients))
+	for _, c := range s.clients {
+		clients = append(clients, c)
+	}
+	s.mu.Unlock()
+	kept, dropped := 0, 0
+	for _, c := range clients {
+		if c.reauthorize(a) {
+			kept++
+		} else {
+			dropped++
+		}
+	}
+	s.log.Info("authorization reloaded", "kept", kept, "closed", dropped)
+	return nil
+}
+
+// authRequired reports whether clients must authenticate.
+func (s *Server) authRequired() bool { return s.auth.Load().Required() }
+
+// baseInfo is the INFO sent to a new client, without per-client fields.
+func (s *Server) baseInfo() proto.Info {
+	a := s.auth.Load()
+	host, port := s.cfg.Host, s.port()
+	return proto.Info{
+		ID:           s.id,
+		Name:         s.name,
+		Version:      s.version,
+		GoVersion:    runtime.Version(),
+		Host:         host,
+		Port:         port,
+		Headers:      true,
+		MaxPayload:   s.cfg.MaxPayload,
+		Proto:        protoLevel,
+		AuthRequired: a.Required(),
+		TLSRequired:  s.tlsConf != nil,
+		TLSVerify:    s.tlsConf != nil && s.cfg.TLSVerify,
+	}
+}
+
+// AuthRequired reports whether clients must authenticate.
+func (s *Server) AuthRequired() bool { return s.authRequired() }

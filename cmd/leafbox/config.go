@@ -1,0 +1,294 @@
+package main
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/nats-io/nats-server/v2/conf"
+
+	"github.com/leafbox/leafbox/broker"
+)
+
+// defaultConf is the configuration used when no -c is given: loopback only.
+//
+//go:embed default.conf
+var defaultConf string
+
+// defaultConfName names the embedded configuration in error messages.
+const defaultConfName = "default.conf"
+
+// maxPayloadLimit caps max_payload. nats-server warns above 8MB; a gateway with
+// a few hundred MB of RAM refuses anything above 64MB outright.
+const maxPayloadLimit = 64 << 20
+
+// options is everything the daemon needs from config file + flags.
+type options struct {
+	// ConfigFile is the file given with -c; empty for the embedded default.
+	ConfigFile string
+	Broker     broker.Config
+	// HTTPHost and HTTPPort are the monitoring listener; HTTPPort 0 disables it.
+	HTTPHost     string
+	HTTPPort     int
+	Debug, Trace bool
+	CheckConfig  bool // -t
+	ShowVersion  bool // -v/--version
+
+	// args are the command-line arguments these options came from, kept so
+	// that a reload re-reads the file and applies the same flags again.
+	args []string
+}
+
+// parseConfigFile reads a nats-server-syntax configuration file. include paths
+// are relative to the file's directory. All problems found are returned joined,
+// each as "FILE:LINE: KEY: message".
+func parseConfigFile(path string) (*options, error) {
+	if _, err := os.Stat(path); err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, &configError{File: path, Err: fmt.Errorf("read config: %w", err)}
+	}
+	m, err := parseConf(path, func() (map[string]any, error) { return conf.ParseFileWithChecks(path) })
+	if err != nil {
+		return nil, err
+	}
+	return optionsFromMap(path, m)
+}
+
+// parseConfigData parses configuration text; name is used in error messages.
+// Limitation: the conf package resolves include paths of in-memory text
+// against the current working directory, not against name's directory.
+func parseConfigData(name string, data []byte) (*options, error) {
+	m, err := parseConf(name, func() (map[string]any, error) { return conf.ParseWithChecks(string(data)) })
+	if err != nil {
+		return nil, err
+	}
+	return optionsFromMap(name, m)
+}
+
+// parseConf runs a conf parse, turning its errors and any panic (a bad file must
+// never crash the daemon) into a configError that names the file and line.
+func parseConf(name string, parse func() (map[string]any, error)) (m map[string]any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			m, err = nil, &configError{File: name, Err: fmt.Errorf("parse: %v", r)}
+		}
+	}()
+	m, err = parse()
+	if err != nil {
+		line := 0
+		// A syntax error inside an included file carries that file's line,
+		// which must not be shown as a line of this file.
+		if msg := err.Error(); !strings.Contains(msg, "include file") {
+			line = lineOf(msg)
+		}
+		return nil, &configError{File: name, Line: line, Err: err}
+	}
+	return m, nil
+}
+
+// lineOf finds the line number in a conf error message ("... on line 7: ...").
+func lineOf(msg string) int {
+	const marker = "on line "
+	i := strings.Index(msg, marker)
+	if i < 0 {
+		return 0
+	}
+	digits := msg[i+len(marker):]
+	end := strings.IndexFunc(digits, func(r rune) bool { return r < '0' || r > '9' })
+	if end >= 0 {
+		digits = digits[:end]
+	}
+	n, err := strconv.Atoi(digits)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// optionsFromMap fills options from a parsed file and validates them.
+func optionsFromMap(name string, m map[string]any) (*options, error) {
+	p := &parser{opts: &options{}, seen: make(map[string]node)}
+	root := node{file: name, val: m}
+	p.fields(root, p.topLevel())
+	if len(p.errs) == 0 {
+		p.validate(root)
+	}
+	if len(p.errs) > 0 {
+		sortErrors(p.errs)
+		return nil, errors.Join(p.errs...)
+	}
+	p.opts.defaultHTTPHost()
+	return p.opts, nil
+}
+
+// sortErrors orders configuration errors by file and line, stably, so a user
+// reads them top to bottom.
+func sortErrors(errs []error) {
+	slices.SortStableFunc(errs, func(a, b error) int {
+		var ca, cb *configError
+		if !errors.As(a, &ca) || !errors.As(b, &cb) {
+			return 0
+		}
+		if c := strings.Compare(ca.File, cb.File); c != 0 {
+			return c
+		}
+		return ca.Line - cb.Line
+	})
+}
+
+// defaultHTTPHost puts monitoring on loopback when only its port was given:
+// the monitoring endpoints have no authentication of their own, so they are
+// never opened on every interface by omission.
+func (o *options) defaultHTTPHost() {
+	if o.HTTPPort != 0 && o.HTTPHost == "" {
+		o.HTTPHost = broker.DefaultHost
+	}
+}
+
+// topLevel is the table of top-level keys. A new block (leafnodes, store, mqtt,
+// bridges, device) is one more entry and one more parse function.
+func (p *parser) topLevel() fieldTable {
+	o := p.opts
+	b := &o.Broker
+	t := fieldTable{
+		"listen":           p.listen,
+		"host":             p.setHost(&b.Host),
+		"net":              p.setHost(&b.Host),
+		"port":             p.setPort(&b.Port),
+		"http":             p.http,
+		"http_port":        p.setPort(&o.HTTPPort),
+		"server_name":      p.serverName,
+		"max_payload":      p.setInt32(&b.MaxPayload, 1, maxPayloadLimit),
+		"max_control_line": p.setInt32(&b.MaxControlLine, 1, math.MaxInt32),
+		"max_connections":  p.setInt(&b.MaxConnections, 1, math.MaxInt32),
+		"max_conn":         p.setInt(&b.MaxConnections, 1, math.MaxInt32),
+		"max_pending":      p.setInt64(&b.MaxPending, 1, math.MaxInt64),
+		// 0 means unlimited, as in nats-server.
+		"max_subscriptions": p.setInt(&b.MaxSubscriptions, 0, math.MaxInt32),
+		"max_subs":          p.setInt(&b.MaxSubscriptions, 0, math.MaxInt32),
+		"ping_interval":     p.setDuration(&b.PingInterval),
+		"ping_max":          p.setInt(&b.PingMax, 0, math.MaxInt32),
+		"write_deadline":    p.setDuration(&b.WriteDeadline),
+		"debug":             p.setBool(&o.Debug),
+		"trace":             p.setBool(&o.Trace),
+		"authorization":     p.authorization,
+		"no_auth_user":      p.setString(&b.Auth.NoAuthUser),
+		"tls":               p.tls,
+	}
+	// Remember where each top-level key was, for checks across keys.
+	for k, h := range t {
+		t[k] = func(n node) {
+			p.seen[k] = n
+			h(n)
+		}
+	}
+	return t
+}
+
+func (p *parser) listen(n node) {
+	if host, port, hostSet, ok := p.hostPort(n); ok {
+		if hostSet {
+			p.opts.Broker.Host = host
+		}
+		p.opts.Broker.Port = port
+	}
+}
+
+func (p *parser) http(n node) {
+	if host, port, hostSet, ok := p.hostPort(n); ok {
+		if hostSet {
+			p.opts.HTTPHost = host
+		}
+		p.opts.HTTPPort = port
+	}
+}
+
+func (p *parser) serverName(n node) {
+	if s, ok := p.str(n); ok {
+		if err := checkServerName(s); err != nil {
+			p.fail(n, err)
+			return
+		}
+		p.opts.Broker.ServerName = s
+	}
+}
+
+// checkServerName rejects names nats-server rejects.
+func checkServerName(s string) error {
+	if strings.ContainsAny(s, " \t\r\n") {
+		return fmt.Errorf("%w: server name cannot contain spaces", errBadValue)
+	}
+	return nil
+}
+
+// checkHost rejects hosts that cannot be listened on.
+func checkHost(s string) error {
+	if s == "" || strings.ContainsAny(s, " \t\r\n/") {
+		return fmt.Errorf("%w: %q is not a host name or address", errBadValue, s)
+	}
+	return nil
+}
+
+// validate checks rules that span several keys.
+func (p *parser) validate(root node) {
+	b := &p.opts.Broker
+	payload, pending := int64(b.MaxPayload), b.MaxPending
+	if payload == 0 {
+		payload = broker.DefaultMaxPayload
+	}
+	if pending == 0 {
+		pending = broker.DefaultMaxPending
+	}
+	if payload > pending {
+		p.failf(p.at("max_payload", root), "max_payload (%d) cannot be higher than max_pending (%d)", payload, pending)
+	}
+	if u := b.Auth.NoAuthUser; u != "" {
+		found := false
+		for _, user := range b.Auth.Users {
+			found = found || user.Username == u || user.Nkey == u
+		}
+		if !found {
+			p.failf(p.at("no_auth_user", root), "%q is not a user of the authorization users array", u)
+			return
+		}
+	}
+	p.checkAuth(p.at("authorization", root))
+}
+
+// at is the node of a top-level key if the file had it, else def.
+func (p *parser) at(key string, def node) node {
+	if n, ok := p.seen[key]; ok {
+		return n
+	}
+	return def
+}
+
+// insecureListen reports a listen address that is not loopback while no
+// authorization is configured (the daemon warns then). Requiring verified
+// client certificates counts as authorization.
+func (o *options) insecureListen() bool {
+	a := o.Broker.Auth
+	hasAuth := a.Token != "" || a.Username != "" || len(a.Users) > 0 || o.Broker.TLSVerify
+	return !hasAuth && !isLoopback(o.Broker.Host)
+}
+
+// isLoopback reports whether host only reaches this machine. The empty host is
+// the broker's default, 127.0.0.1. Names other than localhost are not resolved
+// and count as reachable from outside.
+func isLoopback(host string) bool {
+	if host == "" || strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

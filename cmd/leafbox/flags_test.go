@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/broker/auth"
+)
+
+// defaults are the options of the embedded default config.
+func defaults() options {
+	return options{
+		Broker:   broker.Config{Host: "127.0.0.1", Port: 4222},
+		HTTPHost: "127.0.0.1", HTTPPort: 8222,
+	}
+}
+
+func TestLoadOptions(t *testing.T) {
+	seconds := filepath.Join("testdata", "seconds.conf")
+	secondsOpts := func() options {
+		return options{
+			ConfigFile: seconds,
+			Broker: broker.Config{
+				Host: "192.168.1.10", Port: 4223,
+				MaxConnections: 10, PingInterval: time.Minute, WriteDeadline: 2 * time.Second,
+				Auth: auth.Config{Token: "t0ken", Timeout: 500 * time.Millisecond},
+			},
+			HTTPHost: "127.0.0.1", HTTPPort: 8223,
+		}
+	}
+	tests := []struct {
+		name string
+		args []string
+		want func() options
+	}{
+		{"no flags: embedded default", nil, defaults},
+		{"--port", []string{"--port", "4999"}, func() options {
+			o := defaults()
+			o.Broker.Port = 4999
+			return o
+		}},
+		{"-DV", []string{"-DV"}, func() options {
+			o := defaults()
+			o.Debug, o.Trace = true, true
+			return o
+		}},
+		{"-D -V", []string{"-D", "-V"}, func() options {
+			o := defaults()
+			o.Debug, o.Trace = true, true
+			return o
+		}},
+		{"--debug --trace", []string{"--debug", "--trace"}, func() options {
+			o := defaults()
+			o.Debug, o.Trace = true, true
+			return o
+		}},
+		{"long aliases", []string{"--addr", "10.1.1.1", "--http_port", "9999", "--server_name", "edge"}, func() options {
+			o := defaults()
+			o.Broker.Host, o.HTTPPort, o.Broker.ServerName = "10.1.1.1", 9999, "edge"
+			return o
+		}},
+		{"--net and --name", []string{"--net=0.0.0.0", "--name=edge"}, func() options {
+			o := defaults()
+			o.Broker.Host, o.Broker.ServerName = "0.0.0.0", "edge"
+			return o
+		}},
+		{"-m 0 disables monitoring", []string{"-m", "0"}, func() options {
+			o := defaults()
+			o.HTTPPort = 0
+			return o
+		}},
+		{"file only", []string{"-c", seconds}, secondsOpts},
+		{"flags override file", []string{"--config", seconds, "-a", "127.0.0.1", "-p", "-1", "-m", "0", "-n", "edge"}, func() options {
+			o := secondsOpts()
+			o.Broker.Host, o.Broker.Port, o.HTTPPort, o.Broker.ServerName = "127.0.0.1", -1, 0, "edge"
+			return o
+		}},
+		{"flag turns off debug from file", []string{"-c", filepath.Join("testdata", "full.conf"), "--debug=false", "-t"}, func() options {
+			o, err := parseConfigFile(filepath.Join("testdata", "full.conf"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.ConfigFile = filepath.Join("testdata", "full.conf")
+			o.Debug = false
+			o.CheckConfig = true
+			return *o
+		}},
+		{"-m with a file without http stays on loopback", []string{"-c", filepath.Join("testdata", "include.conf"), "-m", "8300"}, func() options {
+			t.Setenv("LEAFBOX_TEST_NAME", "gw-env")
+			t.Setenv("LEAFBOX_TEST_PASS", "hunter2")
+			o, err := parseConfigFile(filepath.Join("testdata", "include.conf"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.ConfigFile = filepath.Join("testdata", "include.conf")
+			o.HTTPHost, o.HTTPPort = "127.0.0.1", 8300
+			return *o
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := tt.want()
+			want.args = tt.args
+			if want.args == nil {
+				want.args = []string{}
+			}
+			got, err := loadOptions(tt.args)
+			if err != nil {
+				t.Fatalf("loadOptions(%q): %v", tt.args, err)
+			}
+			if got.args == nil {
+				got.args = []string{}
+			}
+			if !reflect.DeepEqual(*got, want) {
+				t.Errorf("loadOptions(%q)\n got: %+v\nwant: %+v", tt.args, *got, want)
+			}
+		})
+	}
+}
+
+func TestLoadOptionsErrors(t *testing.T) {
+	broken := filepath.Join("testdata", "broken.conf")
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"unknown flag", []string{"-x"}, []string{"parse flags: flag provided but not defined: -x"}},
+		{"unknown long flag", []string{"--cluster", "nats://a:6222"}, []string{"parse flags: flag provided but not defined: -cluster"}},
+		{"port not a number", []string{"-p", "abc"}, []string{`parse flags: invalid value "abc" for flag -p: parse error`}},
+		{"port out of range", []string{"--port", "70000"}, []string{"flag -port: bad value: 70000 is out of range [-1, 65535]"}},
+		{"http port out of range", []string{"-m", "-5"}, []string{"flag -m: bad value: -5 is out of range [-1, 65535]"}},
+		{"name with space", []string{"-n", "a b"}, []string{"flag -n: bad value: server name cannot contain spaces"}},
+		{"empty host", []string{"-a", ""}, []string{`flag -a: bad value: "" is not a host name or address`}},
+		{"stray argument", []string{"-D", "serve"}, []string{`parse flags: unexpected argument "serve"`}},
+		{"missing file", []string{"-c", filepath.Join("testdata", "nope.conf")}, []string{
+			filepath.Join("testdata", "nope.conf") + ": read config: no such file or directory"}},
+		{"bad file and bad flag together", []string{"-c", broken, "-p", "70000"}, []string{
+			broken + `:1: listen: bad value: "nohost" is not host:port`,
+			broken + `:2: port: bad value: 70000 is out of range [-1, 65535]`,
+			broken + `:3: max_payload: wrong type: expected integer, got string`,
+			broken + `:4: colour: unknown field`,
+			broken + `:6: authorization.tokn: unknown field`,
+			"flag -p: bad value: 70000 is out of range [-1, 65535]",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := loadOptions(tt.args)
+			if err == nil {
+				t.Fatalf("loadOptions(%q): no error, options %+v", tt.args, o)
+			}
+			if got := strings.Split(err.Error(), "\n"); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("loadOptions(%q) errors\n got: %q\nwant: %q", tt.args, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"-p", "1", "-help"}} {
+		o, err := loadOptions(args)
+		if !errors.Is(err, flag.ErrHelp) || o != nil {
+			t.Errorf("loadOptions(%q) = %v, %v; want nil, flag.ErrHelp", args, o, err)
+		}
+	}
+	var buf bytes.Buffer
+	usage(&buf)
+	if !strings.HasPrefix(buf.String(), "Usage: leafbox [options]\n") {
+		t.Errorf("usage starts with %q", buf.String()[:min(40, buf.Len())])
+	}
+}
+
+// TestUsageNamesEveryFlag keeps the hand-written help in step with the flags.
+func TestUsageNamesEveryFlag(t *testing.T) {
+	newFlagSet(&cliFlags{}).VisitAll(func(f *flag.Flag) {
+		dash := "-"
+		if len(f.Name) > 2 {
+			dash = "--"
+		}
+		if !strings.Contains(usageText, dash+f.Name+" ") && !strings.Contains(usageText, dash+f.Name+",") &&
+			!strings.Contains(usageText, dash+f.Name+"\n") {
+			t.Errorf("usage does not mention %s%s", dash, f.Name)
+		}
+	})
+}
+
+// TestVersionSkipsConfig pins that -v works even with a broken config file.
+func TestVersionSkipsConfig(t *testing.T) {
+	for _, args := range [][]string{{"-v"}, {"--version", "-c", filepath.Join("testdata", "broken.conf")}} {
+		o, err := loadOptions(args)
+		if err != nil || !o.ShowVersion {
+			t.Errorf("loadOptions(%q) = %+v, %v; want ShowVersion", args, o, err)
+		}
+	}
+}
+
+// TestReload pins that a reload reads the file again and the command-line
+// flags still win over it.
+func TestReload(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "leafbox.conf")
+	writeFile(t, path, "server_name: one\nport: 4000\n")
+	o, err := loadOptions([]string{"-c", path, "-p", "5000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, "server_name: two\nport: 4001\nauthorization { token: t }\n")
+	fresh, err := o.reload()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh.Broker.ServerName != "two" || fresh.Broker.Port != 5000 || fresh.Broker.Auth.Token != "t" {
+		t.Errorf("after reload: name %q port %d token %q; want two, 5000, t",
+			fresh.Broker.ServerName, fresh.Broker.Port, fresh.Broker.Auth.Token)
+	}
+	writeFile(t, path, "port: nope\n")
+	if _, err := o.reload(); err == nil {
+		t.Error("reload of a broken file: no error")
+	}
+}

@@ -1,0 +1,23 @@
+// Command leafbox is the leafbox gateway daemon: a NATS broker for local
+// devices and apps. It takes nats-server's common flags and configuration
+// syntax; with no -c it runs on an embedded, loopback-only default config.
+//
+//	leafbox [-c FILE] [-a HOST] [-p PORT] [-m HTTP_PORT] [-t] [-D] [-V] [-v]
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is stamped at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

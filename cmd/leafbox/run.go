@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"sync"
+	"syscall"
+
+	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/broker/auth"
+	"github.com/leafbox/leafbox/broker/monitor"
+)
+
+// run is the whole daemon: it parses flags and config, starts the broker and
+// monitoring, and blocks until ctx is cancelled. It returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	opts, err := loadOptions(args)
+	if errors.Is(err, flag.ErrHelp) {
+		usage(stdout)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "leafbox: configuration errors:\n%v\n", err)
+		return 1
+	}
+	if opts.ShowVersion {
+		fmt.Fprintf(stdout, "leafbox version %s (%s)\n", version, runtime.Version())
+		return 0
+	}
+	if opts.CheckConfig {
+		if err := checkOptions(opts); err != nil {
+			fmt.Fprintf(stderr, "leafbox: configuration errors:\n%v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "leafbox: configuration %s is valid\n", configName(opts))
+		return 0
+	}
+
+	level := slog.LevelInfo
+	if opts.Debug || opts.Trace {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	opts.Broker.Logger = log
+	opts.Broker.Trace = opts.Trace
+
+	var warnings []string
+	if opts.insecureListen() {
+		w := fmt.Sprintf("listening on %s without authorization: any host that can reach this port can publish and subscribe", opts.Broker.Host)
+		warnings = append(warnings, w)
+		log.Warn("INSECURE: " + w)
+	}
+	srv, err := broker.New(opts.Broker, broker.WithVersion(version), broker.WithWarnings(warnings...))
+	if err != nil {
+		log.Error("cannot start broker", "err", err)
+		return 1
+	}
+	var mon *monitor.Server
+	if opts.HTTPPort != 0 {
+		mon, err = monitor.New(monitor.Config{Host: opts.HTTPHost, Port: opts.HTTPPort}, srv, log)
+		if err != nil {
+			log.Error("cannot start monitoring", "err", err)
+			return 1
+		}
+	}
+
+	httpAddr := "disabled"
+	if mon != nil {
+		httpAddr = mon.Addr().String()
+	}
+	log.Info("leafbox started", "version", version, "go", runtime.Version(),
+		"listen", srv.Addr().String(), "http", httpAddr, "server_name", srv.Name(),
+		"auth", srv.AuthRequired(),
+		"tls", opts.Broker.TLS != nil, "config", configName(opts))
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := srv.Run(ctx); err != nil {
+			log.Error("broker stopped", "err", err)
+		}
+		cancel()
+	})
+	if mon != nil {
+		wg.Go(func() {
+			if err := mon.Run(ctx); err != nil {
+				log.Error("monitoring stopped", "err", err)
+			}
+		})
+	}
+	for {
+		select {
+		case <-hup:
+			reload(opts, srv, log)
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
+	log.Info("leafbox shutting down")
+	wg.Wait()
+	log.Info("leafbox stopped")
+	return 0
+}
+
+// reload re-reads the config file and applies its authorization block.
+func reload(opts *options, srv *broker.Server, log *slog.Logger) {
+	fresh, err := opts.reload()
+	if err != nil {
+		log.Error("SIGHUP: reload failed, keeping the running configuration", "err", err)
+		return
+	}
+	if err := srv.ReloadAuth(fresh.Broker.Auth); err != nil {
+		log.Error("SIGHUP: reload failed, keeping the running configuration", "err", err)
+		return
+	}
+	opts.Broker.Auth = fresh.Broker.Auth
+	log.Info("SIGHUP: authorization reloaded", "config", opts.ConfigFile)
+}
+
+// checkOptions runs the validation the daemon would run at start.
+func checkOptions(opts *options) error {
+	var errs []error
+	if err := opts.Broker.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := auth.New(opts.Broker.Auth); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func configName(opts *options) string {
+	if opts.ConfigFile == "" {
+		return "default.conf (embedded)"
+	}
+	return opts.ConfigFile
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# deps.sh PROFILE — install what a make target needs, and only what is missing.
+#
+#   test   what `make test` needs (nothing beyond Go modules today: the tests embed
+#          nats-server's server package instead of running its binary)
+#   bench  what `make bench` needs: nats-server and natscli at pinned versions
+#
+# Debian packages are installed with apt-get when run as root; otherwise a missing
+# package is an error that names the command to run. Go tools go to $(go env GOBIN)
+# or $(go env GOPATH)/bin and are reinstalled when the installed version differs.
+set -euo pipefail
+
+profile=${1:-test}
+
+# apt_packages and go_tools per profile. A go_tools entry is "binary module@version".
+apt_packages=()
+go_tools=()
+case $profile in
+test) ;;
+bench)
+	go_tools=(
+		"nats-server github.com/nats-io/nats-server/v2@v2.15.2"
+		"nats github.com/nats-io/natscli/nats@v0.5.0"
+	)
+	;;
+*)
+	echo "deps.sh: unknown profile '$profile' (want test or bench)" >&2
+	exit 2
+	;;
+esac
+
+install_apt() {
+	local missing=() pkg
+	for pkg in "$@"; do
+		if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+			missing+=("$pkg")
+		fi
+	done
+	((${#missing[@]} == 0)) && return 0
+	if ((EUID != 0)); then
+		echo "deps.sh: missing Debian packages: ${missing[*]}" >&2
+		echo "deps.sh: run: sudo apt-get install -y ${missing[*]}" >&2
+		exit 1
+	fi
+	echo "deps.sh: installing ${missing[*]}"
+	DEBIAN_FRONTEND=noninteractive apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# go_bin_dir prints where `go install` puts binaries.
+go_bin_dir() {
+	local dir
+	dir=$(go env GOBIN)
+	[[ -n $dir ]] || dir="$(go env GOPATH)/bin"
+	echo "$dir"
+}
+
+install_go_tools() {
+	local entry bin modver want have dir
+	dir=$(go_bin_dir)
+	for entry in "$@"; do
+		bin=${entry%% *}
+		modver=${entry#* }
+		want=${modver##*@}
+		have=""
+		if [[ -x $dir/$bin ]]; then
+			# The main module's version as recorded in the binary's build info.
+			have=$(go version -m "$dir/$bin" | awk '$1 == "mod" { print $3; exit }')
+		fi
+		if [[ $have != "$want" ]]; then
+			echo "deps.sh: go install $modver (found '${have:-none}')"
+			CGO_ENABLED=0 go install "$modver"
+		fi
+	done
+}
+
+((${#apt_packages[@]} == 0)) || install_apt "${apt_packages[@]}"
+((${#go_tools[@]} == 0)) || install_go_tools "${go_tools[@]}"
+exit 0
