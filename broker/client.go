@@ -72,6 +72,8 @@ type client struct {
 	spare     []byte // the buffer the writer is not using
 	inflight  int    // bytes the writer is writing now
 	closed    bool
+	slow      atomic.Bool // counted as a slow consumer once
+	closeBy   time.Time   // deadline of the final flush, set on close
 	closeOnce sync.Once
 	flushCh   chan struct{} // wakes the writer (capacity 1)
 	doneCh    chan struct{} // closed when the connection is closing
@@ -276,17 +278,24 @@ func (c *client) close(reason closeReason, errText string) {
 	c.closeOnce.Do(func() {
 		c.mu.Lock()
 		c.closed = true
+		c.closeBy = time.Now()
+		if reason != closeSlowConsumer {
+			c.closeBy = c.closeBy.Add(closeFlushTimeout)
+		}
 		if reason == closeSlowConsumer {
 			c.out = c.out[:0]
 		}
-		if errText != "" && c.conn != nil {
+		conn := c.conn
+		if conn != nil {
+			// Unblock the reader at once and bound a write that is stuck
+			// on a peer that does not read; the writer flushes and closes.
+			conn.SetReadDeadline(time.Now())
+			conn.SetWriteDeadline(c.closeBy)
+		}
+		if errText != "" && conn != nil {
 			c.out = proto.AppendErr(c.out, errText)
 		}
 		c.mu.Unlock()
-		if c.conn != nil {
-			// Unblock the reader at once; the writer flushes and closes.
-			c.conn.SetReadDeadline(time.Now())
-		}
 		close(c.doneCh)
 		c.removeAllSubs()
 		c.srv.removeClient(c)

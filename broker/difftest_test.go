@@ -131,6 +131,15 @@ func TestDiffConnect(t *testing.T) {
 			expect(4, msg("foo.*", "1", "", "a"), msg("foo.>", "1", "", "b")),
 			quiet(1, 2, 3, 4),
 		}},
+		// Subjects with empty tokens are dropped; pedantic clients get -ERR too.
+		{name: "publish-empty-tokens", steps: []step{
+			dialc(1), dialc(2), dialc(3),
+			send(2, "SUB > 1\r\n"), syncc(2),
+			send(1, pub("foo..bar", "", "a")+pub(".foo", "", "b")+pub("foo.", "", "c")+pub("ok", "", "d")), syncc(1),
+			send(3, connect(`"pedantic":true`)+pub("foo..bar", "", "a")+pub(".foo", "", "b")),
+			expectErr(3, "Invalid Publish Subject"), expectErr(3, "Invalid Publish Subject"), syncc(3),
+			expect(2, msg("ok", "1", "", "d")), quiet(1, 2, 3),
+		}},
 		{name: "lower-and-mixed-case-verbs", splitAll: true, steps: []step{
 			dial(1),
 			send(1, `connect {"verbose":false,"pedantic":false,"headers":true}`+"\r\nsub foo 1\r\npub foo 2\r\nhi\r\nPiNg\r\n"),
@@ -435,11 +444,16 @@ func TestDiffErrors(t *testing.T) {
 			send(1, "SUB a 1\r\nUNSUB 1 0\r\nSUB b 2\r\nUNSUB 2 x\r\nSUB c 3\r\nUNSUB 3 -1\r\n"),
 			send(1, pub("a", "", "1")+pub("b", "", "2")+pub("c", "", "3")), syncc(1), quiet(1),
 		}},
-		{name: "sub-odd-but-accepted", steps: []step{
+		{name: "sub-queue-with-wildcard-chars", steps: []step{
 			dialc(1),
-			send(1, "SUB foo q.* 1\r\nSUB foo q> 2\r\nSUB foo\x00bar 3\r\nSUB foo bar baz\r\n"), syncc(1),
-			send(1, pub("foo", "", "x")), syncc(1),
-			spread(3, "re:^MSG foo (1|2|baz) 1\r\nx\r\n$", 1),
+			send(1, "SUB foo q.* 1\r\nSUB foo q> 2\r\nSUB foo bar baz\r\n"), syncc(1),
+			send(1, pub("foo", "", "x")),
+			spread(3, "re:^MSG foo (1|2|baz) 1\r\nx\r\n$", 1), syncc(1),
+		}},
+		// nats-server only rejects empty tokens, misplaced '>' and whitespace.
+		{name: "sub-subject-with-control-byte", steps: []step{
+			dialc(1), send(1, "SUB foo\x00bar 1\r\nSUB f\x7fo 2\r\n"), syncc(1),
+			send(1, pub("foo\x00bar", "", "x")), expect(1, msg("foo\x00bar", "1", "", "x")),
 		}},
 		{name: "sub-no-args", steps: []step{
 			dialc(1), send(1, "SUB \r\n"), closed(1),
@@ -451,8 +465,9 @@ func TestDiffErrors(t *testing.T) {
 			dialc(1), send(1, "PUB foo 99999999999999999999\r\n"), closed(1),
 		}},
 		{name: "max-subscriptions", opts: wireOpts{MaxSubs: 2}, steps: []step{
-			dialc(1), send(1, "SUB a 1\r\nSUB b 2\r\nSUB c 3\r\n"), drain(1),
-			send(1, pub("a", "", "1")+pub("c", "", "3")), syncc(1), drain(1),
+			dialc(1), send(1, "SUB a 1\r\nSUB b 2\r\nSUB c 3\r\n"), expectErr(1, "maximum subscriptions exceeded"),
+			send(1, pub("a", "", "1")+pub("c", "", "3")+"PING\r\n"), expect(1, msg("a", "1", "", "1"), "PONG\r\n"),
+			send(1, "UNSUB 2\r\nSUB c 3\r\n"+pub("c", "", "3")), expect(1, msg("c", "3", "", "3")), quiet(1),
 		}},
 		{name: "server-ops-from-client", steps: []step{
 			dialc(1), send(1, "MSG foo 1 0\r\n\r\n"), expectErr(1, "Unknown Protocol Operation"), closed(1),
@@ -495,7 +510,8 @@ func TestDiffAuth(t *testing.T) {
 		{name: "nkey-ok", opts: nkeyOpts, steps: []step{
 			dial(1), connectNkey(1, string(nkeySeed), `"verbose":true`), expect(1, "+OK\r\n"),
 			send(1, "SUB dev.x 1\r\n"+pub("dev.x", "", "hi")), expect(1, "+OK\r\n", "+OK\r\n", msg("dev.x", "1", "", "hi")),
-			send(1, pub("other", "", "no")), expectErr(1, `Permissions Violation for Publish to "other"`), expect(1, "+OK\r\n"),
+			// Unlike "Invalid Publish Subject", a permissions violation gets no +OK.
+			send(1, pub("other", "", "no")), expectErr(1, `Permissions Violation for Publish to "other"`), syncc(1),
 		}},
 		{name: "nkey-unknown", opts: nkeyOpts, steps: []step{
 			dial(1), connectNkey(1, string(strangerSeed), ""), expectErr(1, "Authorization Violation"), closed(1),
@@ -597,7 +613,7 @@ func TestDiffAuth(t *testing.T) {
 
 func TestDiffTimers(t *testing.T) {
 	authTimeout := wireOpts{Token: "t", AuthTimeout: 300 * time.Millisecond}
-	stale := wireOpts{PingInterval: 200 * time.Millisecond, PingMax: 1}
+	stale := wireOpts{PingInterval: 100 * time.Millisecond, PingMax: 1}
 	runSessions(t, []session{
 		{name: "auth-timeout", opts: authTimeout, steps: []step{
 			dial(1), expectWithin(3*time.Second, 1, errLine("Authentication Timeout")), closed(1),
@@ -613,7 +629,7 @@ func TestDiffTimers(t *testing.T) {
 			dial(1), send(1, connect("")),
 			expectWithin(3*time.Second, 1, "PING\r\n", errLine("Stale Connection")), closed(1),
 		}},
-		{name: "stale-connection-ping-max-2", opts: wireOpts{PingInterval: 200 * time.Millisecond, PingMax: 2}, steps: []step{
+		{name: "stale-connection-ping-max-2", opts: wireOpts{PingInterval: 100 * time.Millisecond, PingMax: 2}, steps: []step{
 			dial(1), send(1, connect("")),
 			expectWithin(3*time.Second, 1, "PING\r\n", "PING\r\n", errLine("Stale Connection")), closed(1),
 		}},

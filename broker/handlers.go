@@ -13,7 +13,9 @@ const (
 	errAuthViolation   = "Authorization Violation"
 	errInvalidSubject  = "Invalid Subject"
 	errInvalidPubSubj  = "Invalid Publish Subject"
-	errMaxSubsExceeded = "Maximum Subscriptions Exceeded"
+	errMaxSubsExceeded = "maximum subscriptions exceeded"
+	errBadProtocol     = "invalid client protocol"
+	errNoRespHeaders   = "no responders requires headers support"
 )
 
 // awaitingAuth reports whether the client must still send a valid CONNECT.
@@ -24,10 +26,24 @@ func (c *client) awaitingAuth() bool {
 // requireAuth ends a connection that sends anything but CONNECT before
 // authenticating, as nats-server does.
 func (c *client) requireAuth() error {
-	if c.awaitingAuth() {
-		return &closeError{reason: closeAuthViolation, text: errAuthViolation}
+	if !c.awaitingAuth() {
+		return nil
 	}
-	return nil
+	// With no_auth_user, a client may skip CONNECT (telnet demos): it is
+	// that user from its first operation on.
+	a := c.srv.auth.Load()
+	if a.NoAuthUser() != "" {
+		if id, err := a.Authenticate(auth.Credentials{}, c.nonce); err == nil {
+			c.mu.Lock()
+			c.creds = auth.Credentials{}
+			c.connected = true
+			c.mu.Unlock()
+			c.perms.Store(id.Perms)
+			c.user.Store(&id.Name)
+			return nil
+		}
+	}
+	return &closeError{reason: closeAuthViolation, text: errAuthViolation}
 }
 
 func (c *client) trace(op string, args ...any) {
@@ -41,7 +57,13 @@ func (c *client) OnConnect(arg []byte) error {
 	c.trace("CONNECT", "arg", string(arg))
 	co, err := proto.ParseConnect(arg)
 	if err != nil {
-		return &closeError{reason: closeProtocolError, text: "Invalid Protocol"}
+		return proto.ErrBadConnect // nats-server closes without a word
+	}
+	if co.Protocol < 0 || co.Protocol > protoLevel {
+		return &closeError{reason: closeProtocolError, text: errBadProtocol}
+	}
+	if co.NoResponders && !co.Headers {
+		return &closeError{reason: closeProtocolError, text: errNoRespHeaders}
 	}
 	a := c.srv.auth.Load()
 	creds := auth.Credentials{
@@ -70,12 +92,11 @@ func (c *client) OnConnect(arg []byte) error {
 	c.user.Store(&user)
 	c.mu.Lock() // deliverers read opts.headers under mu
 	c.opts = connOpts{
-		verbose:  co.Verbose,
-		pedantic: co.Pedantic,
-		echo:     co.Echo,
-		headers:  co.Headers,
-		// No-responders needs headers to carry the 503 status.
-		noResponders: co.NoResponders && co.Headers,
+		verbose:      co.Verbose,
+		pedantic:     co.Pedantic,
+		echo:         co.Echo,
+		headers:      co.Headers,
+		noResponders: co.NoResponders,
 	}
 	c.mu.Unlock()
 	c.parser.RejectHeaders = !co.Headers
@@ -118,16 +139,15 @@ func (c *client) publish(subj, reply []byte, hdrLen int, msg []byte) {
 	c.srv.stats.inMsgs.Add(1)
 	c.srv.stats.inBytes.Add(int64(len(msg)))
 	if c.opts.pedantic && !subject.ValidLiteral(subj) {
-		c.sendErr(errInvalidPubSubj)
-		return
+		c.sendErr(errInvalidPubSubj) // and still delivers it, as nats-server does
 	}
 	if p := c.perms.Load(); p != nil && !p.CanPublish(subj) {
 		c.sendErr(fmt.Sprintf("Permissions Violation for Publish to %q", subj))
 		c.log.Info("publish permission violation", "subject", string(subj))
 		return
 	}
+	c.ok() // nats-server acknowledges before delivering, even to itself
 	c.srv.route(c, subj, reply, msg[:hdrLen], msg[hdrLen:])
-	c.ok()
 }
 
 // OnSub adds a subscription.
@@ -237,10 +257,10 @@ func (c *client) OnPong() error {
 // OnOK ignores +OK from a client.
 func (c *client) OnOK() error { return nil }
 
-// OnErr logs an -ERR sent by a client.
+// OnErr ends a client that sends -ERR, as nats-server does.
 func (c *client) OnErr(text []byte) error {
 	c.log.Debug("client sent -ERR", "text", string(text))
-	return nil
+	return &closeError{reason: closeProtocolError}
 }
 
 // ok sends +OK in verbose mode.

@@ -558,6 +558,51 @@ func TestNatsGoGracefulShutdown(t *testing.T) {
 	}
 }
 
+// TestNatsGoShutdownWithStuckClient pins that shutdown does not wait for a
+// client that stopped reading: Run must return promptly even when a write
+// to it is blocked on a full socket.
+func TestNatsGoShutdownWithStuckClient(t *testing.T) {
+	t.Parallel()
+	srv, url, stop := runBroker(t, broker.Config{})
+	stuck := dialRaw(t, srv)
+	if err := stuck.conn.SetReadBuffer(4096); err != nil {
+		t.Fatal(err)
+	}
+	stuck.connectAndPing(`{"verbose":false,"pedantic":false}`)
+	stuck.send("SUB stuck 1\r\nPING\r\n")
+	if line := stuck.readLine(); line != "PONG" {
+		t.Fatalf("got %q, want PONG", line)
+	}
+	pub := natsConnect(t, url)
+	data := bytes.Repeat([]byte("z"), 64<<10)
+	// Publish until the broker holds output it cannot write; 32 MiB is far
+	// more than loopback socket buffers take and less than max_pending.
+	for range 512 {
+		if err := pub.Publish("stuck", data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flush(t, pub)
+	waitFor(t, waitLong, func() bool {
+		for _, c := range srv.Connz(monitor.ConnzOptions{}).Conns {
+			if c.Pending > 1<<20 {
+				return true
+			}
+		}
+		return false
+	})
+	start := time.Now()
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	// A bounded final flush (a second or so) is fine; the write deadline
+	// (10s by default) is not.
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("Run took %v to return with a stuck client, want under 3s", d)
+	}
+	waitFor(t, waitShort, pub.IsClosed)
+}
+
 func TestNatsGoInProcess(t *testing.T) {
 	t.Parallel()
 	srv, url := startBroker(t, broker.Config{})

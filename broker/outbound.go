@@ -77,13 +77,16 @@ func (c *client) writeLoop() {
 					c.writeFailed(err)
 					break
 				}
-				if !more {
+				if !more || c.isClosed() {
 					break
 				}
 			}
 		case <-c.doneCh:
 			c.flushOut(closeFlushTimeout)
-			c.conn.Close()
+			c.mu.Lock()
+			conn := c.conn
+			c.mu.Unlock()
+			conn.Close()
 			return
 		}
 	}
@@ -102,9 +105,15 @@ func (c *client) flushOut(deadline time.Duration) (more bool, err error) {
 	c.spare = nil
 	c.inflight = len(buf)
 	conn := c.conn
+	// Set under mu so that close, which sets the short closing deadline
+	// under mu too, cannot be overtaken by the normal one.
+	if c.closed {
+		conn.SetWriteDeadline(c.closeBy)
+	} else {
+		conn.SetWriteDeadline(time.Now().Add(deadline))
+	}
 	c.mu.Unlock()
 
-	conn.SetWriteDeadline(time.Now().Add(deadline))
 	_, err = conn.Write(buf)
 
 	c.mu.Lock()
@@ -121,13 +130,19 @@ func (c *client) flushOut(deadline time.Duration) (more bool, err error) {
 // means the client cannot keep up.
 func (c *client) writeFailed(err error) {
 	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
+	if (errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)) && c.slow.CompareAndSwap(false, true) {
 		c.srv.stats.slowConsumers.Add(1)
 		c.log.Info("slow consumer: write deadline exceeded")
 		c.close(closeSlowConsumer, "")
 		return
 	}
 	c.close(closeWriteError, "")
+}
+
+func (c *client) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
 }
 
 // pendingBytes is the outbound data not yet written, for /connz.

@@ -5,9 +5,9 @@ import (
 	"sync/atomic"
 )
 
-// noRespondersHeader is the status nats-server sends a requester when
+// noRespondersStatus starts the header nats-server sends a requester when
 // nobody is subscribed to the request subject.
-const noRespondersHeader = "NATS/1.0 503\r\n\r\n"
+const noRespondersStatus = "NATS/1.0 503\r\nNats-Subject: "
 
 // subscription is one SUB of a network client or one in-process Subscribe.
 type subscription struct {
@@ -57,7 +57,7 @@ func (s *Server) route(from *client, subj, reply, hdr, data []byte) {
 		}
 	}
 	if !delivered && len(reply) > 0 && from.opts.noResponders {
-		s.noResponders(from, reply)
+		s.noResponders(from, subj, reply)
 	}
 }
 
@@ -97,10 +97,12 @@ func (s *Server) deliver(from *client, sub *subscription, subj, reply, hdr, data
 	wire := len(subj) + len(reply) + len(sub.sid) + len(hdr) + len(data) + 40
 	if int64(len(dst.out)+dst.inflight+wire) > s.cfg.MaxPending {
 		dst.mu.Unlock()
-		s.stats.slowConsumers.Add(1)
-		dst.log.Info("slow consumer: max_pending exceeded", "max_pending", s.cfg.MaxPending)
-		// Closing removes subscriptions; do it off this routing pass.
-		go dst.close(closeSlowConsumer, "Slow Consumer")
+		if dst.slow.CompareAndSwap(false, true) {
+			s.stats.slowConsumers.Add(1)
+			dst.log.Info("slow consumer: max_pending exceeded", "max_pending", s.cfg.MaxPending)
+			// Closing removes subscriptions; do it off this routing pass.
+			go dst.close(closeSlowConsumer, "Slow Consumer")
+		}
 		return false
 	}
 	dst.appendDelivery(subj, sub.sid, reply, hdr, data)
@@ -115,11 +117,13 @@ func (s *Server) deliver(from *client, sub *subscription, subj, reply, hdr, data
 
 // noResponders tells a requester at once that nobody listens, by sending
 // the 503 status to its own subscription on the reply subject.
-func (s *Server) noResponders(c *client, reply []byte) {
+func (s *Server) noResponders(c *client, subj, reply []byte) {
 	r := s.subs.Match(reply)
 	for _, sub := range r.Plain {
 		if sub.client == c {
-			s.deliver(c, sub, reply, nil, []byte(noRespondersHeader), nil)
+			hdr := make([]byte, 0, len(noRespondersStatus)+len(subj)+4)
+			hdr = append(append(append(hdr, noRespondersStatus...), subj...), "\r\n\r\n"...)
+			s.deliver(c, sub, reply, nil, hdr, nil)
 			return
 		}
 	}

@@ -102,6 +102,10 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		clients: make(map[uint64]*client),
 		tlsConf: cfg.TLS,
 	}
+	if cfg.TLS != nil && cfg.TLSVerify && cfg.TLS.ClientAuth != tls.RequireAndVerifyClientCert {
+		s.tlsConf = cfg.TLS.Clone()
+		s.tlsConf.ClientAuth = tls.RequireAndVerifyClientCert
+	}
 	for _, o := range opts {
 		o(s)
 	}
@@ -302,16 +306,18 @@ func (s *Server) baseInfo() proto.Info {
 	a := s.auth.Load()
 	host, port := s.cfg.Host, s.port()
 	return proto.Info{
-		ID:           s.id,
-		Name:         s.name,
-		Version:      s.version,
-		GoVersion:    runtime.Version(),
-		Host:         host,
-		Port:         port,
-		Headers:      true,
-		MaxPayload:   s.cfg.MaxPayload,
-		Proto:        protoLevel,
-		AuthRequired: a.Required(),
+		ID:         s.id,
+		Name:       s.name,
+		Version:    s.version,
+		GoVersion:  runtime.Version(),
+		Host:       host,
+		Port:       port,
+		Headers:    true,
+		MaxPayload: s.cfg.MaxPayload,
+		Proto:      protoLevel,
+		// nats-server does not advertise auth when a no_auth_user covers
+		// clients that send no credentials.
+		AuthRequired: a.Required() && a.NoAuthUser() == "",
 		TLSRequired:  s.tlsConf != nil,
 		TLSVerify:    s.tlsConf != nil && s.cfg.TLSVerify,
 	}

@@ -26,10 +26,11 @@ import (
 	"github.com/nats-io/nkeys"
 )
 
-// Timeouts of the wire steps. quietWindow is the only deliberate wait: it is
-// how long "nothing arrives" is observed.
+// Timeouts of the wire steps. The only deliberate waits are quietWindow (how
+// long "nothing arrives" is observed) and splitPause (between the chunks of a
+// split write, so the server reads them one by one).
 const (
-	stepTimeout = 2 * time.Second
+	stepTimeout = 1500 * time.Millisecond
 	quietWindow = 100 * time.Millisecond
 	splitPause  = time.Millisecond
 )
@@ -126,7 +127,6 @@ const (
 	stepQuiet                  // nothing arrives for quietWindow
 	stepSync                   // PING, expect PONG
 	stepSpread                 // n equal frames arrive in total over several conns
-	stepHangup                 // the client closes the connection
 	stepDrain                  // record whatever arrives until quiet or close
 	stepNkey                   // CONNECT signing the INFO nonce with an nkey seed
 )
@@ -153,7 +153,6 @@ func dialc(c int) step { return step{kind: stepDial, conn: c, data: connect("")}
 func send(c int, s string) step { return step{kind: stepSend, conn: c, data: s} }
 func syncc(c int) step          { return step{kind: stepSync, conn: c} }
 func closed(c int) step         { return step{kind: stepClosed, conn: c} }
-func hangup(c int) step         { return step{kind: stepHangup, conn: c} }
 func quiet(cs ...int) step      { return step{kind: stepQuiet, conns: cs} }
 
 // connectNkey sends a CONNECT that signs the nonce of c's INFO with seed,
@@ -503,11 +502,6 @@ func (r *runner) do(s step) error {
 			}
 			r.record(s.conn, "< %s", q(f))
 		}
-	case stepHangup:
-		w.nc.Close()
-		delete(r.conns, s.conn)
-		r.record(s.conn, "hangup")
-		return nil
 	}
 	return fmt.Errorf("unknown step kind %d", s.kind)
 }

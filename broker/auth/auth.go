@@ -216,3 +216,12 @@ func verifySignature(key nkeys.KeyPair, nonce []byte, sig string) error {
 	}
 	return nil
 }
+
+// NoAuthUser names the user that connections without credentials become,
+// or is empty when there is none.
+func (a *Authenticator) NoAuthUser() string {
+	if a.noAuth == nil {
+		return ""
+	}
+	return a.noAuth.name
+}

@@ -56,9 +56,11 @@ func FuzzPermissions(f *testing.F) {
 		}
 		deny := []string{entry}
 		// strings.Fields (used to split "subject queue", as nats-server does)
-		// also splits on \v and Unicode spaces, which validSubject allows.
-		if f := strings.Fields(queue); len(f) == 1 && f[0] == queue && validSubject(queue) {
-			deny = append(deny, "x."+entry+" "+queue)
+		// also splits on \v and Unicode spaces, which validSubject allows:
+		// only use the queue entry when it splits back as built.
+		qe := "x." + entry + " " + queue
+		if s, q, ok := splitSubjectQueue(qe); ok && s == "x."+entry && q == queue {
+			deny = append(deny, qe)
 		}
 		d, err := NewChecker(&Permissions{Subscribe: &SubjectPermission{Deny: deny}})
 		if err != nil {

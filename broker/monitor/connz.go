@@ -12,7 +12,7 @@ import (
 const DefaultConnListSize = 1024
 
 // ErrInvalidSort is returned for an unknown /connz sort option.
-var ErrInvalidSort = errors.New("invalid sorting option")
+var ErrInvalidSort = errors.New("monitor: invalid sorting option")
 
 // SortOpt orders /connz results. ByCid and ByStart are ascending, every
 // other order is descending, as in nats-server.

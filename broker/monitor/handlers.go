@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 )
 
 // endpoint indexes the per-endpoint request counters.
@@ -238,8 +239,10 @@ func (s *Server) writeJSON(w http.ResponseWriter, code int, v any, indent bool) 
 	_, _ = w.Write(b)
 }
 
+// badRequest answers 400 with the reason, without the Go package prefix, so
+// texts such as "invalid sorting option: x" read as nats-server's do.
 func badRequest(w http.ResponseWriter, err error) {
-	http.Error(w, err.Error(), http.StatusBadRequest)
+	http.Error(w, strings.TrimPrefix(err.Error(), "monitor: "), http.StatusBadRequest)
 }
 
 // maxPooledBuf keeps one unusually large render from pinning memory.

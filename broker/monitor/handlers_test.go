@@ -299,6 +299,9 @@ func TestBadQueries(t *testing.T) {
 			if !bytes.Contains(body, []byte(tc.wantMsg)) {
 				t.Errorf("body %q lacks %q", body, tc.wantMsg)
 			}
+			if bytes.Contains(body, []byte("monitor:")) {
+				t.Errorf("body %q leaks the Go error prefix", body)
+			}
 		})
 	}
 }

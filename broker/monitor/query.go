@@ -10,7 +10,7 @@ import (
 
 // ErrBadQuery is returned for a query parameter that does not parse; the
 // handler answers 400 with its text.
-var ErrBadQuery = errors.New("bad query parameter")
+var ErrBadQuery = errors.New("monitor: bad query parameter")
 
 func queryBool(q url.Values, name string) (bool, error) {
 	s := q.Get(name)

@@ -12,7 +12,7 @@ const DefaultSubListSize = 1024
 
 // ErrInvalidTestSubject is returned for a /subsz?test= value that is not a
 // valid publish subject.
-var ErrInvalidTestSubject = errors.New("invalid test subject, must be valid publish subject")
+var ErrInvalidTestSubject = errors.New("monitor: invalid test subject, must be valid publish subject")
 
 // SubszOptions select /subsz results.
 type SubszOptions struct {

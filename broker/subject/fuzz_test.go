@@ -16,7 +16,7 @@ func refValid(s string) bool {
 			return false
 		}
 		for j := 0; j < len(tok); j++ {
-			if tok[j] <= ' ' || tok[j] == 0x7f {
+			if strings.IndexByte(" \t\n\f\r", tok[j]) >= 0 {
 				return false
 			}
 		}

@@ -7,10 +7,14 @@ const (
 	fwc = '>' // full wildcard: one or more tokens, last only
 )
 
-// badByte reports whether c may not appear in a subject: whitespace and
-// ASCII control characters.
+// badByte reports whether c may not appear in a subject: the whitespace
+// nats-server rejects (other control bytes are accepted, as there).
 func badByte(c byte) bool {
-	return c <= ' ' || c == 0x7f
+	switch c {
+	case ' ', '\t', '\n', '\f', '\r':
+		return true
+	}
+	return false
 }
 
 // Valid reports whether s is a valid subscription subject: non-empty tokens,

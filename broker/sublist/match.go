@@ -33,20 +33,23 @@ func (s *Sublist[T]) Match(subj []byte) *Result[T] {
 		}
 	}
 	s.misses.Add(1)
-	if !subject.ValidLiteral(subj) {
+	// A published subject may contain wildcard tokens (nats-server routes
+	// them outside pedantic mode); they match only wildcard filters.
+	if !subject.Valid(subj) {
 		s.mu.RUnlock()
 		return s.empty
 	}
-	var b builder[T]
-	collect(&s.root, subj, &b)
+	var buf [16]*entries[T]
+	hits := buf[:0]
+	hits = collect(&s.root, subj, hits)
+	r := build(hits)
 	gen := s.gen
 	s.mu.RUnlock()
 
-	r := b.res
 	if r == nil {
 		r = s.empty
 	}
-	if s.cache == nil {
+	if s.cache == nil || !subject.IsLiteral(subj) {
 		return r
 	}
 	key := string(subj)
@@ -60,7 +63,7 @@ func (s *Sublist[T]) Match(subj []byte) *Result[T] {
 	return r
 }
 
-// HasInterest reports whether anything matches the literal subject subj.
+// HasInterest reports whether anything matches the published subject subj.
 // It does not allocate.
 func (s *Sublist[T]) HasInterest(subj []byte) bool {
 	s.mu.RLock()
@@ -70,62 +73,70 @@ func (s *Sublist[T]) HasInterest(subj []byte) bool {
 			return r.Len() > 0
 		}
 	}
-	if !subject.ValidLiteral(subj) {
+	if !subject.Valid(subj) {
 		return false
 	}
 	return anyMatch(&s.root, subj)
 }
 
-// builder accumulates a Result during a trie walk, merging queue groups by
-// name across the nodes that match.
-type builder[T comparable] struct {
-	res  *Result[T]
-	qidx map[string]int // group positions, once there are many groups
-}
-
-// qidxMin is the number of groups from which builder indexes them by name.
-const qidxMin = 8
-
-func (b *builder[T]) add(e *entries[T]) {
-	if b.res == nil {
-		b.res = &Result[T]{}
+// build turns the matched entries into a Result, sizing slices up front and
+// merging queue groups by name across entries. It returns nil if the
+// entries are all empty.
+func build[T comparable](hits []*entries[T]) *Result[T] {
+	nplain, nq := 0, 0
+	for _, e := range hits {
+		nplain += e.plain.len()
+		nq += len(e.queues)
 	}
-	b.res.Plain = append(b.res.Plain, e.plain.items...)
-	for name, q := range e.queues {
-		i := b.group(name)
-		if i < 0 {
-			// Copy: bags change after the result is published.
-			b.res.Queues = append(b.res.Queues, Group[T]{Name: name, Members: append([]T(nil), q.items...)})
-			if b.qidx != nil {
-				b.qidx[name] = len(b.res.Queues) - 1
+	if nplain == 0 && nq == 0 {
+		return nil
+	}
+	r := &Result[T]{}
+	if nplain > 0 {
+		r.Plain = make([]T, 0, nplain)
+	}
+	if nq > 0 {
+		r.Queues = make([]Group[T], 0, nq)
+	}
+	var qidx map[string]int // group positions, once there are many groups
+	for _, e := range hits {
+		r.Plain = append(r.Plain, e.plain.items...)
+		for name, q := range e.queues {
+			if qidx == nil && len(r.Queues) >= qidxMin {
+				qidx = make(map[string]int, nq)
+				for i, g := range r.Queues {
+					qidx[g.Name] = i
+				}
 			}
-			continue
+			i := -1
+			if qidx != nil {
+				if j, ok := qidx[name]; ok {
+					i = j
+				}
+			} else {
+				for j := range r.Queues {
+					if r.Queues[j].Name == name {
+						i = j
+						break
+					}
+				}
+			}
+			if i >= 0 {
+				r.Queues[i].Members = append(r.Queues[i].Members, q.items...)
+				continue
+			}
+			// Copy: bags change after the result is published.
+			r.Queues = append(r.Queues, Group[T]{Name: name, Members: append([]T(nil), q.items...)})
+			if qidx != nil {
+				qidx[name] = len(r.Queues) - 1
+			}
 		}
-		b.res.Queues[i].Members = append(b.res.Queues[i].Members, q.items...)
 	}
+	return r
 }
 
-// group returns the position of the named group in the result, or -1.
-func (b *builder[T]) group(name string) int {
-	if b.qidx == nil && len(b.res.Queues) >= qidxMin {
-		b.qidx = make(map[string]int, 2*len(b.res.Queues))
-		for i, g := range b.res.Queues {
-			b.qidx[g.Name] = i
-		}
-	}
-	if b.qidx != nil {
-		if i, ok := b.qidx[name]; ok {
-			return i
-		}
-		return -1
-	}
-	for i, g := range b.res.Queues {
-		if g.Name == name {
-			return i
-		}
-	}
-	return -1
-}
+// qidxMin is the number of groups from which build indexes them by name.
+const qidxMin = 8
 
 // cut splits a literal subject at its first '.'; more is false at the end.
 func cut(s []byte) (tok, rest []byte, more bool) {
@@ -137,32 +148,34 @@ func cut(s []byte) (tok, rest []byte, more bool) {
 	return s, nil, false
 }
 
-// collect adds to b the entries of every node under n that matches the
-// remaining literal tokens in rest (non-empty, valid).
-func collect[T comparable](n *node[T], rest []byte, b *builder[T]) {
+// collect appends to hits the entries of every node under n that matches
+// the remaining literal tokens in rest (non-empty, valid). Returning the
+// slice instead of appending through a pointer keeps the caller's array on
+// the stack.
+func collect[T comparable](n *node[T], rest []byte, hits []*entries[T]) []*entries[T] {
 	for {
 		if n.fwc != nil && n.fwc.entries != nil {
-			b.add(n.fwc.entries) // ">" takes all remaining tokens
+			hits = append(hits, n.fwc.entries) // ">" takes all remaining tokens
 		}
 		tok, tail, more := cut(rest)
 		if c := n.pwc; c != nil {
 			if !more {
 				if c.entries != nil {
-					b.add(c.entries)
+					hits = append(hits, c.entries)
 				}
 			} else {
-				collect(c, tail, b)
+				hits = collect(c, tail, hits)
 			}
 		}
 		n = n.lits[string(tok)]
 		if n == nil {
-			return
+			return hits
 		}
 		if !more {
 			if n.entries != nil {
-				b.add(n.entries)
+				hits = append(hits, n.entries)
 			}
-			return
+			return hits
 		}
 		rest = tail
 	}

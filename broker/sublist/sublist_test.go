@@ -111,9 +111,11 @@ func TestMatch(t *testing.T) {
 		{"foo*", []int{5, 6, 11}},
 		{"a>b", []int{5, 6, 12}},
 		{"a.b.c.d.e.f", []int{5}},
-		// Not literal or not valid: nothing matches.
-		{"foo.*", nil},
-		{"foo.>", nil},
+		// Wildcard tokens in a published subject are literal tokens that
+		// only wildcard filters match, as in nats-server's trie.
+		{"foo.*", []int{3, 4, 5, 10}},
+		{"foo.>", []int{3, 4, 5, 10}},
+		// Not valid: nothing matches.
 		{"foo..bar", nil},
 		{"", nil},
 		{"foo bar", nil},

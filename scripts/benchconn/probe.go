@@ -14,6 +14,9 @@ import (
 // errNoInfo reports a server that answered, but not with INFO.
 var errNoInfo = errors.New("benchconn: server greeting is not INFO")
 
+// errExited reports a server process that ended before it greeted a client.
+var errExited = errors.New("benchconn: server exited")
+
 // pollInterval is how often a closed port is retried; short, because start-up
 // time is measured in milliseconds.
 const pollInterval = time.Millisecond
@@ -65,24 +68,32 @@ func measureStartup(ctx context.Context, addr string, timeout time.Duration, arg
 	if err := readInfo(addr, time.Now().Add(50*time.Millisecond)); err == nil || errors.Is(err, errNoInfo) {
 		return 0, fmt.Errorf("startup: %s is already in use before the server starts", addr)
 	}
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 5 * time.Second
+	cmd := exec.Command(argv[0], argv[1:]...)
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("startup: start %s: %w", argv[0], err)
 	}
-	werr := waitInfo(ctx, addr, start.Add(timeout))
+	// A server that exits early ends the wait at once instead of at the timeout.
+	waitCtx, cancel := context.WithCancelCause(ctx)
+	exited := make(chan struct{})
+	go func() {
+		err := cmd.Wait()
+		cancel(fmt.Errorf("%w: %v", errExited, err))
+		close(exited)
+	}()
+	werr := waitInfo(waitCtx, addr, start.Add(timeout))
 	elapsed := time.Since(start)
+	if werr != nil && waitCtx.Err() != nil {
+		werr = context.Cause(waitCtx)
+	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)
-	stopped := make(chan error, 1)
-	go func() { stopped <- cmd.Wait() }()
 	select {
-	case <-stopped:
+	case <-exited:
 	case <-time.After(5 * time.Second):
 		_ = cmd.Process.Kill()
-		<-stopped
+		<-exited
 	}
+	cancel(nil)
 	if werr != nil {
 		return 0, fmt.Errorf("startup of %s: %w", argv[0], werr)
 	}
