@@ -28,26 +28,26 @@ run: build ## Build, then run the daemon on its embedded default config (ARGS=..
 	$(BIN)/leafbox $(ARGS)
 
 test: ## Install test dependencies, vet, and run all tests (the CI command).
-	scripts/deps.sh test
+	bash scripts/deps.sh test
 	$(GO) mod download
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout $(TESTTIMEOUT) ./...
 
 test-race: ## Run all tests with the race detector (needs cgo and a C compiler).
-	scripts/deps.sh test
+	bash scripts/deps.sh test
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout $(TESTTIMEOUT) ./...
 
 bench: ## Side-by-side benchmark against nats-server (ROUNDS, SCALE, OUT; see scripts/bench.sh).
-	scripts/bench.sh
+	bash scripts/bench.sh
 
 microbench: ## Go micro-benchmarks of the broker packages with allocation counts.
 	$(GO) test -run '^$$' -bench . -benchmem ./broker/...
 
 fuzz: ## Run every Fuzz* target for FUZZTIME each (default 30s).
-	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+	FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
 size: ## Stripped binary sizes per platform and the largest packages on linux/arm64.
-	scripts/size.sh
+	bash scripts/size.sh
 
 cross: ## Build bin/leafbox-linux-{arm64,armv6,armv7,amd64}.
 	GOOS=linux GOARCH=arm64 $(BUILD) -o $(BIN)/leafbox-linux-arm64 $(PKG)

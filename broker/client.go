@@ -60,6 +60,7 @@ type client struct {
 	sids      map[string]*subscription
 	pcd       map[*client]struct{} // clients this read woke up: flushed once per read
 	pingsOut  int
+	stallOn   *client // a receiver this read filled past 3/4 of max_pending
 	lastRead  atomic.Int64 // unix nanos of the last inbound data
 
 	// perms is replaced on reload; read on every publish.
@@ -76,6 +77,7 @@ type client struct {
 	closeBy   time.Time   // deadline of the final flush, set on close
 	closeOnce sync.Once
 	flushCh   chan struct{} // wakes the writer (capacity 1)
+	stallCh   chan struct{} // closed by the writer when it drains; made on demand
 	doneCh    chan struct{} // closed when the connection is closing
 
 	// Informational, for /connz.
@@ -188,6 +190,7 @@ func (c *client) readLoop() {
 			c.lastRead.Store(time.Now().UnixNano())
 			perr := c.parser.Parse(rb[:n], c)
 			c.flushPending()
+			c.stall()
 			if perr != nil {
 				c.protocolError(perr)
 				return

@@ -56,6 +56,31 @@ func (c *client) markFlush(dst *client) {
 	c.pcd[dst] = struct{}{}
 }
 
+// Producer stalls: at most this long per read, as nats-server bounds them.
+const maxStall = 5 * time.Millisecond
+
+// stall waits, briefly, for a receiver this read nearly filled to drain.
+func (c *client) stall() {
+	dst := c.stallOn
+	if dst == nil {
+		return
+	}
+	c.stallOn = nil
+	dst.mu.Lock()
+	ch := dst.stallCh
+	dst.mu.Unlock()
+	if ch == nil {
+		return
+	}
+	t := time.NewTimer(maxStall)
+	select {
+	case <-ch:
+	case <-dst.doneCh:
+	case <-t.C:
+	}
+	t.Stop()
+}
+
 // flushPending wakes every writer this read produced output for.
 func (c *client) flushPending() {
 	for d := range c.pcd {
@@ -122,6 +147,10 @@ func (c *client) flushOut(deadline time.Duration) (more bool, err error) {
 		c.spare = buf[:0]
 	}
 	more = len(c.out) > 0
+	if c.stallCh != nil && len(c.out) <= int(c.srv.cfg.MaxPending/2) {
+		close(c.stallCh)
+		c.stallCh = nil
+	}
 	c.mu.Unlock()
 	return more, err
 }

@@ -106,6 +106,14 @@ func (s *Server) deliver(from *client, sub *subscription, subj, reply, hdr, data
 		return false
 	}
 	dst.appendDelivery(subj, sub.sid, reply, hdr, data)
+	if int64(len(dst.out)+dst.inflight) > s.cfg.MaxPending/4*3 && from.pcd != nil {
+		// Hold the publisher back briefly so a receiver that is merely
+		// behind can catch up before it is cut off, as nats-server does.
+		if dst.stallCh == nil {
+			dst.stallCh = make(chan struct{})
+		}
+		from.stallOn = dst
+	}
 	dst.mu.Unlock()
 	dst.stats.outMsgs.Add(1)
 	dst.stats.outBytes.Add(size)
