@@ -60,6 +60,7 @@ type client struct {
 	sids      map[string]*subscription
 	pcd       map[*client]struct{} // clients this read woke up: flushed once per read
 	pingsOut  int
+	nextSid   uint64 // local clients number their subscriptions
 	stallOn   *client // a receiver this read filled past 3/4 of max_pending
 	lastRead  atomic.Int64 // unix nanos of the last inbound data
 

@@ -191,7 +191,7 @@ func (c *client) OnSub(subj, queue, sid []byte) error {
 	if p := c.perms.Load(); p != nil {
 		sub.deliverCheck = p.NeedsDeliverCheck(subj)
 	}
-	if err := c.srv.subs.Insert(sub.subject, sub.queue, sub); err != nil {
+	if err := c.srv.addSub(sub); err != nil {
 		c.sendErr(errInvalidSubject)
 		return nil
 	}

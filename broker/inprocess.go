@@ -3,6 +3,7 @@ package broker
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/leafbox/leafbox/broker/subject"
@@ -26,68 +27,154 @@ var (
 	ErrInvalidSubject = errors.New("broker: invalid subject")
 	ErrMaxPayload     = errors.New("broker: message exceeds max_payload")
 	ErrNilHandler     = errors.New("broker: nil handler")
+	ErrClientClosed   = errors.New("broker: local client closed")
 )
+
+// LocalClient is an in-process connection to the broker, for bridges, the
+// leafnode uplink and device services. Like a network client it has its own
+// subscriptions, statistics and echo setting.
+type LocalClient struct {
+	c *client
+}
+
+// LocalOptions configure a LocalClient.
+type LocalOptions struct {
+	// Name identifies the client in logs.
+	Name string
+	// NoEcho stops the client's own publishes from reaching its own
+	// subscriptions (a leafnode link never reflects messages back).
+	NoEcho bool
+}
+
+// DeliverFilter narrows which subscriptions a publish reaches.
+type DeliverFilter struct {
+	// Queues, when not nil, lists the only queue groups that may receive
+	// the message (nats-server's LMSG/RMSG queue list).
+	Queues [][]byte
+	// NoPlain skips subscriptions without a queue group.
+	NoPlain bool
+}
 
 // Subscription is an in-process subscription.
 type Subscription struct {
 	sub *subscription
 }
 
-// newInProcessClient makes the client that owns in-process subscriptions.
-func newInProcessClient(s *Server) *client {
+// NewLocalClient attaches an in-process client to the server.
+func (s *Server) NewLocalClient(opts LocalOptions) *LocalClient {
 	c := &client{
 		srv:   s,
-		cid:   0,
+		cid:   s.nextCID.Add(1),
 		sids:  make(map[string]*subscription),
 		start: time.Now(),
-		opts:  connOpts{echo: true, headers: true},
-		log:   s.log,
+		opts:  connOpts{echo: !opts.NoEcho, headers: true},
+		log:   s.log.With("client", opts.Name),
 	}
-	return c
+	s.mu.Lock()
+	s.locals[c] = struct{}{}
+	s.mu.Unlock()
+	return &LocalClient{c: c}
+}
+
+// Close removes the client's subscriptions and detaches it.
+func (lc *LocalClient) Close() {
+	c := lc.c
+	c.mu.Lock()
+	already := c.closed
+	c.closed = true
+	c.mu.Unlock()
+	if already {
+		return
+	}
+	c.removeAllSubs()
+	c.srv.mu.Lock()
+	delete(c.srv.locals, c)
+	c.srv.mu.Unlock()
 }
 
 // Publish routes m to every matching subscriber, network and in-process.
 // Subject must be a literal subject.
-func (s *Server) Publish(m Msg) error {
+func (lc *LocalClient) Publish(m Msg) error {
 	if !subject.ValidLiteral(m.Subject) {
+		return fmt.Errorf("publish to %q: %w", m.Subject, ErrInvalidSubject)
+	}
+	return lc.PublishFiltered(m, nil)
+}
+
+// PublishFiltered is Publish restricted by f (nil: no restriction). Unlike
+// Publish it accepts wildcard tokens, routed literally as nats-server does,
+// so a relay can pass on what a peer sent.
+func (lc *LocalClient) PublishFiltered(m Msg, f *DeliverFilter) error {
+	c := lc.c
+	s := c.srv
+	if !subject.Valid(m.Subject) {
 		return fmt.Errorf("publish to %q: %w", m.Subject, ErrInvalidSubject)
 	}
 	if len(m.Header)+len(m.Data) > int(s.cfg.MaxPayload) {
 		return fmt.Errorf("publish to %q: %w", m.Subject, ErrMaxPayload)
 	}
-	c := s.inProc
 	size := int64(len(m.Header) + len(m.Data))
 	c.stats.inMsgs.Add(1)
 	c.stats.inBytes.Add(size)
 	s.stats.inMsgs.Add(1)
 	s.stats.inBytes.Add(size)
-	s.route(c, m.Subject, m.Reply, m.Header, m.Data)
+	s.routeFiltered(c, m.Subject, m.Reply, m.Header, m.Data, f)
 	return nil
 }
 
-// Subscribe calls h for every message on subject (wildcards allowed). With
-// a non-empty queue, h shares the messages with the group's other members.
-func (s *Server) Subscribe(subj, queue string, h MsgHandler) (*Subscription, error) {
+// Subscribe calls h for every message on subj (wildcards allowed). With a
+// non-empty queue, h shares the messages with the group's other members.
+func (lc *LocalClient) Subscribe(subj, queue string, h MsgHandler) (*Subscription, error) {
+	c := lc.c
 	if h == nil {
 		return nil, ErrNilHandler
 	}
 	if !subject.ValidString(subj) {
 		return nil, fmt.Errorf("subscribe to %q: %w", subj, ErrInvalidSubject)
 	}
-	sub := &subscription{client: s.inProc, handler: h, subject: subj, queue: queue}
-	if err := s.subs.Insert(subj, queue, sub); err != nil {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, ErrClientClosed
+	}
+	c.nextSid++
+	sid := []byte(strconv.FormatUint(c.nextSid, 10))
+	c.mu.Unlock()
+	sub := &subscription{client: c, handler: h, subject: subj, queue: queue, sid: sid}
+	if err := c.srv.addSub(sub); err != nil {
 		return nil, fmt.Errorf("subscribe to %q: %w", subj, err)
 	}
-	s.inProc.numSubs.Add(1)
+	c.mu.Lock()
+	c.sids[string(sid)] = sub
+	c.mu.Unlock()
+	c.numSubs.Add(1)
 	return &Subscription{sub: sub}, nil
+}
+
+// Stats reports the messages and bytes the client published (in) and
+// received (out).
+func (lc *LocalClient) Stats() (inMsgs, inBytes, outMsgs, outBytes int64) {
+	st := &lc.c.stats
+	return st.inMsgs.Load(), st.inBytes.Load(), st.outMsgs.Load(), st.outBytes.Load()
 }
 
 // Unsubscribe stops the subscription. It is safe to call more than once.
 func (sub *Subscription) Unsubscribe() {
-	s := sub.sub
-	if !s.removed.CompareAndSwap(false, true) {
-		return
-	}
-	s.client.srv.subs.Remove(s.subject, s.queue, s)
-	s.client.numSubs.Add(-1)
+	sub.sub.client.removeSub(sub.sub)
+}
+
+// Subject is the subscription's subject.
+func (sub *Subscription) Subject() string { return sub.sub.subject }
+
+// Queue is the subscription's queue group, empty for none.
+func (sub *Subscription) Queue() string { return sub.sub.queue }
+
+// Publish routes m through the server's shared local client. See
+// LocalClient.Publish.
+func (s *Server) Publish(m Msg) error { return s.inProc.Publish(m) }
+
+// Subscribe subscribes through the server's shared local client. See
+// LocalClient.Subscribe.
+func (s *Server) Subscribe(subj, queue string, h MsgHandler) (*Subscription, error) {
+	return s.inProc.Subscribe(subj, queue, h)
 }

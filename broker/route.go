@@ -31,9 +31,18 @@ type subscription struct {
 // route delivers a message to every matching plain subscription and to one
 // member of each matching queue group.
 func (s *Server) route(from *client, subj, reply, hdr, data []byte) {
+	s.routeFiltered(from, subj, reply, hdr, data, nil)
+}
+
+// routeFiltered is route restricted by f (nil: no restriction).
+func (s *Server) routeFiltered(from *client, subj, reply, hdr, data []byte, f *DeliverFilter) {
 	r := s.subs.Match(subj)
 	delivered := false
-	for _, sub := range r.Plain {
+	plain := r.Plain
+	if f != nil && f.NoPlain {
+		plain = nil
+	}
+	for _, sub := range plain {
 		if sub.client == from && !from.opts.echo {
 			continue
 		}
@@ -42,6 +51,9 @@ func (s *Server) route(from *client, subj, reply, hdr, data []byte) {
 		}
 	}
 	for i := range r.Queues {
+		if f != nil && f.Queues != nil && !hasQueue(f.Queues, r.Queues[i].Name) {
+			continue
+		}
 		members := r.Queues[i].Members
 		n := len(members)
 		start := rand.IntN(n)
@@ -59,6 +71,15 @@ func (s *Server) route(from *client, subj, reply, hdr, data []byte) {
 	if !delivered && len(reply) > 0 && from.opts.noResponders {
 		s.noResponders(from, subj, reply)
 	}
+}
+
+func hasQueue(queues [][]byte, name string) bool {
+	for _, q := range queues {
+		if string(q) == name {
+			return true
+		}
+	}
+	return false
 }
 
 // deliver hands one message to one subscription. It reports false when the
@@ -139,10 +160,9 @@ func (s *Server) noResponders(c *client, subj, reply []byte) {
 
 // removeSub removes one subscription; safe to call more than once.
 func (c *client) removeSub(sub *subscription) {
-	if !sub.removed.CompareAndSwap(false, true) {
+	if !c.srv.delSub(sub) {
 		return
 	}
-	c.srv.subs.Remove(sub.subject, sub.queue, sub)
 	c.mu.Lock()
 	if c.sids[string(sub.sid)] == sub {
 		delete(c.sids, string(sub.sid))

@@ -50,7 +50,9 @@ type Server struct {
 	clients  map[uint64]*client
 	closed   bool
 	connWG   sync.WaitGroup
-	inProc   *client // owner of in-process subscriptions
+	locals   map[*client]struct{} // in-process clients
+	inProc   *LocalClient         // the shared in-process client
+	interest interest
 	warnings []string
 
 	stats serverStats
@@ -117,7 +119,8 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	}
 	s.auth.Store(a)
 	s.subs = sublist.New[*subscription](sublist.Options{})
-	s.inProc = newInProcessClient(s)
+	s.locals = make(map[*client]struct{})
+	s.inProc = s.NewLocalClient(LocalOptions{Name: "internal"})
 
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(max(cfg.Port, 0)))
 	ln, err := net.Listen("tcp", addr)

@@ -35,7 +35,7 @@ die() {
 
 gobin=$(go env GOBIN)
 [[ -n $gobin ]] || gobin="$(go env GOPATH)/bin"
-scripts/deps.sh bench
+bash scripts/deps.sh bench
 NATS_SERVER="$gobin/nats-server"
 NATS="$gobin/nats"
 
@@ -80,11 +80,12 @@ trap 'exit 130' INT TERM
 set -E
 trap 'log "unexpected failure at line $LINENO: $BASH_COMMAND"' ERR
 
-# wait_until SECONDS CMD...: poll CMD every 50 ms; false if it never succeeds in time.
+# wait_until SECONDS CMD...: poll CMD every 50 ms; false if it has not succeeded once
+# SECONDS (whole seconds of wall time, however long each try takes) have passed.
 wait_until() {
-	local limit=$1 i
+	local deadline=$((SECONDS + $1))
 	shift
-	for ((i = 0; i < limit * 20; i++)); do
+	while ((SECONDS <= deadline)); do
 		"$@" && return 0
 		sleep 0.05
 	done
@@ -122,7 +123,7 @@ results="$work/results.tsv"
 record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$results"; }
 
 # rss_kib PID FIELD: a VmRSS/VmHWM line of /proc/PID/status in KiB.
-rss_kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
+rss_kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
 
 # rate FILE: the last "stats: N msgs/sec" figure of a nats bench report.
 rate() { sed -n 's/.*stats: \([0-9][0-9,.]*\) msgs\/sec.*/\1/p' "$1" | tail -n 1 | tr -d ,; }
@@ -133,7 +134,7 @@ latency() { sed -n "s/.* $2: \([0-9][0-9,.]*\)us.*/\1/p" "$1" | tail -n 1 | tr -
 # Globals for the server under test, set by measure_server.
 url="" mon="" have_monitor=0 tag=""
 
-# wait_subs N FILE: block until N more subscriptions than BASE exist (via /subsz), or,
+# wait_subs N FILE BASE: block until N more subscriptions than BASE exist (/subsz), or,
 # when the server has no monitor, until the bench client logged N subscribers plus a
 # settle second.
 wait_subs() {
@@ -189,7 +190,7 @@ req_case() {
 	"$NATS" bench service serve "$subj" --no-progress -s "$url" >"$work/serve.out" 2>&1 &
 	pid=$!
 	pids+=("$pid")
-	if ! wait_until 10 bash -c '"$0" request -s "$1" "$2" x --timeout 1s 2>&1 | grep -q Received' \
+	if ! wait_until 10 bash -c 'timeout 3 "$0" request -s "$1" "$2" x --timeout 1s 2>&1 | grep -q Received' \
 		"$NATS" "$url" "$subj"; then
 		log "$tag: responder never answered"
 		stop_pid "$pid"
@@ -238,15 +239,24 @@ measure_server() {
 
 	sleep 1 # idle RSS is defined as 1 s after start
 	idle=$(rss_kib "$spid" VmRSS)
+	if [[ -z $idle ]]; then
+		log "$tag: server exited; log:"
+		tail -n 20 "$work/$name-$round.log" >&2
+		stop_pid "$spid"
+		return
+	fi
 	record "$round" "$name" "idle RSS (MiB)" "$(awk -v k="$idle" 'BEGIN { printf "%.2f", k / 1024 }')"
 
 	log "$tag: $CONNS idle connections"
 	"$bc" conns -url "$url" -n "$CONNS" -timeout 30s >"$work/conns.out" 2>&1 &
 	cpid=$!
 	pids+=("$cpid")
-	if wait_until 60 grep -q '^ready' "$work/conns.out"; then
+	# Stop waiting early if the helper gave up (it exits on the first failed connection).
+	wait_until 60 bash -c 'grep -q "^ready" "$0" || ! kill -0 "$1"' "$work/conns.out" "$cpid" || true
+	if grep -q '^ready' "$work/conns.out"; then
 		sleep 1 # let the server finish per-connection work (first PINGs, buffer shrinking)
 		conns=$(rss_kib "$spid" VmRSS)
+		[[ -n $conns ]] || conns=NaN
 		record "$round" "$name" "RSS per idle connection (KiB)" \
 			"$(awk -v a="$idle" -v b="$conns" -v n="$CONNS" 'BEGIN { printf "%.1f", (b - a) / n }')"
 	else
@@ -281,7 +291,8 @@ size_arm64() {
 log "binary sizes (linux/arm64)"
 size_arm64 leafbox . "$LEAFBOX_PKG"
 # nats-server is built from its own module (its go.mod and go.sum), copied out of the cache.
-ns_dir=$(go mod download -json "github.com/nats-io/nats-server/v2@$NATS_SERVER_VERSION" |
+# `go mod download` runs outside the repository so that it cannot touch go.sum.
+ns_dir=$(cd "$work" && go mod download -json "github.com/nats-io/nats-server/v2@$NATS_SERVER_VERSION" |
 	sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 [[ -d $ns_dir ]] || die "cannot locate the nats-server module source"
 cp -r "$ns_dir" "$work/nats-server-src"

@@ -19,7 +19,12 @@ ran=0
 while IFS=$'\t' read -r pkg dir; do
 	[[ -n $pkg ]] || continue
 	grep -qs '^func Fuzz' "$dir"/*_test.go || continue
-	mapfile -t targets < <(go test -list 'Fuzz.*' "$pkg" | grep '^Fuzz' || true)
+	if ! list=$(go test -list 'Fuzz.*' "$pkg" 2>&1); then
+		echo "$list" >&2
+		failed+=("$pkg (tests do not build)")
+		continue
+	fi
+	mapfile -t targets < <(grep '^Fuzz' <<<"$list" || true)
 	for target in "${targets[@]}"; do
 		echo "== $pkg $target ($FUZZTIME)"
 		ran=$((ran + 1))
