@@ -14,7 +14,12 @@ import (
 
 	"github.com/nats-io/nats-server/v2/conf"
 
+	"github.com/leafbox/leafbox/bridge"
+	"github.com/leafbox/leafbox/bridge/mqtt"
 	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/broker/leaf"
+	"github.com/leafbox/leafbox/device"
+	"github.com/leafbox/leafbox/storage"
 )
 
 // defaultConf is the configuration used when no -c is given: loopback only.
@@ -40,6 +45,14 @@ type options struct {
 	Debug, Trace bool
 	CheckConfig  bool // -t
 	ShowVersion  bool // -v/--version
+
+	// Optional blocks; each is parsed in its own file (leafnodes.go,
+	// store.go, mqtt.go, bridges.go, device.go).
+	Leaf    leaf.Config
+	Store   storage.Config
+	MQTT    mqtt.Config
+	Bridges bridge.Config
+	Device  device.Config
 
 	// args are the command-line arguments these options came from, kept so
 	// that a reload re-reads the file and applies the same flags again.
@@ -184,6 +197,11 @@ func (p *parser) topLevel() fieldTable {
 		"authorization":     p.authorization,
 		"no_auth_user":      p.setString(&b.Auth.NoAuthUser),
 		"tls":               p.tls,
+		"leafnodes":         p.leafnodes,
+		"store":             p.store,
+		"mqtt":              p.mqtt,
+		"bridges":           p.bridges,
+		"device":            p.device,
 	}
 	// Remember where each top-level key was, for checks across keys.
 	for k, h := range t {

@@ -21,6 +21,9 @@ import (
 // run is the whole daemon: it parses flags and config, starts the broker and
 // monitoring, and blocks until ctx is cancelled. It returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if code, ok := runSubcommand(ctx, args, stdout, stderr); ok {
+		return code
+	}
 	opts, err := loadOptions(args)
 	if errors.Is(err, flag.ErrHelp) {
 		usage(stdout)
@@ -62,9 +65,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		log.Error("cannot start broker", "err", err)
 		return 1
 	}
+	d := &deps{srv: srv, log: log}
+	comps, err := newComponents(opts, d)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
 	var mon *monitor.Server
 	if opts.HTTPPort != 0 {
-		mon, err = monitor.New(monitor.Config{Host: opts.HTTPHost, Port: opts.HTTPPort}, srv, log)
+		mon, err = monitor.New(monitor.Config{Host: opts.HTTPHost, Port: opts.HTTPPort}, monitorSource{srv, d}, log)
 		if err != nil {
 			log.Error("cannot start monitoring", "err", err)
 			return 1
@@ -93,6 +102,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		cancel()
 	})
+	compCtx, stopComps := context.WithCancel(context.Background())
+	compsDone := runComponents(compCtx, comps, log)
 	if mon != nil {
 		wg.Go(func() {
 			if err := mon.Run(ctx); err != nil {
@@ -110,6 +121,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		break
 	}
 	log.Info("leafbox shutting down")
+	// Components stop first, in reverse order, while the broker still
+	// routes what they flush; then the broker closes its clients.
+	stopComps()
+	compsDone()
 	wg.Wait()
 	log.Info("leafbox stopped")
 	return 0
