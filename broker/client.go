@@ -58,10 +58,11 @@ type client struct {
 	creds     auth.Credentials
 	opts      connOpts
 	sids      map[string]*subscription
-	pcd       map[*client]struct{} // clients this read woke up: flushed once per read
+	pcd       []*client // clients this read produced output for: woken once per read
 	pingsOut  int
-	nextSid   uint64 // local clients number their subscriptions
-	stallOn   *client // a receiver this read filled past 3/4 of max_pending
+	nextSid   uint64       // local clients number their subscriptions
+	relay     *relayState  // set for relay local clients (leafnode links)
+	stallOn   *client      // a receiver this read filled past 3/4 of max_pending
 	lastRead  atomic.Int64 // unix nanos of the last inbound data
 
 	// perms is replaced on reload; read on every publish.
@@ -70,9 +71,7 @@ type client struct {
 
 	// Outbound state, guarded by mu.
 	mu        sync.Mutex
-	out       []byte // appended by deliverers
-	spare     []byte // the buffer the writer is not using
-	inflight  int    // bytes the writer is writing now
+	outq      outbound
 	closed    bool
 	slow      atomic.Bool // counted as a slow consumer once
 	closeBy   time.Time   // deadline of the final flush, set on close
@@ -184,7 +183,7 @@ func (c *client) readLoop() {
 	}()
 
 	rb := make([]byte, minReadBuf)
-	c.pcd = make(map[*client]struct{})
+	c.pcd = make([]*client, 0, 8)
 	for {
 		n, err := c.conn.Read(rb)
 		if n > 0 {
@@ -287,7 +286,7 @@ func (c *client) close(reason closeReason, errText string) {
 			c.closeBy = c.closeBy.Add(closeFlushTimeout)
 		}
 		if reason == closeSlowConsumer {
-			c.out = c.out[:0]
+			c.discardOut()
 		}
 		conn := c.conn
 		if conn != nil {
@@ -297,7 +296,7 @@ func (c *client) close(reason closeReason, errText string) {
 			conn.SetWriteDeadline(c.closeBy)
 		}
 		if errText != "" && conn != nil {
-			c.out = proto.AppendErr(c.out, errText)
+			c.appendOut("-ERR '" + errText + "'\r\n")
 		}
 		c.mu.Unlock()
 		close(c.doneCh)

@@ -275,7 +275,7 @@ func (c *client) ok() {
 func (c *client) sendErr(text string) {
 	c.mu.Lock()
 	if !c.closed {
-		c.out = proto.AppendErr(c.out, text)
+		c.appendOut("-ERR '" + text + "'\r\n")
 	}
 	c.mu.Unlock()
 	c.markFlush(c)

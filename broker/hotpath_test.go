@@ -28,7 +28,7 @@ func newHotPath(tb testing.TB, nsubs int, queue string) *hotPath {
 		return a
 	}
 	h := &hotPath{srv: srv, pub: newClient(srv, pipe())}
-	h.pub.pcd = make(map[*client]struct{})
+	h.pub.pcd = make([]*client, 0, 8)
 	for i := range nsubs {
 		c := newClient(srv, pipe())
 		if err := c.OnConnect([]byte(`{"verbose":false,"pedantic":false,"headers":true}`)); err != nil {
@@ -55,8 +55,8 @@ func (h *hotPath) feed(tb testing.TB, in []byte) int {
 	n := 0
 	for _, c := range h.subs {
 		c.mu.Lock()
-		n += len(c.out)
-		c.out = c.out[:0]
+		n += c.outq.size
+		c.discardOut()
 		c.mu.Unlock()
 		select {
 		case <-c.flushCh:

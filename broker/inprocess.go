@@ -44,6 +44,13 @@ type LocalOptions struct {
 	// NoEcho stops the client's own publishes from reaching its own
 	// subscriptions (a leafnode link never reflects messages back).
 	NoEcho bool
+	// Relay, when set, makes this a relay client, as a leafnode link is:
+	// messages matching its subscriptions go to Relay once per publish
+	// (with the queue groups that picked it) instead of to the
+	// subscriptions' handlers, which may be nil; and its subscriptions are
+	// never reported to WatchSubscriptions watchers, so interest learned
+	// from one hub is never advertised to another.
+	Relay RelayHandler
 }
 
 // DeliverFilter narrows which subscriptions a publish reaches.
@@ -69,6 +76,9 @@ func (s *Server) NewLocalClient(opts LocalOptions) *LocalClient {
 		start: time.Now(),
 		opts:  connOpts{echo: !opts.NoEcho, headers: true},
 		log:   s.log.With("client", opts.Name),
+	}
+	if opts.Relay != nil {
+		c.relay = &relayState{fn: opts.Relay}
 	}
 	s.mu.Lock()
 	s.locals[c] = struct{}{}
@@ -126,7 +136,7 @@ func (lc *LocalClient) PublishFiltered(m Msg, f *DeliverFilter) error {
 // non-empty queue, h shares the messages with the group's other members.
 func (lc *LocalClient) Subscribe(subj, queue string, h MsgHandler) (*Subscription, error) {
 	c := lc.c
-	if h == nil {
+	if h == nil && c.relay == nil {
 		return nil, ErrNilHandler
 	}
 	if !subject.ValidString(subj) {
@@ -141,6 +151,9 @@ func (lc *LocalClient) Subscribe(subj, queue string, h MsgHandler) (*Subscriptio
 	sid := []byte(strconv.FormatUint(c.nextSid, 10))
 	c.mu.Unlock()
 	sub := &subscription{client: c, handler: h, subject: subj, queue: queue, sid: sid}
+	if c.relay != nil {
+		sub.queueBytes = []byte(queue)
+	}
 	if err := c.srv.addSub(sub); err != nil {
 		return nil, fmt.Errorf("subscribe to %q: %w", subj, err)
 	}

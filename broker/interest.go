@@ -55,7 +55,7 @@ func (s *Server) delSub(sub *subscription) bool {
 
 func (s *Server) notify(sub *subscription, delta int) {
 	for _, w := range s.interest.watchers {
-		if sub.client != w.exclude {
+		if sub.client != w.exclude && sub.client.relay == nil {
 			w.fn(SubEvent{Subject: sub.subject, Queue: sub.queue, Delta: delta})
 		}
 	}
@@ -75,7 +75,7 @@ func (s *Server) WatchSubscriptions(exclude *LocalClient, fn func(SubEvent)) (sn
 	s.interest.mu.Lock()
 	counts := make(map[[2]string]int)
 	s.forEachSub(func(sub *subscription) {
-		if sub.client != w.exclude {
+		if sub.client != w.exclude && sub.client.relay == nil {
 			counts[[2]string{sub.subject, sub.queue}]++
 		}
 	})

@@ -9,18 +9,107 @@ import (
 	"github.com/leafbox/leafbox/broker/proto"
 )
 
-// Outbound buffers larger than this are dropped after a flush rather than
-// kept for reuse, so one burst does not pin memory on an idle connection.
-const maxKeptOutbound = 64 << 10
+// Outbound data is kept in fixed-size chunks taken from a server-wide free
+// list and written with one writev per flush, so a burst never copies or
+// regrows a large buffer and idle connections hold no outbound memory.
+const (
+	chunkSize = 16 << 10
+	// maxFreeChunks bounds the memory the free list keeps (2 MiB).
+	maxFreeChunks = 128
+)
 
 // closeFlushTimeout bounds the final flush of a closing connection.
 const closeFlushTimeout = time.Second
+
+// Producer stalls: at most this long per read, as nats-server bounds them.
+const maxStall = 5 * time.Millisecond
+
+// chunkPool is a bounded free list of outbound chunks.
+type chunkPool chan []byte
+
+func newChunkPool() chunkPool { return make(chunkPool, maxFreeChunks) }
+
+func (p chunkPool) get() []byte {
+	select {
+	case b := <-p:
+		return b
+	default:
+		return make([]byte, 0, chunkSize)
+	}
+}
+
+func (p chunkPool) put(b []byte) {
+	if cap(b) != chunkSize {
+		return // a one-off buffer for a large message
+	}
+	select {
+	case p <- b[:0]:
+	default:
+	}
+}
+
+// outbound is a connection's pending output. Guarded by client.mu.
+type outbound struct {
+	chunks   [][]byte // pending, in order; only the last one has room
+	size     int      // bytes in chunks
+	inflight int      // bytes the writer is writing now
+	wbuf     [][]byte // the writer's chunk list, reused between flushes
+}
+
+// room returns a buffer with at least n bytes free to append to, at the
+// end of the pending output.
+func (c *client) room(n int) []byte {
+	o := &c.outq
+	if k := len(o.chunks); k > 0 {
+		last := o.chunks[k-1]
+		if cap(last)-len(last) >= n {
+			return last
+		}
+	}
+	var b []byte
+	if n <= chunkSize {
+		b = c.srv.chunks.get()
+	} else {
+		b = make([]byte, 0, n)
+	}
+	o.chunks = append(o.chunks, b)
+	return b
+}
+
+// commit records that the last chunk became b (appended by room's caller).
+func (c *client) commit(b []byte) {
+	o := &c.outq
+	last := len(o.chunks) - 1
+	o.size += len(b) - len(o.chunks[last])
+	o.chunks[last] = b
+}
+
+// appendOut appends raw protocol bytes. Callers hold c.mu.
+func (c *client) appendOut(s string) {
+	b := c.room(len(s))
+	c.commit(append(b, s...))
+}
+
+// discardOut drops everything pending (a slow consumer being cut off).
+// Callers hold c.mu.
+func (c *client) discardOut() {
+	o := &c.outq
+	for i, b := range o.chunks {
+		c.srv.chunks.put(b)
+		o.chunks[i] = nil
+	}
+	o.chunks = o.chunks[:0]
+	o.size = 0
+}
+
+// pendingLocked is the output not yet written. Callers hold c.mu.
+func (c *client) pendingLocked() int { return c.outq.size + c.outq.inflight }
 
 // enqueue appends raw protocol bytes to the outbound buffer.
 func (c *client) enqueue(b []byte) {
 	c.mu.Lock()
 	if !c.closed {
-		c.out = append(c.out, b...)
+		c.appendOut(string(b))
 	}
 	c.mu.Unlock()
 }
@@ -29,9 +118,21 @@ func (c *client) enqueue(b []byte) {
 func (c *client) enqueueString(s string) {
 	c.mu.Lock()
 	if !c.closed {
-		c.out = append(c.out, s...)
+		c.appendOut(s)
 	}
 	c.mu.Unlock()
+}
+
+// appendDelivery appends one message in wire form. Callers hold c.mu.
+func (c *client) appendDelivery(subj, sid, reply, hdr, data []byte) {
+	n := len(subj) + len(sid) + len(reply) + len(hdr) + len(data) + 48
+	b := c.room(n)
+	if len(hdr) == 0 || !c.opts.headers {
+		// Clients that did not ask for headers get the payload only.
+		c.commit(proto.AppendMsg(b, subj, sid, reply, data))
+		return
+	}
+	c.commit(proto.AppendHMsgSplit(b, subj, sid, reply, hdr, data))
 }
 
 // signal wakes the writer without blocking.
@@ -53,11 +154,23 @@ func (c *client) markFlush(dst *client) {
 		dst.signal()
 		return
 	}
-	c.pcd[dst] = struct{}{}
+	// Readers usually feed one or a few receivers: a short scan beats a map.
+	for _, d := range c.pcd {
+		if d == dst {
+			return
+		}
+	}
+	c.pcd = append(c.pcd, dst)
 }
 
-// Producer stalls: at most this long per read, as nats-server bounds them.
-const maxStall = 5 * time.Millisecond
+// flushPending wakes every writer this read produced output for.
+func (c *client) flushPending() {
+	for i, d := range c.pcd {
+		d.signal()
+		c.pcd[i] = nil
+	}
+	c.pcd = c.pcd[:0]
+}
 
 // stall waits, briefly, for a receiver this read nearly filled to drain.
 func (c *client) stall() {
@@ -81,14 +194,6 @@ func (c *client) stall() {
 	t.Stop()
 }
 
-// flushPending wakes every writer this read produced output for.
-func (c *client) flushPending() {
-	for d := range c.pcd {
-		d.signal()
-	}
-	clear(c.pcd)
-}
-
 // writeLoop writes the outbound buffer whenever it is signalled, and once
 // more when the connection closes.
 func (c *client) writeLoop() {
@@ -110,6 +215,7 @@ func (c *client) writeLoop() {
 			c.flushOut(closeFlushTimeout)
 			c.mu.Lock()
 			conn := c.conn
+			c.discardOut()
 			c.mu.Unlock()
 			conn.Close()
 			return
@@ -117,18 +223,20 @@ func (c *client) writeLoop() {
 	}
 }
 
-// flushOut writes what is pending. It reports whether more arrived while
-// writing.
+// flushOut writes what is pending with one writev. It reports whether more
+// arrived while writing.
 func (c *client) flushOut(deadline time.Duration) (more bool, err error) {
 	c.mu.Lock()
-	buf := c.out
-	if len(buf) == 0 {
+	o := &c.outq
+	if o.size == 0 {
 		c.mu.Unlock()
 		return false, nil
 	}
-	c.out = c.spare[:0]
-	c.spare = nil
-	c.inflight = len(buf)
+	// Hand the pending chunks to the writer; deliverers start a new list.
+	o.chunks, o.wbuf = o.wbuf[:0], o.chunks
+	o.inflight = o.size
+	o.size = 0
+	chunks := o.wbuf
 	conn := c.conn
 	// Set under mu so that close, which sets the short closing deadline
 	// under mu too, cannot be overtaken by the normal one.
@@ -139,20 +247,29 @@ func (c *client) flushOut(deadline time.Duration) (more bool, err error) {
 	}
 	c.mu.Unlock()
 
-	_, err = conn.Write(buf)
+	bufs := net.Buffers(chunks)
+	_, err = bufs.WriteTo(conn)
 
 	c.mu.Lock()
-	c.inflight = 0
-	if cap(buf) <= maxKeptOutbound {
-		c.spare = buf[:0]
+	for i, b := range chunks {
+		c.srv.chunks.put(b)
+		chunks[i] = nil
 	}
-	more = len(c.out) > 0
-	if c.stallCh != nil && len(c.out) <= int(c.srv.cfg.MaxPending/2) {
+	o.wbuf = chunks[:0]
+	o.inflight = 0
+	more = o.size > 0
+	if c.stallCh != nil && o.size <= int(c.srv.cfg.MaxPending/2) {
 		close(c.stallCh)
 		c.stallCh = nil
 	}
 	c.mu.Unlock()
 	return more, err
+}
+
+func (c *client) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
 }
 
 // writeFailed ends a connection whose write failed; a write that timed out
@@ -168,25 +285,9 @@ func (c *client) writeFailed(err error) {
 	c.close(closeWriteError, "")
 }
 
-func (c *client) isClosed() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.closed
-}
-
 // pendingBytes is the outbound data not yet written, for /connz.
 func (c *client) pendingBytes() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.out) + c.inflight
-}
-
-// appendDelivery appends one message in wire form. Callers hold c.mu.
-func (c *client) appendDelivery(subj, sid, reply, hdr, data []byte) {
-	if len(hdr) == 0 || !c.opts.headers {
-		// Clients that did not ask for headers get the payload only.
-		c.out = proto.AppendMsg(c.out, subj, sid, reply, data)
-		return
-	}
-	c.out = proto.AppendHMsgSplit(c.out, subj, sid, reply, hdr, data)
+	return c.pendingLocked()
 }

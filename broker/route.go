@@ -42,8 +42,16 @@ func (s *Server) routeFiltered(from *client, subj, reply, hdr, data []byte, f *D
 	if f != nil && f.NoPlain {
 		plain = nil
 	}
+	var relays relaySet
 	for _, sub := range plain {
 		if sub.client == from && !from.opts.echo {
+			continue
+		}
+		if sub.client.relay != nil && !sub.removed.Load() {
+			if !relays.add(sub.client, -1) {
+				s.relaySingle(sub.client, subj, reply, hdr, data, nil)
+			}
+			delivered = true
 			continue
 		}
 		if s.deliver(from, sub, subj, reply, hdr, data) {
@@ -62,11 +70,21 @@ func (s *Server) routeFiltered(from *client, subj, reply, hdr, data []byte, f *D
 			if sub.client == from && !from.opts.echo {
 				continue
 			}
+			if sub.client.relay != nil && !sub.removed.Load() {
+				if !relays.add(sub.client, i) {
+					s.relaySingle(sub.client, subj, reply, hdr, data, sub.queueBytes)
+				}
+				delivered = true
+				break
+			}
 			if s.deliver(from, sub, subj, reply, hdr, data) {
 				delivered = true
 				break
 			}
 		}
+	}
+	if relays.n > 0 {
+		s.flushRelays(&relays, r, subj, reply, hdr, data)
 	}
 	if !delivered && len(reply) > 0 && from.opts.noResponders {
 		s.noResponders(from, subj, reply)
@@ -116,7 +134,7 @@ func (s *Server) deliver(from *client, sub *subscription, subj, reply, hdr, data
 		return false
 	}
 	wire := len(subj) + len(reply) + len(sub.sid) + len(hdr) + len(data) + 40
-	if int64(len(dst.out)+dst.inflight+wire) > s.cfg.MaxPending {
+	if int64(dst.pendingLocked()+wire) > s.cfg.MaxPending {
 		dst.mu.Unlock()
 		if dst.slow.CompareAndSwap(false, true) {
 			s.stats.slowConsumers.Add(1)
@@ -127,7 +145,7 @@ func (s *Server) deliver(from *client, sub *subscription, subj, reply, hdr, data
 		return false
 	}
 	dst.appendDelivery(subj, sub.sid, reply, hdr, data)
-	if int64(len(dst.out)+dst.inflight) > s.cfg.MaxPending/4*3 && from.pcd != nil {
+	if int64(dst.pendingLocked()) > s.cfg.MaxPending/4*3 && from.pcd != nil {
 		// Hold the publisher back briefly so a receiver that is merely
 		// behind can catch up before it is cut off, as nats-server does.
 		if dst.stallCh == nil {

@@ -55,7 +55,8 @@ type Server struct {
 	interest interest
 	warnings []string
 
-	stats serverStats
+	stats  serverStats
+	chunks chunkPool
 }
 
 // serverStats are the counters reported in /varz.
@@ -120,6 +121,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	s.auth.Store(a)
 	s.subs = sublist.New[*subscription](sublist.Options{})
 	s.locals = make(map[*client]struct{})
+	s.chunks = newChunkPool()
 	s.inProc = s.NewLocalClient(LocalOptions{Name: "internal"})
 
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(max(cfg.Port, 0)))
@@ -328,3 +330,6 @@ func (s *Server) baseInfo() proto.Info {
 
 // AuthRequired reports whether clients must authenticate.
 func (s *Server) AuthRequired() bool { return s.authRequired() }
+
+// Close releases the client listener of a server that will not be Run.
+func (s *Server) Close() error { return s.ln.Close() }

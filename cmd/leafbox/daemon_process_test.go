@@ -3,12 +3,14 @@ package main
 // End-to-end tests of the built leafbox binary: real signals, real exit codes.
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -234,7 +236,7 @@ func daemonTestReload(t *testing.T, bin string) {
 	// A broken file leaves the running authorization alone: alice still
 	// works, bob is still out.
 	broken := []struct{ name, text, wantLog string }{
-		{"syntax error", "authorization {\n  users = [ { user: alice\n", "leafbox.conf"},
+		{"syntax error", "authorization {\n  users = [ { user: alice\n", "leafbox.conf:3: Parse error"},
 		{"unknown key", daemonUsersConf(true) + "colour: blue\n", "leafbox.conf:9: colour: unknown field"},
 		{"missing file", "", "no such file"},
 	}
@@ -307,6 +309,9 @@ func daemonTestStopSignal(t *testing.T, bin string, sig syscall.Signal) {
 	if err := sub.Flush(); err != nil {
 		t.Fatalf("flush subscriber: %v", err)
 	}
+	// A raw subscriber that reads nothing until the daemon is told to stop,
+	// so that its messages are surely still pending in the daemon then.
+	raw, rawR := daemonRawSub(t, p.client, "flood")
 	payload := []byte(strings.Repeat("x", 256))
 	for i := range n {
 		if err := pub.Publish("flood", payload); err != nil {
@@ -319,6 +324,12 @@ func daemonTestStopSignal(t *testing.T, bin string, sig syscall.Signal) {
 	}
 	start := time.Now()
 	p.signal(t, sig)
+	t.Logf("nats.go subscriber had %d of %d messages when signalled", len(msgs), n)
+	rawCount := make(chan int, 1)
+	go func() {
+		raw.SetReadDeadline(time.Now().Add(5 * time.Second))
+		rawCount <- daemonCountMsgs(rawR)
+	}()
 	code := p.waitExit(t, 5*time.Second)
 	took := time.Since(start)
 	if code != 0 {
@@ -334,6 +345,9 @@ func daemonTestStopSignal(t *testing.T, bin string, sig syscall.Signal) {
 	}
 	if got := len(msgs); got != n {
 		t.Errorf("subscriber received %d of %d messages published before %v (sub last error %v)", got, n, sig, sub.LastError())
+	}
+	if got := <-rawCount; got != n {
+		t.Errorf("raw subscriber received %d of %d messages published before %v", got, n, sig)
 	}
 	if d := sub.Stats().Reconnects; d != 0 {
 		t.Errorf("subscriber reconnected %d times", d)
@@ -392,5 +406,53 @@ func daemonTestDefaultConfig(t *testing.T, bin string) {
 	p.signal(t, syscall.SIGTERM)
 	if code := p.waitExit(t, 2*time.Second); code != 0 {
 		t.Errorf("exit code %d after SIGTERM, want 0", code)
+	}
+}
+
+// daemonRawSub subscribes to subject over a bare TCP connection and returns
+// once the daemon has confirmed the subscription with a PONG.
+func daemonRawSub(t *testing.T, addr, subject string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	r := bufio.NewReaderSize(conn, 64<<10)
+	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "INFO ") {
+		t.Fatalf("read INFO: %q, %v", line, err)
+	}
+	if _, err := fmt.Fprintf(conn, "CONNECT {\"verbose\":false,\"pedantic\":false}\r\nSUB %s 1\r\nPING\r\n", subject); err != nil {
+		t.Fatalf("write CONNECT: %v", err)
+	}
+	if line, err := r.ReadString('\n'); err != nil || line != "PONG\r\n" {
+		t.Fatalf("read PONG: %q, %v", line, err)
+	}
+	conn.SetDeadline(time.Time{})
+	return conn, r
+}
+
+// daemonCountMsgs reads MSG frames until the connection ends and returns
+// how many arrived whole.
+func daemonCountMsgs(r *bufio.Reader) int {
+	n := 0
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return n
+		}
+		if !strings.HasPrefix(line, "MSG ") {
+			continue
+		}
+		fields := strings.Fields(line)
+		size, err := strconv.Atoi(fields[len(fields)-1])
+		if err != nil {
+			return n
+		}
+		if _, err := r.Discard(size + 2); err != nil {
+			return n
+		}
+		n++
 	}
 }

@@ -427,8 +427,7 @@ func TestDaemonServes(t *testing.T) {
 	daemonRoundTrip(t, pub, sub, "sensors.temp", "21.5")
 
 	// Request/reply through the daemon.
-	rs, err := sub.Subscribe("svc.echo", func(m *nats.Msg) { m.Respond(append([]byte("echo:"), m.Data...)) })
-	if err != nil {
+	if _, err := sub.Subscribe("svc.echo", func(m *nats.Msg) { m.Respond(append([]byte("echo:"), m.Data...)) }); err != nil {
 		t.Fatalf("subscribe svc.echo: %v", err)
 	}
 	sub.Flush()
@@ -441,7 +440,6 @@ func TestDaemonServes(t *testing.T) {
 		t.Fatalf("subscribe keep.>: %v", err)
 	}
 	sub.Flush()
-	_ = rs
 
 	base := "http://" + d.http
 	t.Run("healthz", func(t *testing.T) {

@@ -83,6 +83,10 @@ func newFlagSet(c *cliFlags) *flag.FlagSet {
 	return fs
 }
 
+// errCommandLine marks a bad command line (as opposed to a bad file); the
+// daemon prints the usage after it.
+var errCommandLine = errors.New("parse flags")
+
 // loadOptions parses args (without the program name), then the config file named
 // by -c, or the embedded default config when no -c is given, then applies flags,
 // which override the file. Errors: every problem found, joined, each as
@@ -95,10 +99,10 @@ func loadOptions(args []string) (*options, error) {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("parse flags: %w", err)
+		return nil, fmt.Errorf("%w: %w", errCommandLine, err)
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("parse flags: unexpected argument %q", fs.Arg(0))
+		return nil, fmt.Errorf("%w: unexpected argument %q", errCommandLine, fs.Arg(0))
 	}
 	if c.version {
 		return &options{ShowVersion: true, args: slices.Clone(args)}, nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"runtime"
@@ -28,6 +29,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if errors.Is(err, flag.ErrHelp) {
 		usage(stdout)
 		return 0
+	}
+	if errors.Is(err, errCommandLine) {
+		fmt.Fprintf(stderr, "leafbox: %v\n\n", err)
+		usage(stderr)
+		return 1
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "leafbox: configuration errors:\n%v\n", err)
@@ -54,6 +60,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	opts.Broker.Logger = log
 	opts.Broker.Trace = opts.Trace
 
+	// Take SIGHUP before anything can report "started": its default
+	// action would kill the daemon.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
 	var warnings []string
 	if opts.insecureListen() {
 		w := fmt.Sprintf("listening on %s without authorization: any host that can reach this port can publish and subscribe", opts.Broker.Host)
@@ -69,6 +81,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	comps, err := newComponents(opts, d)
 	if err != nil {
 		log.Error("cannot start", "err", err)
+		srv.Close()
 		return 1
 	}
 	var mon *monitor.Server
@@ -76,6 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		mon, err = monitor.New(monitor.Config{Host: opts.HTTPHost, Port: opts.HTTPPort}, monitorSource{srv, d}, log)
 		if err != nil {
 			log.Error("cannot start monitoring", "err", err)
+			srv.Close()
 			return 1
 		}
 	}
@@ -85,19 +99,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		httpAddr = mon.Addr().String()
 	}
 	log.Info("leafbox started", "version", version, "go", runtime.Version(),
-		"listen", srv.Addr().String(), "http", httpAddr, "server_name", srv.Name(),
+		"listen", listenAddr(opts, srv), "http", httpAddr, "server_name", srv.Name(),
 		"auth", srv.AuthRequired(),
 		"tls", opts.Broker.TLS != nil, "config", configName(opts))
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 
+	// The broker outlives the components: they stop first, in reverse
+	// order, while it still routes what they flush.
+	brokerCtx, stopBroker := context.WithCancel(context.Background())
+	defer stopBroker()
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if err := srv.Run(ctx); err != nil {
+		if err := srv.Run(brokerCtx); err != nil {
 			log.Error("broker stopped", "err", err)
 		}
 		cancel()
@@ -121,10 +136,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		break
 	}
 	log.Info("leafbox shutting down")
-	// Components stop first, in reverse order, while the broker still
-	// routes what they flush; then the broker closes its clients.
 	stopComps()
 	compsDone()
+	stopBroker()
 	wg.Wait()
 	log.Info("leafbox stopped")
 	return 0
@@ -162,4 +176,14 @@ func configName(opts *options) string {
 		return "default.conf (embedded)"
 	}
 	return opts.ConfigFile
+}
+
+// listenAddr is the client address as configured, with the bound port (a
+// wildcard host would otherwise print as [::]).
+func listenAddr(opts *options, srv *broker.Server) string {
+	_, port, err := net.SplitHostPort(srv.Addr().String())
+	if err != nil {
+		return srv.Addr().String()
+	}
+	return net.JoinHostPort(opts.Broker.Host, port)
 }
