@@ -49,7 +49,7 @@ type client struct {
 	srv  *Server
 	cid  uint64
 	conn net.Conn
-	log  *slog.Logger
+	name string // local clients: what they are, for logs
 
 	// Set by the reader only.
 	parser    proto.Parser
@@ -70,15 +70,17 @@ type client struct {
 	user  atomic.Pointer[string]
 
 	// Outbound state, guarded by mu.
-	mu        sync.Mutex
-	outq      outbound
-	closed    bool
-	slow      atomic.Bool // counted as a slow consumer once
-	closeBy   time.Time   // deadline of the final flush, set on close
-	closeOnce sync.Once
-	flushCh   chan struct{} // wakes the writer (capacity 1)
-	stallCh   chan struct{} // closed by the writer when it drains; made on demand
-	doneCh    chan struct{} // closed when the connection is closing
+	mu         sync.Mutex
+	outq       outbound
+	closed     bool
+	slow       atomic.Bool // counted as a slow consumer once
+	closeBy    time.Time   // deadline of the final flush, set on close
+	closeOnce  sync.Once
+	local      bool          // in-process: no socket, handlers instead
+	writing    bool          // a writer goroutine is running
+	connClosed bool          // the socket is closed; no writer may start
+	stallCh    chan struct{} // closed by the writer when it drains; made on demand
+	doneCh     chan struct{} // closed when the connection is closing
 
 	// Informational, for /connz.
 	start      time.Time
@@ -107,13 +109,12 @@ type connOpts struct {
 
 func newClient(s *Server, conn net.Conn) *client {
 	c := &client{
-		srv:     s,
-		cid:     s.nextCID.Add(1),
-		conn:    conn,
-		sids:    make(map[string]*subscription),
-		flushCh: make(chan struct{}, 1),
-		doneCh:  make(chan struct{}),
-		start:   time.Now(),
+		srv:    s,
+		cid:    s.nextCID.Add(1),
+		conn:   conn,
+		sids:   make(map[string]*subscription),
+		doneCh: make(chan struct{}),
+		start:  time.Now(),
 		// Until CONNECT says otherwise, as nats-server: verbose, pedantic, echo.
 		opts: connOpts{verbose: true, pedantic: true, echo: true},
 	}
@@ -122,54 +123,25 @@ func newClient(s *Server, conn net.Conn) *client {
 	if ta, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
 		c.host, c.port = ta.IP.String(), ta.Port
 	}
-	c.log = s.log.With("cid", c.cid)
 	c.lastRead.Store(time.Now().UnixNano())
 	return c
 }
 
 // readLoop sends INFO, upgrades to TLS when configured, then parses and
 // executes everything the client sends until the connection ends.
+//
+// Its goroutine lives as long as the connection, so it keeps its own frame
+// small: greeting, TLS and CONNECT processing (JSON, bcrypt) run in
+// separate frames or goroutines, and an idle connection's stack can shrink
+// back to the minimum.
 func (c *client) readLoop() {
 	defer c.srv.connWG.Done()
-	s := c.srv
-	a := s.auth.Load()
-	info := s.baseInfo()
-	info.CID = c.cid
-	info.ClientIP = c.host
-	if a.NonceRequired() {
-		n := auth.NewNonce()
-		info.Nonce = n
-		c.nonce = []byte(n)
-	}
-	buf, err := proto.AppendInfo(nil, &info)
-	if err != nil {
-		c.log.Error("encode INFO", "err", err)
-		c.close(closeProtocolError, "")
+	if !c.greet() {
 		return
 	}
-	c.enqueue(buf)
-	c.flushNow()
-	c.log.Debug("client connected", "remote", net.JoinHostPort(c.host, strconv.Itoa(c.port)))
-
-	if s.tlsConf != nil {
-		tc := tls.Server(c.conn, s.tlsConf)
-		tc.SetDeadline(time.Now().Add(s.cfg.TLSTimeout))
-		if err := tc.Handshake(); err != nil {
-			c.log.Debug("TLS handshake failed", "err", err)
-			c.close(closeTLSError, "")
-			return
-		}
-		tc.SetDeadline(time.Time{})
-		st := tc.ConnectionState()
-		c.tlsVersion = tls.VersionName(st.Version)
-		c.tlsCipher = tls.CipherSuiteName(st.CipherSuite)
-		c.mu.Lock()
-		c.conn = tc
-		c.mu.Unlock()
-	}
-
+	s := c.srv
 	var authTimer *time.Timer
-	if a.Required() {
+	if a := s.auth.Load(); a.Required() {
 		authTimer = time.AfterFunc(a.Timeout(), func() {
 			c.close(closeAuthTimeout, "Authentication Timeout")
 		})
@@ -213,6 +185,50 @@ func (c *client) readLoop() {
 	}
 }
 
+// greet sends INFO and performs the TLS handshake when TLS is configured.
+// It reports false when the connection was closed.
+//
+//go:noinline
+func (c *client) greet() bool {
+	s := c.srv
+	a := s.auth.Load()
+	info := s.baseInfo()
+	info.CID = c.cid
+	info.ClientIP = c.host
+	if a.NonceRequired() {
+		n := auth.NewNonce()
+		info.Nonce = n
+		c.nonce = []byte(n)
+	}
+	buf, err := proto.AppendInfo(nil, &info)
+	if err != nil {
+		c.logger().Error("encode INFO", "err", err)
+		c.close(closeProtocolError, "")
+		return false
+	}
+	c.enqueue(buf)
+	c.flushNow()
+	c.logger().Debug("client connected", "remote", net.JoinHostPort(c.host, strconv.Itoa(c.port)))
+
+	if s.tlsConf != nil {
+		tc := tls.Server(c.conn, s.tlsConf)
+		tc.SetDeadline(time.Now().Add(s.cfg.TLSTimeout))
+		if err := tc.Handshake(); err != nil {
+			c.logger().Debug("TLS handshake failed", "err", err)
+			c.close(closeTLSError, "")
+			return false
+		}
+		tc.SetDeadline(time.Time{})
+		st := tc.ConnectionState()
+		c.tlsVersion = tls.VersionName(st.Version)
+		c.tlsCipher = tls.CipherSuiteName(st.CipherSuite)
+		c.mu.Lock()
+		c.conn = tc
+		c.mu.Unlock()
+	}
+	return true
+}
+
 // protocolError answers a parse or handler error and closes the connection.
 func (c *client) protocolError(err error) {
 	var ce *closeError
@@ -224,7 +240,7 @@ func (c *client) protocolError(err error) {
 	if !ok {
 		text = ""
 	}
-	c.log.Debug("protocol error", "err", err)
+	c.logger().Debug("protocol error", "err", err)
 	c.close(closeProtocolError, text)
 }
 
@@ -300,13 +316,14 @@ func (c *client) close(reason closeReason, errText string) {
 		}
 		c.mu.Unlock()
 		close(c.doneCh)
+		c.signal() // the writer flushes what is left and closes the socket
 		c.removeAllSubs()
 		c.srv.removeClient(c)
 		lvl := slog.LevelDebug
 		if reason == closeSlowConsumer || reason == closeStale || reason == closeAuthViolation {
 			lvl = slog.LevelInfo
 		}
-		c.log.Log(context.Background(), lvl, "client closed", "reason", reason.String())
+		c.logger().Log(context.Background(), lvl, "client closed", "reason", reason.String())
 	})
 }
 
@@ -333,4 +350,13 @@ func (c *client) reauthorize(a *auth.Authenticator) bool {
 	name := id.Name
 	c.user.Store(&name)
 	return true
+}
+
+// logger returns the server's logger with this client's id. It is built on
+// demand: a logger kept per connection would cost memory on every idle one.
+func (c *client) logger() *slog.Logger {
+	if c.local {
+		return c.srv.log.With("client", c.name)
+	}
+	return c.srv.log.With("cid", c.cid)
 }

@@ -48,12 +48,20 @@ func (c *client) requireAuth() error {
 
 func (c *client) trace(op string, args ...any) {
 	if c.srv.cfg.Trace {
-		c.log.Debug("<<- "+op, args...)
+		c.logger().Debug("<<- "+op, args...)
 	}
 }
 
-// OnConnect handles CONNECT: options, then authentication.
+// OnConnect handles CONNECT: options, then authentication. The JSON
+// decoding and password hashing run on a short-lived goroutine so that
+// their deep stacks do not stay with the connection's reader.
 func (c *client) OnConnect(arg []byte) error {
+	done := make(chan error, 1)
+	go func() { done <- c.processConnect(arg) }()
+	return <-done
+}
+
+func (c *client) processConnect(arg []byte) error {
 	c.trace("CONNECT", "arg", string(arg))
 	co, err := proto.ParseConnect(arg)
 	if err != nil {
@@ -78,7 +86,7 @@ func (c *client) OnConnect(arg []byte) error {
 	if a.Required() {
 		id, err := a.Authenticate(creds, c.nonce)
 		if err != nil {
-			c.log.Info("authentication failed", "user", creds.Username, "nkey", creds.Nkey, "err", err)
+			c.logger().Info("authentication failed", "user", creds.Username, "nkey", creds.Nkey, "err", err)
 			return &closeError{reason: closeAuthViolation, text: errAuthViolation}
 		}
 		perms = id.Perms
@@ -143,7 +151,7 @@ func (c *client) publish(subj, reply []byte, hdrLen int, msg []byte) {
 	}
 	if p := c.perms.Load(); p != nil && !p.CanPublish(subj) {
 		c.sendErr(fmt.Sprintf("Permissions Violation for Publish to %q", subj))
-		c.log.Info("publish permission violation", "subject", string(subj))
+		c.logger().Info("publish permission violation", "subject", string(subj))
 		return
 	}
 	c.ok() // nats-server acknowledges before delivering, even to itself
@@ -166,7 +174,7 @@ func (c *client) OnSub(subj, queue, sid []byte) error {
 		} else {
 			c.sendErr(fmt.Sprintf("Permissions Violation for Subscription to %q", subj))
 		}
-		c.log.Info("subscribe permission violation", "subject", string(subj))
+		c.logger().Info("subscribe permission violation", "subject", string(subj))
 		return nil
 	}
 	c.mu.Lock()
@@ -259,7 +267,7 @@ func (c *client) OnOK() error { return nil }
 
 // OnErr ends a client that sends -ERR, as nats-server does.
 func (c *client) OnErr(text []byte) error {
-	c.log.Debug("client sent -ERR", "text", string(text))
+	c.logger().Debug("client sent -ERR", "text", string(text))
 	return &closeError{reason: closeProtocolError}
 }
 

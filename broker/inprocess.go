@@ -71,11 +71,12 @@ type Subscription struct {
 func (s *Server) NewLocalClient(opts LocalOptions) *LocalClient {
 	c := &client{
 		srv:   s,
+		local: true,
 		cid:   s.nextCID.Add(1),
 		sids:  make(map[string]*subscription),
 		start: time.Now(),
 		opts:  connOpts{echo: !opts.NoEcho, headers: true},
-		log:   s.log.With("client", opts.Name),
+		name:  opts.Name,
 	}
 	if opts.Relay != nil {
 		c.relay = &relayState{fn: opts.Relay}

@@ -135,12 +135,22 @@ func (c *client) appendDelivery(subj, sid, reply, hdr, data []byte) {
 	c.commit(proto.AppendHMsgSplit(b, subj, sid, reply, hdr, data))
 }
 
-// signal wakes the writer without blocking.
+// signal makes sure a writer will flush what is pending. The writer
+// goroutine runs only while there is output, so an idle connection costs no
+// second goroutine stack.
 func (c *client) signal() {
-	select {
-	case c.flushCh <- struct{}{}:
-	default:
+	if c.local {
+		return // an in-process client has no socket
 	}
+	c.mu.Lock()
+	if c.writing || c.connClosed {
+		c.mu.Unlock()
+		return
+	}
+	c.writing = true
+	c.mu.Unlock()
+	c.srv.connWG.Add(1)
+	go c.writeLoop()
 }
 
 // flushNow wakes the writer; used outside the read loop.
@@ -194,32 +204,31 @@ func (c *client) stall() {
 	t.Stop()
 }
 
-// writeLoop writes the outbound buffer whenever it is signalled, and once
-// more when the connection closes.
+// writeLoop writes until nothing is pending, then exits. Once the client is
+// closed it makes a last bounded flush and closes the socket.
 func (c *client) writeLoop() {
 	defer c.srv.connWG.Done()
 	for {
-		select {
-		case <-c.flushCh:
-			for {
-				more, err := c.flushOut(c.srv.cfg.WriteDeadline)
-				if err != nil {
-					c.writeFailed(err)
-					break
-				}
-				if !more || c.isClosed() {
-					break
-				}
-			}
-		case <-c.doneCh:
-			c.flushOut(closeFlushTimeout)
-			c.mu.Lock()
-			conn := c.conn
+		_, err := c.flushOut(c.srv.cfg.WriteDeadline)
+		if err != nil && !c.isClosed() {
+			c.writeFailed(err) // closes c; the loop then finishes up
+		}
+		c.mu.Lock()
+		if c.closed && (err != nil || c.outq.size == 0) {
 			c.discardOut()
+			c.connClosed = true
+			c.writing = false
+			conn := c.conn
 			c.mu.Unlock()
 			conn.Close()
 			return
 		}
+		if c.outq.size == 0 {
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
 	}
 }
 
@@ -278,7 +287,7 @@ func (c *client) writeFailed(err error) {
 	var ne net.Error
 	if (errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)) && c.slow.CompareAndSwap(false, true) {
 		c.srv.stats.slowConsumers.Add(1)
-		c.log.Info("slow consumer: write deadline exceeded")
+		c.logger().Info("slow consumer: write deadline exceeded")
 		c.close(closeSlowConsumer, "")
 		return
 	}

@@ -138,7 +138,7 @@ func (s *Server) deliver(from *client, sub *subscription, subj, reply, hdr, data
 		dst.mu.Unlock()
 		if dst.slow.CompareAndSwap(false, true) {
 			s.stats.slowConsumers.Add(1)
-			dst.log.Info("slow consumer: max_pending exceeded", "max_pending", s.cfg.MaxPending)
+			dst.logger().Info("slow consumer: max_pending exceeded", "max_pending", s.cfg.MaxPending)
 			// Closing removes subscriptions; do it off this routing pass.
 			go dst.close(closeSlowConsumer, "Slow Consumer")
 		}

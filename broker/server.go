@@ -263,11 +263,10 @@ func (s *Server) accept(conn net.Conn) {
 	}
 	c := newClient(s, conn)
 	s.clients[c.cid] = c
-	s.connWG.Add(2)
+	s.connWG.Add(1)
 	s.mu.Unlock()
 	s.stats.totalConns.Add(1)
 	go c.readLoop()
-	go c.writeLoop()
 }
 
 func (s *Server) removeClient(c *client) {
