@@ -1,11 +1,12 @@
 package monitor
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -178,15 +179,49 @@ func (c *testClock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// newTestHTTP serves src through an httptest server on 127.0.0.1 with a
-// fake procfs and a clock fixed at t0.
-func newTestHTTP(t *testing.T, src Source) (*httptest.Server, *Server) {
+// testHTTP is a running monitor under test.
+type testHTTP struct {
+	// URL is "http://127.0.0.1:port".
+	URL string
+}
+
+// newTestHTTP serves src on 127.0.0.1 through the package's own HTTP
+// server, with a fake procfs and a clock fixed at t0. Cleanup cancels Run
+// and fails the test if it does not return.
+func newTestHTTP(t *testing.T, src Source) (*testHTTP, *Server) {
 	t.Helper()
 	clk := &testClock{t: t0}
 	s := newServer(Config{Port: -1}, src, slog.New(slog.DiscardHandler), fakeProc("150 50", "10240"), clk.now)
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(ts.Close)
-	return ts, s
+	startTestServer(t, s)
+	return &testHTTP{URL: "http://" + s.Addr().String()}, s
+}
+
+// startTestServer binds s to a free loopback port and runs it until the
+// test ends.
+func startTestServer(t *testing.T, s *Server) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.ln = ln
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		// Idle keep-alive connections of the shared client would
+		// otherwise linger into the next test.
+		http.DefaultClient.CloseIdleConnections()
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("Run did not return after cancel")
+		}
+	})
 }
 
 // do sends one request and returns status, headers and body.

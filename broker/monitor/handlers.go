@@ -4,10 +4,9 @@ import (
 	"encoding/json"
 	"math"
 	"net"
-	"net/http"
+	"net/url"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"strings"
 )
 
@@ -44,49 +43,77 @@ func (e endpoint) path() string {
 	return "/"
 }
 
-// Handler returns the monitoring routes. New serves it on its listener; it
-// is exported for embedding under another server and for tests.
-func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/", s.route(epRoot, s.handleRoot))
-	mux.Handle("/varz", s.route(epVarz, s.handleVarz))
-	mux.Handle("/connz", s.route(epConnz, s.handleConnz))
-	mux.Handle("/subsz", s.route(epSubsz, s.handleSubsz))
-	// nats-server's older name for /subsz.
-	mux.Handle("/subscriptionsz", s.route(epSubsz, s.handleSubsz))
-	if _, ok := s.src.(LeafzSource); ok {
-		mux.Handle("/leafz", s.route(epLeafz, s.handleLeafz))
+// routeOf maps an exact path to its endpoint. /leafz exists only for a
+// LeafzSource.
+func (s *Server) routeOf(path string) (endpoint, bool) {
+	switch path {
+	case "/":
+		return epRoot, true
+	case "/varz":
+		return epVarz, true
+	case "/connz":
+		return epConnz, true
+	case "/subsz", "/subscriptionsz": // the latter is nats-server's older name
+		return epSubsz, true
+	case "/leafz":
+		_, ok := s.src.(LeafzSource)
+		return epLeafz, ok
+	case "/healthz":
+		return epHealthz, true
+	case "/metrics":
+		return epMetrics, true
 	}
-	mux.Handle("/healthz", s.route(epHealthz, s.handleHealthz))
-	mux.Handle("/metrics", s.route(epMetrics, s.handleMetrics))
-	return mux
+	return 0, false
 }
 
-// route wraps h with the checks every endpoint shares: exact path (the
-// root pattern would match anything), GET or HEAD only, request counting.
-func (s *Server) route(ep endpoint, h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if ep == epRoot && r.URL.Path != "/" {
-			http.NotFound(w, r)
+// serveHTTP answers one request: exact path (404 otherwise), GET or HEAD
+// only (405), a query that parses (400), then the endpoint. Only served
+// requests are counted.
+func (s *Server) serveHTTP(w *response, r *request) {
+	ep, ok := s.routeOf(r.path)
+	if !ok {
+		w.text(statusNotFound, "404 page not found")
+		return
+	}
+	if r.method != methodGet && r.method != methodHead {
+		w.allow = true
+		w.text(statusMethodNotAllowed, "method not allowed")
+		return
+	}
+	var q url.Values
+	if r.rawQuery != "" {
+		var err error
+		if q, err = url.ParseQuery(r.rawQuery); err != nil {
+			w.text(statusBadRequest, "invalid query: "+err.Error())
 			return
 		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			return
-		}
-		s.reqs[ep].Add(1)
-		h(w, r)
-	})
+	}
+	s.reqs[ep].Add(1)
+	switch ep {
+	case epRoot:
+		s.handleRoot(w)
+	case epVarz:
+		s.handleVarz(w)
+	case epConnz:
+		s.handleConnz(w, q)
+	case epSubsz:
+		s.handleSubsz(w, q)
+	case epLeafz:
+		s.handleLeafz(w, q)
+	case epHealthz:
+		s.handleHealthz(w)
+	case epMetrics:
+		s.handleMetrics(w)
+	}
 }
 
-func (s *Server) handleVarz(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleVarz(w *response) {
 	v := s.varz()
-	s.writeJSON(w, http.StatusOK, &v, true)
+	s.writeJSON(w, statusOK, &v, true)
 }
 
-func (s *Server) handleConnz(w http.ResponseWriter, r *http.Request) {
-	opts, err := connzOptions(r.URL.Query())
+func (s *Server) handleConnz(w *response, q url.Values) {
+	opts, err := connzOptions(q)
 	if err != nil {
 		badRequest(w, err)
 		return
@@ -101,11 +128,11 @@ func (s *Server) handleConnz(w http.ResponseWriter, r *http.Request) {
 		c.Conns = []ConnInfo{}
 	}
 	fillConnTimes(c.Conns, now)
-	s.writeJSON(w, http.StatusOK, &c, true)
+	s.writeJSON(w, statusOK, &c, true)
 }
 
-func (s *Server) handleSubsz(w http.ResponseWriter, r *http.Request) {
-	opts, err := subszOptions(r.URL.Query())
+func (s *Server) handleSubsz(w *response, q url.Values) {
+	opts, err := subszOptions(q)
 	if err != nil {
 		badRequest(w, err)
 		return
@@ -115,13 +142,13 @@ func (s *Server) handleSubsz(w http.ResponseWriter, r *http.Request) {
 		sz.Now = s.now().UTC()
 	}
 	sz.Offset, sz.Limit = opts.Offset, opts.Limit
-	s.writeJSON(w, http.StatusOK, &sz, true)
+	s.writeJSON(w, statusOK, &sz, true)
 }
 
-func (s *Server) handleLeafz(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleLeafz(w *response, q url.Values) {
 	var opts LeafzOptions
 	var err error
-	if opts.Subscriptions, err = queryBool(r.URL.Query(), "subs"); err != nil {
+	if opts.Subscriptions, err = queryBool(q, "subs"); err != nil {
 		badRequest(w, err)
 		return
 	}
@@ -132,35 +159,32 @@ func (s *Server) handleLeafz(w http.ResponseWriter, r *http.Request) {
 	if l.Leafs == nil {
 		l.Leafs = []LeafInfo{}
 	}
-	s.writeJSON(w, http.StatusOK, &l, true)
+	s.writeJSON(w, statusOK, &l, true)
 }
 
 // handleHealthz answers compact JSON, as nats-server does, so probes can
 // match on the exact body.
-func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleHealthz(w *response) {
 	hs := HealthStatus{Status: StatusOK}
-	code := http.StatusOK
+	code := statusOK
 	if err := s.src.Healthz(); err != nil {
 		hs = HealthStatus{Status: StatusUnavailable, Error: err.Error()}
-		code = http.StatusServiceUnavailable
+		code = statusServiceUnavailable
 		s.log.Debug("health check failed", "err", err)
 	}
 	s.writeJSON(w, code, &hs, false)
 }
 
-func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+// handleMetrics renders into the connection's scratch body, so a
+// Prometheus scraper on a kept-alive connection reuses one buffer.
+func (s *Server) handleMetrics(w *response) {
 	v := s.varz()
 	sz := s.src.Subsz(SubszOptions{Limit: DefaultSubListSize})
 	healthy := s.src.Healthz() == nil
 
-	bp := s.getBuf()
-	*bp = appendMetrics((*bp)[:0], &v, &sz.SublistStats, healthy)
-	h := w.Header()
-	h.Set("Content-Type", metricsContentType)
-	h.Set("Content-Length", strconv.Itoa(len(*bp)))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(*bp)
-	s.putBuf(bp)
+	w.status = statusOK
+	w.contentType = metricsContentType
+	w.body = appendMetrics(w.body[:0], &v, &sz.SublistStats, healthy)
 }
 
 // varz asks the Source and fills what the monitor measures itself.
@@ -215,9 +239,9 @@ func (s *Server) port() int {
 	return 0
 }
 
-// writeJSON writes v with nats-server's headers; indent matches its
+// writeJSON answers v with nats-server's headers; indent matches its
 // pretty-printed documents.
-func (s *Server) writeJSON(w http.ResponseWriter, code int, v any, indent bool) {
+func (s *Server) writeJSON(w *response, code int, v any, indent bool) {
 	var b []byte
 	var err error
 	if indent {
@@ -227,37 +251,18 @@ func (s *Server) writeJSON(w http.ResponseWriter, code int, v any, indent bool) 
 	}
 	if err != nil {
 		s.log.Error("encode monitoring response", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		w.text(statusInternalServerError, "internal error")
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(code)
-	_, _ = w.Write(b)
+	w.status = code
+	w.contentType = jsonContentType
+	w.cors = true
+	w.noStore = true
+	w.body = b
 }
 
 // badRequest answers 400 with the reason, without the Go package prefix, so
 // texts such as "invalid sorting option: x" read as nats-server's do.
-func badRequest(w http.ResponseWriter, err error) {
-	http.Error(w, strings.TrimPrefix(err.Error(), "monitor: "), http.StatusBadRequest)
-}
-
-// maxPooledBuf keeps one unusually large render from pinning memory.
-const maxPooledBuf = 64 << 10
-
-func (s *Server) getBuf() *[]byte {
-	if bp, ok := s.bufs.Get().(*[]byte); ok {
-		return bp
-	}
-	b := make([]byte, 0, 8<<10)
-	return &b
-}
-
-func (s *Server) putBuf(bp *[]byte) {
-	if cap(*bp) <= maxPooledBuf {
-		s.bufs.Put(bp)
-	}
+func badRequest(w *response, err error) {
+	w.text(statusBadRequest, strings.TrimPrefix(err.Error(), "monitor: "))
 }

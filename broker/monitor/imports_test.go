@@ -4,14 +4,17 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 )
 
 // The daemon links this package, so it may import only the standard library:
-// in particular no Prometheus client (tests may use Prometheus's parser).
+// in particular no Prometheus client (tests may use Prometheus's parser), and
+// not net/http, which costs about 1.3 MiB (tests may use its client).
 func TestImportsStdlibOnly(t *testing.T) {
 	files, err := filepath.Glob("*.go")
 	if err != nil {
@@ -38,9 +41,35 @@ func TestImportsStdlibOnly(t *testing.T) {
 			if strings.Contains(first, ".") || strings.Contains(path, "prometheus") {
 				t.Errorf("%s imports %s; only the standard library is allowed", name, path)
 			}
+			if path == "net/http" || strings.HasPrefix(path, "net/http/") {
+				t.Errorf("%s imports %s; the daemon must not link net/http (use httpd.go)", name, path)
+			}
 		}
 	}
 	if checked == 0 {
 		t.Fatal("no source files checked")
+	}
+}
+
+// Nothing this package depends on pulls net/http in either, for the
+// daemon's target platform.
+func TestNoNetHTTPInDeps(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command")
+	}
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(gobin); err != nil {
+		t.Skipf("go command not available: %v", err)
+	}
+	cmd := exec.Command(gobin, "list", "-deps", ".")
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	for dep := range strings.FieldsSeq(string(out)) {
+		if dep == "net/http" || strings.HasPrefix(dep, "net/http/") || dep == "mime/multipart" {
+			t.Errorf("package depends on %s", dep)
+		}
 	}
 }

@@ -2,13 +2,11 @@ package monitor
 
 import (
 	"html"
-	"net/http"
-	"strconv"
 	"strings"
 )
 
 // handleRoot serves a small HTML index of the endpoints, like nats-server's.
-func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleRoot(w *response) {
 	v := s.src.Varz()
 	var b strings.Builder
 	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>leafbox ")
@@ -32,9 +30,7 @@ func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 	link("/metrics", "Prometheus Metrics")
 	b.WriteString("</ul>\n</body>\n</html>\n")
 
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(b.Len()))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write([]byte(b.String()))
+	w.status = statusOK
+	w.contentType = "text/html; charset=utf-8"
+	w.body = append(w.body[:0], b.String()...)
 }

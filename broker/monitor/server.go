@@ -2,44 +2,28 @@ package monitor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// HTTP server limits. Monitoring requests are small GETs; these bound what a
-// misbehaving scraper can hold open on a small device.
-const (
-	readHeaderTimeout = 5 * time.Second
-	readTimeout       = 10 * time.Second
-	writeTimeout      = 30 * time.Second
-	idleTimeout       = 60 * time.Second
-	maxHeaderBytes    = 16 << 10
-	shutdownTimeout   = 5 * time.Second
-)
-
 // Server serves the monitoring endpoints of one broker.
 type Server struct {
-	cfg  Config
-	src  Source
-	log  *slog.Logger
-	ln   net.Listener
-	http *http.Server
-	proc *procStats
-	now  func() time.Time
+	cfg   Config
+	src   Source
+	log   *slog.Logger
+	ln    net.Listener
+	httpd *httpd
+	proc  *procStats
+	now   func() time.Time
 
 	// reqs counts requests per endpoint for /varz http_req_stats.
 	reqs [numEndpoints]atomic.Uint64
-	// bufs recycles /metrics render buffers.
-	bufs sync.Pool
 
 	ran atomic.Bool
 }
@@ -75,15 +59,7 @@ func newServer(cfg Config, src Source, logger *slog.Logger, procfs fs.FS, now fu
 		proc: newProcStats(procfs, now),
 		now:  now,
 	}
-	s.http = &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
-	}
+	s.httpd = newHTTPD(defaultHTTPLimits(), s.serveHTTP, logger, now)
 	return s
 }
 
@@ -92,30 +68,31 @@ func (s *Server) Addr() net.Addr {
 	return s.ln.Addr()
 }
 
-// Run serves until ctx is cancelled, then shuts down gracefully, giving
-// in-flight requests a few seconds. It returns nil after a cancel.
+// Run serves until ctx is cancelled, then shuts down: it closes the
+// listener and idle connections, lets requests in flight finish for a few
+// seconds, closes what is left and waits for every connection goroutine.
+// It returns nil after a cancel.
 func (s *Server) Run(ctx context.Context) error {
 	if !s.ran.CompareAndSwap(false, true) {
 		return ErrAlreadyRun
 	}
 	s.log.Info("monitor listening", "addr", s.ln.Addr().String())
 	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(s.ln) }()
+	go func() { errc <- s.httpd.serve(s.ln) }()
 
+	var serveErr error
 	select {
-	case err := <-errc:
-		return fmt.Errorf("monitor: serve: %w", err)
+	case serveErr = <-errc:
 	case <-ctx.Done():
+		// serve returns once the listener is closed; connection
+		// goroutines are only started by serve, so none appear after.
+		_ = s.ln.Close()
+		serveErr = <-errc
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-	defer cancel()
-	if err := s.http.Shutdown(sctx); err != nil {
-		s.http.Close()
-		<-errc
-		return fmt.Errorf("monitor: shutdown: %w", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("monitor: serve: %w", err)
+	_ = s.ln.Close()
+	s.httpd.shutdown()
+	if serveErr != nil {
+		return fmt.Errorf("monitor: serve: %w", serveErr)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/http"
 	"strconv"
 	"testing"
 	"time"
@@ -123,9 +122,16 @@ func TestServerLimits(t *testing.T) {
 		t.Fatalf("New: %v", err)
 	}
 	defer s.Close()
-	if s.http.ReadHeaderTimeout <= 0 || s.http.ReadTimeout <= 0 || s.http.WriteTimeout <= 0 ||
-		s.http.IdleTimeout <= 0 || s.http.MaxHeaderBytes <= 0 || s.http.MaxHeaderBytes > 1<<20 {
-		t.Errorf("unbounded http.Server: %+v", s.http)
+	l := s.httpd.lim
+	durations := []time.Duration{l.headerTimeout, l.idleTimeout, l.writeTimeout, l.lingerTimeout, l.shutdownTimeout}
+	for i, d := range durations {
+		if d <= 0 || d > time.Minute {
+			t.Errorf("timeout %d = %v, want within (0, 1m]", i, d)
+		}
+	}
+	if l.maxHead <= 0 || l.maxHead > 64<<10 || l.maxBody < 0 || l.maxBody > 1<<20 ||
+		l.maxConns <= 0 || l.maxConns > 1024 || l.maxRequests <= 0 {
+		t.Errorf("unbounded limits: %+v", l)
 	}
 }
 
@@ -144,27 +150,19 @@ func BenchmarkConnzHandler(b *testing.B) {
 // benchHandler measures one endpoint without the network.
 func benchHandler(b *testing.B, target string) {
 	s := newServer(Config{Port: -1}, newFakeSource(), nil, fakeProc("1 1", "1"), time.Now)
-	h := s.Handler()
-	req, err := http.NewRequest("GET", target, nil)
+	head := "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n"
+	req, err := parseRequest([]byte(head))
 	if err != nil {
 		b.Fatal(err)
 	}
-	w := &discardWriter{h: http.Header{}}
+	var scratch []byte
 	b.ReportAllocs()
 	for b.Loop() {
-		clear(w.h)
-		h.ServeHTTP(w, req)
-		if w.code != 200 {
-			b.Fatalf("status %d", w.code)
+		w := response{body: scratch[:0]}
+		s.serveHTTP(&w, &req)
+		if w.status != statusOK {
+			b.Fatalf("status %d", w.status)
 		}
+		scratch = w.body
 	}
 }
-
-type discardWriter struct {
-	h    http.Header
-	code int
-}
-
-func (w *discardWriter) Header() http.Header         { return w.h }
-func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
-func (w *discardWriter) WriteHeader(code int)        { w.code = code }
