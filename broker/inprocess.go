@@ -135,6 +135,7 @@ func (lc *LocalClient) PublishFiltered(m Msg, f *DeliverFilter) error {
 
 // Subscribe calls h for every message on subj (wildcards allowed). With a
 // non-empty queue, h shares the messages with the group's other members.
+// A relay client's messages go to its RelayHandler instead; h may be nil.
 func (lc *LocalClient) Subscribe(subj, queue string, h MsgHandler) (*Subscription, error) {
 	c := lc.c
 	if h == nil && c.relay == nil {

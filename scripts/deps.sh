@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # deps.sh PROFILE — install what a make target needs, and only what is missing.
 #
-#   test   what `make test` needs (nothing beyond Go modules today: the tests embed
-#          nats-server's server package instead of running its binary)
+#   test   what `make test` needs: mosquitto and its clients for the MQTT tests, and
+#          the nats-server binary for tests that kill a hub with SIGKILL (most tests
+#          embed nats-server's server package instead)
 #   bench  what `make bench` needs: nats-server and natscli at pinned versions
 #
 # Debian packages are installed with apt-get when run as root; otherwise a missing
@@ -16,7 +17,14 @@ profile=${1:-test}
 apt_packages=()
 go_tools=()
 case $profile in
-test) ;;
+test)
+	# MQTT tests drive the listener with mosquitto_pub/mosquitto_sub and bridge
+	# a real mosquitto; leafnode and forwarding tests kill a real nats-server.
+	apt_packages=(mosquitto mosquitto-clients)
+	go_tools=(
+		"nats-server github.com/nats-io/nats-server/v2@v2.15.2"
+	)
+	;;
 bench)
 	go_tools=(
 		"nats-server github.com/nats-io/nats-server/v2@v2.15.2"

@@ -31,6 +31,7 @@ type deps struct {
 	// statistics); leafz serves /leafz when a leafnode uplink is configured.
 	varz  []func(*monitor.Varz)
 	leafz func(monitor.LeafzOptions) monitor.Leafz
+	store *openStore // opened by store.go; nil without store.dir
 }
 
 // newComponents builds the configured components in data-flow order:

@@ -1,13 +1,289 @@
 package main
 
-// device parses the device block into options.Device.
-// Placeholder until the issue that builds it: the block is refused.
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"strconv"
+	"sync"
+
+	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/broker/monitor"
+	"github.com/leafbox/leafbox/device"
+	"github.com/leafbox/leafbox/device/identity"
+	"github.com/leafbox/leafbox/device/ota"
+	"github.com/leafbox/leafbox/device/ota/httpget"
+	"github.com/leafbox/leafbox/device/ota/objstore"
+	"github.com/leafbox/leafbox/device/watchdog"
+)
+
+// device parses the device block into options.Device:
+//
+//	device {
+//	  identity { dir: /data/leafbox }
+//	  watchdog { device: /dev/watchdog, timeout: 15s, interval: 5s }
+//	  ota {
+//	    trusted_keys: ["O..."]
+//	    board: rpi4
+//	    boot_control: tryboot            # tryboot | uboot | file
+//	    slots { a: { rootfs: /dev/mmcblk0p5, boot: /dev/mmcblk0p2 }, b: { ... } }
+//	    tryboot { autoboot: /boot/autoboot.txt, bootloader: ..., partition_a: 2, partition_b: 3 }
+//	    uboot { env: /dev/mmcblk0, offset: 0x400000, size: 0x4000, redundant: true, offset2: ..., cmdline: /proc/cmdline }
+//	    boot_file: /data/leafbox/boot.json   # boot_control: file
+//	    state_dir: /data/leafbox/ota         # default: identity dir + /ota
+//	    confirm_after: 60s, confirm_timeout: 10m, health_interval: 5s
+//	    commands: true                       # accept signed install commands over NATS
+//	  }
+//	}
 func (p *parser) device(n node) {
-	p.failf(n, "the device block is not supported yet")
+	c := &p.opts.Device
+	c.Enabled = true
+	p.fields(n, fieldTable{
+		"identity": func(n node) {
+			p.fields(n, fieldTable{"dir": p.setString(&c.Identity.Dir)})
+		},
+		"watchdog": func(n node) {
+			w := &watchdog.Config{}
+			c.Watchdog = w
+			p.fields(n, fieldTable{
+				"device":   p.setString(&w.Device),
+				"timeout":  p.setDuration(&w.Timeout),
+				"interval": p.setDuration(&w.Interval),
+			})
+		},
+		"ota": func(n node) { c.OTA = p.ota(n) },
+	})
+	if c.OTA != nil && c.OTA.StateDir == "" && c.Identity.Dir != "" {
+		c.OTA.StateDir = c.Identity.Dir + "/ota"
+	}
+	if c.OTA != nil {
+		c.OTA.Version = version
+	}
+	if err := c.Validate(); err != nil {
+		p.fail(n, err)
+	}
+}
+
+// ota parses device.ota.
+func (p *parser) ota(n node) *ota.Config {
+	o := &ota.Config{}
+	commands := true
+	p.fields(n, fieldTable{
+		"trusted_keys": func(n node) {
+			if keys, ok := p.stringList(n); ok {
+				o.TrustedKeys = keys
+			}
+		},
+		"board":        p.setString(&o.Board),
+		"boot_control": p.setString(&o.BootControl),
+		"boot_file":    p.setString(&o.BootFile),
+		"state_dir":    p.setString(&o.StateDir),
+		"slots": func(n node) {
+			p.fields(n, fieldTable{"a": p.slot(&o.A), "b": p.slot(&o.B)})
+		},
+		"tryboot": func(n node) {
+			t := &o.Tryboot
+			p.fields(n, fieldTable{
+				"autoboot":    p.setString(&t.Autoboot),
+				"bootloader":  p.setString(&t.Bootloader),
+				"partition_a": p.setInt(&t.PartitionA, 1, 255),
+				"partition_b": p.setInt(&t.PartitionB, 1, 255),
+			})
+		},
+		"uboot": func(n node) {
+			u := &o.UBoot
+			p.fields(n, fieldTable{
+				"env":       p.setString(&u.Env),
+				"offset":    p.setInt64(&u.Offset, 0, 1<<50),
+				"size":      p.setInt(&u.Size, 16, 1<<24),
+				"redundant": p.setBool(&u.Redundant),
+				"env2":      p.setString(&u.Env2),
+				"offset2":   p.setInt64(&u.Offset2, 0, 1<<50),
+				"cmdline":   p.setString(&u.Cmdline),
+			})
+		},
+		"confirm_after":   p.setDuration(&o.ConfirmAfter),
+		"confirm_timeout": p.setDuration(&o.ConfirmTimeout),
+		"health_interval": p.setDuration(&o.HealthInterval),
+		"commands":        p.setBool(&commands),
+	})
+	o.NoCommands = !commands
+	return o
+}
+
+func (p *parser) slot(dst *ota.SlotPaths) func(node) {
+	return func(n node) {
+		p.fields(n, fieldTable{"rootfs": p.setString(&dst.Rootfs), "boot": p.setString(&dst.Boot)})
+	}
+}
+
+// deviceComponent runs the device services.
+type deviceComponent struct {
+	id  *identity.Identity
+	mgr *ota.Manager
+	wd  *watchdog.Watchdog
+	lc  *broker.LocalClient
+	cfg device.Config
+	log *slog.Logger
 }
 
 // newDeviceComponent builds the component for the device block, or returns nil
 // when the block is absent.
 func newDeviceComponent(opts *options, d *deps) (component, error) {
-	return nil, nil
+	cfg := opts.Device
+	if !cfg.Enabled {
+		return nil, nil
+	}
+	id, err := identity.Load(cfg.Identity.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("device: %w", err)
+	}
+	log := d.log.With("component", "device")
+	c := &deviceComponent{id: id, cfg: cfg, log: log, lc: d.srv.NewLocalClient(broker.LocalOptions{Name: "device"})}
+	brokerHealth := func(context.Context) error { return d.srv.Healthz() }
+	if cfg.OTA != nil {
+		bc, err := cfg.OTA.NewBootControl()
+		if err != nil {
+			return nil, fmt.Errorf("device: %w", err)
+		}
+		c.mgr, err = ota.New(*cfg.OTA, ota.Deps{
+			Boot:     bc,
+			Reboot:   ota.SyscallReboot{},
+			Health:   []ota.HealthCheck{{Name: "broker", Check: brokerHealth}},
+			DeviceID: id.ID(),
+			Publish:  c.publish,
+			Resolve:  c.resolveSource,
+			Log:      log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("device: %w", err)
+		}
+	}
+	if cfg.Watchdog != nil {
+		c.wd, err = watchdog.New(*cfg.Watchdog, watchdog.Open, []watchdog.HealthCheck{{Name: "broker", Check: brokerHealth}}, log)
+		if err != nil {
+			return nil, fmt.Errorf("device: %w", err)
+		}
+	}
+	d.varz = append(d.varz, c.varz)
+	log.Info("device identity", "id", id.ID())
+	return c, nil
+}
+
+// resolveSource turns an install command into a bundle source: a URL, or
+// an object in a JetStream object store reached through the broker (and so
+// through the leafnode uplink).
+func (c *deviceComponent) resolveSource(cmd ota.Command) (ota.Source, error) {
+	if cmd.URL != "" {
+		return httpget.Source{URL: cmd.URL}, nil
+	}
+	return objstore.Source{Conn: objConn{c.lc}, Bucket: cmd.Bucket, Name: cmd.Object}, nil
+}
+
+// objConn adapts the broker's in-process client to objstore.Conn.
+type objConn struct{ lc *broker.LocalClient }
+
+func (l objConn) Publish(subject, reply string, data []byte) error {
+	return l.lc.Publish(broker.Msg{Subject: []byte(subject), Reply: []byte(reply), Data: data})
+}
+
+func (l objConn) Subscribe(subject string, h func(hdr, data []byte)) (func(), error) {
+	sub, err := l.lc.Subscribe(subject, "", func(m broker.Msg) { h(m.Header, m.Data) })
+	if err != nil {
+		return nil, err
+	}
+	return sub.Unsubscribe, nil
+}
+
+func (c *deviceComponent) publish(subject string, data []byte) {
+	if err := c.lc.Publish(broker.Msg{Subject: []byte(subject), Data: data}); err != nil {
+		c.log.Warn("device: publish status", "subject", subject, "err", err)
+	}
+}
+
+// Run runs OTA and the watchdog until ctx ends, and answers signed install
+// commands on $LB.<device-id>.ota.install.
+func (c *deviceComponent) Run(ctx context.Context) error {
+	defer c.lc.Close()
+	var wg sync.WaitGroup
+	// Command handlers and the installs they start end before Run returns.
+	var commands sync.WaitGroup
+	defer commands.Wait()
+	if c.mgr != nil {
+		defer c.mgr.Wait()
+	}
+	errs := make(chan error, 2)
+	if c.mgr != nil {
+		if !c.cfg.OTA.NoCommands {
+			subj := ota.InstallSubject(c.id.ID())
+			_, err := c.lc.Subscribe(subj, "", func(m broker.Msg) {
+				data, reply := string(m.Data), string(m.Reply)
+				commands.Go(func() { c.command(ctx, []byte(data), reply) })
+			})
+			if err != nil {
+				return fmt.Errorf("device: %w", err)
+			}
+		}
+		wg.Go(func() { errs <- c.mgr.Run(ctx) })
+	}
+	if c.wd != nil {
+		wg.Go(func() { errs <- c.wd.Run(ctx) })
+	}
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	return errors.Join(all...)
+}
+
+// command handles one install command and replies with the outcome.
+func (c *deviceComponent) command(ctx context.Context, data []byte, reply string) {
+	err := c.mgr.HandleCommand(ctx, data)
+	if reply == "" {
+		return
+	}
+	ack := map[string]any{"accepted": err == nil}
+	if err != nil {
+		ack["error"] = err.Error()
+	}
+	b, _ := json.Marshal(ack)
+	c.publish(reply, b)
+}
+
+// varz shows the device id and the OTA and watchdog state in /varz, in the
+// metadata map until monitor.Varz grows a device section.
+func (c *deviceComponent) varz(v *monitor.Varz) {
+	md := maps.Clone(v.Metadata)
+	if md == nil {
+		md = map[string]string{}
+	}
+	md["device_id"] = c.id.ID()
+	if c.mgr != nil {
+		st := c.mgr.Status()
+		md["ota_state"] = st.State
+		md["ota_booted"] = string(st.Boot.Booted)
+		md["ota_default"] = string(st.Boot.Default)
+		md["ota_trial"] = strconv.FormatBool(st.Boot.Trial)
+		if st.Error != "" {
+			md["ota_error"] = st.Error
+		}
+		if n := len(st.History); n > 0 {
+			last := st.History[n-1]
+			md["ota_last_event"] = last.Event + " " + last.Version + " " + last.Time.Format("2006-01-02T15:04:05Z")
+		}
+	}
+	if c.wd != nil {
+		st := c.wd.Status()
+		md["watchdog_pets"] = strconv.FormatInt(st.Pets, 10)
+		md["watchdog_last_reset"] = strconv.FormatBool(st.LastResetByWatchdog)
+		if st.Unhealthy != "" {
+			md["watchdog_unhealthy"] = st.Unhealthy
+		}
+	}
+	v.Metadata = md
 }

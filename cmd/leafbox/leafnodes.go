@@ -1,13 +1,278 @@
 package main
 
-// leafnodes parses the leafnodes block into options.Leaf.
-// Placeholder until the issue that builds it: the block is refused.
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/leafbox/leafbox/broker/leaf"
+)
+
+// leafnodes parses the leafnodes block into options.Leaf, with nats-server's
+// keys (a gateway only solicits, so there is no listener):
+//
+//	leafnodes {
+//	  reconnect: 1s
+//	  remotes = [ {
+//	    url: "tls://hub:7422"            # or urls: [...]; nats-leaf, nats, tls, ws, wss
+//	    credentials: /data/leaf.creds    # or nkey: SU..., or user/password/token
+//	    account: APP                     # local account (reported only)
+//	    tls { cert_file, key_file, ca_file, insecure, handshake_first, timeout }
+//	    compression: s2_auto             # off, accept, s2_fast, ..., or { mode, rtt_thresholds }
+//	    deny_imports: [...], deny_exports: [...]
+//	    first_info_timeout: 1s, dial_timeout: 1s, no_randomize: false
+//	    ignore_discovered_servers: false, ws_compression: false
+//	  } ]
+//	}
 func (p *parser) leafnodes(n node) {
-	p.failf(n, "the leafnodes block is not supported yet")
+	c := &p.opts.Leaf
+	p.fields(n, fieldTable{
+		"reconnect":          p.setSeconds(&c.Reconnect),
+		"reconnect_delay":    p.setSeconds(&c.Reconnect),
+		"reconnect_interval": p.setSeconds(&c.Reconnect),
+		"remotes":            p.leafRemotes,
+	})
 }
 
-// newLeafComponent builds the component for the leafnodes block, or returns nil
-// when the block is absent.
+// setSeconds stores a duration given as seconds or a duration string.
+func (p *parser) setSeconds(dst *time.Duration) func(node) {
+	return func(n node) {
+		if d, ok := p.seconds(n); ok {
+			*dst = d
+		}
+	}
+}
+
+func (p *parser) leafRemotes(n node) {
+	arr, ok := n.val.([]any)
+	if !ok {
+		p.wrongType(n, "array of remotes")
+		return
+	}
+	for i, raw := range arr {
+		e := n.elem(i, raw)
+		if _, ok := e.val.(map[string]any); !ok {
+			p.wrongType(e, "remote block")
+			continue
+		}
+		if r, ok := p.leafRemote(e); ok {
+			p.opts.Leaf.Remotes = append(p.opts.Leaf.Remotes, r)
+		}
+	}
+}
+
+// leafRemote parses one remotes entry; ok is false when it had errors.
+func (p *parser) leafRemote(n node) (leaf.Remote, bool) {
+	var r leaf.Remote
+	before := len(p.errs)
+	p.fields(n, fieldTable{
+		"url":                       p.leafURLs(&r),
+		"urls":                      p.leafURLs(&r),
+		"account":                   p.setString(&r.Account),
+		"local":                     p.setString(&r.Account),
+		"credentials":               p.setString(&r.Credentials),
+		"creds":                     p.setString(&r.Credentials),
+		"nkey":                      p.setString(&r.Nkey),
+		"seed":                      p.setString(&r.Nkey),
+		"user":                      p.setString(&r.User),
+		"username":                  p.setString(&r.User),
+		"password":                  p.setString(&r.Password),
+		"pass":                      p.setString(&r.Password),
+		"token":                     p.setString(&r.Token),
+		"tls":                       func(n node) { p.leafTLS(n, &r) },
+		"compression":               func(n node) { p.leafCompression(n, &r) },
+		"deny_imports":              p.setStrings(&r.DenyImports),
+		"deny_import":               p.setStrings(&r.DenyImports),
+		"deny_exports":              p.setStrings(&r.DenyExports),
+		"deny_export":               p.setStrings(&r.DenyExports),
+		"first_info_timeout":        p.setSeconds(&r.FirstInfoTimeout),
+		"dial_timeout":              p.setSeconds(&r.DialTimeout),
+		"no_randomize":              p.setBool(&r.NoRandomize),
+		"dont_randomize":            p.setBool(&r.NoRandomize),
+		"ignore_discovered_servers": p.setBool(&r.IgnoreDiscoveredServers),
+		"ws_compression":            p.setBool(&r.WSCompression),
+		"hub":                       p.leafUnsupported("a gateway cannot be the hub of its hub"),
+		"proxy":                     p.leafUnsupported("HTTP proxies are not supported"),
+	})
+	if len(r.URLs) == 0 && len(p.errs) == before {
+		p.failf(n, "remote needs url or urls")
+	}
+	if r.Nkey != "" && !strings.HasPrefix(r.Nkey, "SU") {
+		p.failf(n, "nkey must be a user seed (SU...)")
+	}
+	if len(p.errs) == before {
+		if err := r.Validate(); err != nil {
+			p.fail(n, fmt.Errorf("%w: %w", errBadValue, err))
+		}
+	}
+	return r, len(p.errs) == before
+}
+
+func (p *parser) leafUnsupported(why string) func(node) {
+	return func(n node) { p.failf(n, "%s", why) }
+}
+
+// setStrings stores a string or an array of strings.
+func (p *parser) setStrings(dst *[]string) func(node) {
+	return func(n node) {
+		if l, ok := p.stringList(n); ok {
+			*dst = append(*dst, l...)
+		}
+	}
+}
+
+// leafURLs parses url/urls; a URL without a port gets the leafnode port.
+func (p *parser) leafURLs(r *leaf.Remote) func(node) {
+	return func(n node) {
+		list, ok := p.stringList(n)
+		if !ok {
+			return
+		}
+		for _, s := range list {
+			u, err := url.Parse(s)
+			if err != nil || u.Host == "" {
+				p.failf(n, "%q is not a URL like nats-leaf://host:7422", s)
+				continue
+			}
+			r.URLs = append(r.URLs, u)
+		}
+	}
+}
+
+// leafCompression takes a mode string, a boolean, or a block
+// { mode, rtt_thresholds }.
+func (p *parser) leafCompression(n node, r *leaf.Remote) {
+	setMode := func(n node, s string) {
+		m, err := leaf.NormalizeCompression(s)
+		if err != nil {
+			p.failf(n, "%q is not a compression mode (off, accept, s2_auto, s2_uncompressed, s2_fast, s2_better, s2_best)", s)
+			return
+		}
+		r.Compression = m
+	}
+	switch v := n.val.(type) {
+	case string:
+		setMode(n, v)
+	case bool:
+		setMode(n, fmt.Sprint(v))
+	case map[string]any:
+		p.fields(n, fieldTable{
+			"mode": func(n node) {
+				if s, ok := p.str(n); ok {
+					setMode(n, s)
+				}
+			},
+			"rtt_thresholds": func(n node) { p.rttThresholds(n, r) },
+			"thresholds":     func(n node) { p.rttThresholds(n, r) },
+		})
+	default:
+		p.wrongType(n, "compression mode, boolean or block")
+	}
+}
+
+func (p *parser) rttThresholds(n node, r *leaf.Remote) {
+	arr, ok := n.val.([]any)
+	if !ok {
+		p.wrongType(n, "array of durations")
+		return
+	}
+	if len(arr) > 4 {
+		p.failf(n, "at most 4 rtt thresholds")
+		return
+	}
+	for i, raw := range arr {
+		e := n.elem(i, raw)
+		if s, ok := e.val.(string); ok && (s == "0" || s == "0s") {
+			r.RTTThresholds = append(r.RTTThresholds, 0)
+			continue
+		}
+		if v, ok := e.val.(int64); ok && v == 0 {
+			r.RTTThresholds = append(r.RTTThresholds, 0)
+			continue
+		}
+		if d, ok := p.duration(e); ok {
+			r.RTTThresholds = append(r.RTTThresholds, d)
+		}
+	}
+}
+
+// leafTLS parses a remote's tls block into a client *tls.Config: the
+// authority that signs the hub's certificate (ca_file; system roots when
+// absent), an optional client certificate for mutual TLS, handshake_first
+// and timeout.
+func (p *parser) leafTLS(n node, r *leaf.Remote) {
+	var cert, key, ca tlsFile
+	insecure := false
+	file := func(dst *tlsFile) func(node) {
+		return func(n node) {
+			if s, ok := p.str(n); ok {
+				*dst = tlsFile{at: n, path: s}
+			}
+		}
+	}
+	before := len(p.errs)
+	p.fields(n, fieldTable{
+		"cert_file":       file(&cert),
+		"key_file":        file(&key),
+		"ca_file":         file(&ca),
+		"insecure":        p.setBool(&insecure),
+		"handshake_first": p.setBool(&r.TLSFirst),
+		"first":           p.setBool(&r.TLSFirst),
+		"timeout":         p.setSeconds(&r.TLSTimeout),
+	})
+	if (cert.path == "") != (key.path == "") {
+		p.failf(n, "cert_file and key_file go together")
+	}
+	if len(p.errs) > before {
+		return
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: insecure}
+	if cert.path != "" {
+		certPEM, ok1 := p.readFile(cert)
+		keyPEM, ok2 := p.readFile(key)
+		if !ok1 || !ok2 {
+			return
+		}
+		pair, err := tls.X509KeyPair(certPEM, keyPEM)
+		if err != nil {
+			p.fail(cert.at, fmt.Errorf("%w: load key pair %s, %s: %v", errBadValue, cert.path, key.path, err))
+			return
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	if ca.path != "" {
+		caPEM, ok := p.readFile(ca)
+		if !ok {
+			return
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(caPEM) {
+			p.failf(ca.at, "no PEM certificates in %s", ca.path)
+			return
+		}
+		cfg.RootCAs = pool
+	}
+	r.TLS = cfg
+}
+
+// newLeafComponent builds the leafnode uplink, or returns nil when no
+// remotes are configured. It registers /leafz and the /varz leaf fields.
 func newLeafComponent(opts *options, d *deps) (component, error) {
-	return nil, nil
+	cfg := opts.Leaf
+	if len(cfg.Remotes) == 0 {
+		return nil, nil
+	}
+	// nats-server's ping settings apply to leafnode connections too.
+	cfg.PingInterval = opts.Broker.PingInterval
+	cfg.PingMax = opts.Broker.PingMax
+	up, err := leaf.New(cfg, leaf.Deps{Server: d.srv, Log: d.log})
+	if err != nil {
+		return nil, err
+	}
+	d.leafz = up.Leafz
+	d.varz = append(d.varz, up.Varz)
+	return up, nil
 }

@@ -1,0 +1,81 @@
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config configures the serial and GPIO bridges
+// (bridges { serial = [...], gpio = [...] }). The zero value has no bridges.
+type Config struct {
+	Serial []SerialConfig
+	GPIO   []GPIOConfig
+	// Backoff paces restarts of failed bridges.
+	Backoff Backoff
+}
+
+// Empty reports whether no bridge is configured.
+func (c Config) Empty() bool { return len(c.Serial) == 0 && len(c.GPIO) == 0 }
+
+// Validate checks every bridge and that names are unique.
+func (c Config) Validate() error {
+	var errs []error
+	seen := make(map[string]bool)
+	unique := func(what, name string) {
+		if seen[name] {
+			errs = append(errs, fmt.Errorf("%s: %w: duplicate bridge name %q", what, ErrConfig, name))
+		}
+		seen[name] = true
+	}
+	for i, s := range c.Serial {
+		if err := s.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("serial[%d]: %w", i, err))
+			continue
+		}
+		unique(fmt.Sprintf("serial[%d]", i), s.WithDefaults().Name)
+	}
+	for i, g := range c.GPIO {
+		if err := g.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("gpio[%d]: %w", i, err))
+			continue
+		}
+		unique(fmt.Sprintf("gpio[%d]", i), g.WithDefaults().Name)
+	}
+	if err := c.Backoff.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Default back-off of bridge restarts.
+const (
+	DefaultBackoffMin = 250 * time.Millisecond
+	DefaultBackoffMax = 30 * time.Second
+)
+
+// Backoff is the delay between restarts of a failed bridge: Min after the
+// first failure, doubling up to Max, back to Min once the bridge was up.
+type Backoff struct {
+	Min, Max time.Duration // zero: DefaultBackoffMin, DefaultBackoffMax
+}
+
+// WithDefaults fills zero fields.
+func (b Backoff) WithDefaults() Backoff {
+	if b.Min <= 0 {
+		b.Min = DefaultBackoffMin
+	}
+	if b.Max <= 0 {
+		b.Max = max(DefaultBackoffMax, b.Min)
+	}
+	return b
+}
+
+// Validate checks that Min is not above Max.
+func (b Backoff) Validate() error {
+	d := b.WithDefaults()
+	if d.Min > d.Max {
+		return fmt.Errorf("%w: retry_min %v is above retry_max %v", ErrConfig, d.Min, d.Max)
+	}
+	return nil
+}

@@ -1,0 +1,38 @@
+// Package mqtt connects MQTT devices and MQTT brokers to leafbox's subjects.
+//
+// The Listener speaks MQTT 3.1.1 and 3.1 (MQIsdp) to devices: clean and
+// persistent sessions, QoS 0, 1 and 2 in both directions, retained
+// messages, last will, keep-alive (a client silent for 1.5 times its
+// keep-alive is cut off and its will published), client-id takeover. Topics
+// map to subjects with nats-server's MQTT rules (see topic.go), so NATS
+// clients and MQTT devices see each other's messages. QoS 1/2 messages
+// from devices carry nats-server's Nmqtt-Pub header, so MQTT subscribers
+// receive them at that QoS; plain NATS messages arrive as QoS 0.
+//
+// Guarantees and limits:
+//   - A QoS 1/2 delivery is sent again with DUP after AckWait, and all of a
+//     resumed session's unfinished deliveries on reconnect. At most
+//     MaxAckPending are unacknowledged; as many more wait in memory, and
+//     the rest are dropped (counted in Stats.Dropped).
+//   - Persistent sessions (subscriptions, unfinished QoS 1/2 messages) and
+//     retained messages are written to the Store before they are relied on
+//     and reloaded by New, so they survive a daemon restart. Messages
+//     waiting beyond MaxAckPending are kept in memory only.
+//   - Incoming QoS 2 is routed once on PUBLISH; a repeated PUBLISH with the
+//     same packet id before PUBREL is acknowledged but not routed again.
+//   - With Deps.Durable, a QoS 1/2 publish on a forwarded subject is
+//     acknowledged only after Durable.Append returns; if it fails, the
+//     connection is closed without an ack, so the device sends it again.
+//   - Bad input (malformed or oversize packets, a second CONNECT, wildcard
+//     or whitespace in a topic name, reserved flags) closes only that
+//     connection, with a CONNACK code where the spec has one.
+//   - The QoS 0 path (decode, map, publish, map back, encode) does not
+//     allocate per message.
+//
+// The client Bridge uses paho to import topics from an external broker
+// onto subjects and export subjects to it. It reconnects forever with
+// back-off and subscribes again. Imported messages carry a
+// Leafbox-Mqtt-Bridge header so the bridge never exports them back, and
+// exported messages that come back through an import filter (MQTT 3.1.1
+// has no no-local option) are recognised by topic and payload and dropped.
+package mqtt

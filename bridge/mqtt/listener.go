@@ -1,0 +1,375 @@
+package mqtt
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/leafbox/leafbox/bridge"
+)
+
+// Permissions are what a user may do, on mapped subjects. *auth.Checker
+// satisfies it (a nil *auth.Checker allows everything).
+type Permissions interface {
+	CanPublish(subject []byte) bool
+	CanSubscribe(subject, queue []byte) bool
+}
+
+// AuthFunc checks the user name and password of a CONNECT (hasUser tells
+// an empty name from none) and returns the user's permissions, or an
+// error when the credentials are refused.
+type AuthFunc func(username, password string, hasUser bool) (Permissions, error)
+
+// Durable, when set in Deps, makes QoS 1/2 publishes on forwarded subjects
+// durable before they are acknowledged to the device.
+type Durable interface {
+	// Forwarded reports whether subject is queued for the uplink.
+	Forwarded(subject []byte) bool
+	// Append routes the message as Conn.Publish would and returns only
+	// once it is durably queued for the uplink. The listener calls it
+	// instead of Conn.Publish, before PUBACK/PUBREC. It must not keep the
+	// slices.
+	Append(ctx context.Context, subject, header, data []byte) error
+}
+
+// Deps are what the listener needs from the daemon.
+type Deps struct {
+	// Conn publishes into and subscribes to the broker (required). Its
+	// own publishes must echo back to it: MQTT clients see each other.
+	Conn bridge.Conn
+	// Auth checks credentials; nil lets everyone in with all rights.
+	Auth AuthFunc
+	// Store keeps retained messages and persistent sessions; nil keeps
+	// them in memory only.
+	Store Store
+	// Durable, if set, is consulted for QoS 1/2 publishes.
+	Durable Durable
+	Log     *slog.Logger
+}
+
+// Listener accepts MQTT 3.1.1 and 3.1 connections from devices and maps
+// their topics onto subjects.
+type Listener struct {
+	cfg    Config
+	d      Deps
+	log    *slog.Logger
+	ln     net.Listener
+	maxPkt int
+	// ctx ends when Run's context does; it bounds Durable.Append.
+	ctx     context.Context
+	cancel  context.CancelFunc
+	stopped atomic.Bool
+
+	mu       sync.Mutex
+	sessions map[string]*session
+	conns    map[*conn]struct{}
+	nextCID  uint64
+
+	rmu      sync.RWMutex
+	retained map[string]Retained
+
+	stats Stats
+	wg    sync.WaitGroup
+}
+
+// Stats are the listener's counters.
+type Stats struct {
+	Connections atomic.Int64 // current
+	InMsgs      atomic.Int64 // PUBLISH packets received
+	OutMsgs     atomic.Int64 // PUBLISH packets sent
+	Dropped     atomic.Int64 // deliveries dropped (slow or offline client over its limits)
+}
+
+// Errors of the listener.
+var (
+	ErrNoConn = errors.New("mqtt: Deps.Conn is required")
+)
+
+// New validates cfg, loads retained messages and persistent sessions, and
+// binds the listener (when cfg.Listen). Run serves it.
+func New(cfg Config, d Deps) (*Listener, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if d.Conn == nil {
+		return nil, ErrNoConn
+	}
+	cfg = cfg.WithDefaults()
+	if d.Store == nil {
+		d.Store = NewMemStore()
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	l := &Listener{
+		cfg: cfg, d: d, log: d.Log.With("component", "mqtt"),
+		maxPkt:   cfg.MaxPayload + 65535 + 16,
+		sessions: make(map[string]*session),
+		conns:    make(map[*conn]struct{}),
+		retained: make(map[string]Retained),
+	}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
+	if err := l.load(); err != nil {
+		l.unsubscribeAll()
+		return nil, err
+	}
+	if cfg.Listen {
+		port := cfg.Port
+		if port < 0 {
+			port = 0
+		}
+		addr := net.JoinHostPort(cfg.Host, strconv.Itoa(port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			l.unsubscribeAll()
+			return nil, fmt.Errorf("mqtt: listen on %s: %w", addr, err)
+		}
+		if cfg.TLS != nil {
+			ln = tls.NewListener(ln, cfg.TLS)
+		}
+		l.ln = ln
+	}
+	return l, nil
+}
+
+// load reads retained messages and re-creates persistent sessions, with
+// their subscriptions, so messages for offline devices queue up again.
+func (l *Listener) load() error {
+	err := l.d.Store.ForEachRetained(func(m Retained) error {
+		m.Payload = append([]byte(nil), m.Payload...)
+		l.retained[m.Topic] = m
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("mqtt: load retained messages: %w", err)
+	}
+	ids, err := l.d.Store.SessionIDs()
+	if err != nil {
+		return fmt.Errorf("mqtt: load sessions: %w", err)
+	}
+	for _, id := range ids {
+		s, err := l.loadSession(id)
+		if err != nil {
+			return err
+		}
+		if s != nil {
+			l.sessions[id] = s
+		}
+	}
+	return nil
+}
+
+// Addr is the listener's address, nil when it does not listen.
+func (l *Listener) Addr() net.Addr {
+	if l.ln == nil {
+		return nil
+	}
+	return l.ln.Addr()
+}
+
+// Stats returns the listener's counters.
+func (l *Listener) Stats() *Stats { return &l.stats }
+
+// Run serves connections until ctx ends, then closes them (without their
+// wills) and drops the broker subscriptions of every session; persistent
+// sessions stay in the store.
+func (l *Listener) Run(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() {
+		l.stopped.Store(true)
+		l.cancel()
+		if l.ln != nil {
+			l.ln.Close()
+		}
+		l.mu.Lock()
+		for c := range l.conns {
+			c.close()
+		}
+		l.mu.Unlock()
+	})
+	defer stop()
+	l.wg.Go(func() { l.retryLoop(ctx) })
+	var err error
+	if l.ln != nil {
+		err = l.acceptLoop(ctx)
+	} else {
+		<-ctx.Done()
+	}
+	l.wg.Wait()
+	l.unsubscribeAll()
+	return err
+}
+
+func (l *Listener) acceptLoop(ctx context.Context) error {
+	backoff := 5 * time.Millisecond
+	for {
+		nc, err := l.ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+				time.Sleep(backoff)
+				backoff = min(2*backoff, time.Second)
+				continue
+			}
+			return fmt.Errorf("mqtt: accept: %w", err)
+		}
+		backoff = 5 * time.Millisecond
+		l.mu.Lock()
+		if max := l.cfg.MaxConnections; max > 0 && len(l.conns) >= max {
+			l.mu.Unlock()
+			l.log.Warn("max_connections reached, refusing", "remote", nc.RemoteAddr().String())
+			nc.Close()
+			continue
+		}
+		l.nextCID++
+		c := newConn(l, nc, l.nextCID)
+		l.conns[c] = struct{}{}
+		l.mu.Unlock()
+		l.stats.Connections.Add(1)
+		l.wg.Go(c.serve)
+	}
+}
+
+// isTemporary reports a temporary accept error (too many open files and
+// the like).
+func isTemporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}
+
+// removeConn forgets a finished connection.
+func (l *Listener) removeConn(c *conn) {
+	l.mu.Lock()
+	delete(l.conns, c)
+	l.mu.Unlock()
+	l.stats.Connections.Add(-1)
+}
+
+// unsubscribeAll drops every session's broker subscriptions.
+func (l *Listener) unsubscribeAll() {
+	l.mu.Lock()
+	ss := make([]*session, 0, len(l.sessions))
+	for _, s := range l.sessions {
+		ss = append(ss, s)
+	}
+	l.sessions = make(map[string]*session)
+	l.mu.Unlock()
+	for _, s := range ss {
+		s.unsubscribeAll()
+	}
+}
+
+// retryLoop resends QoS 1/2 deliveries that waited ack_wait for their ack.
+func (l *Listener) retryLoop(ctx context.Context) {
+	tick := min(l.cfg.AckWait/2, time.Second)
+	t := time.NewTicker(max(tick, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			l.mu.Lock()
+			ss := make([]*session, 0, len(l.sessions))
+			for _, s := range l.sessions {
+				ss = append(ss, s)
+			}
+			l.mu.Unlock()
+			for _, s := range ss {
+				s.retry(now)
+			}
+		}
+	}
+}
+
+// Header that marks QoS 1/2 messages from MQTT publishers, as nats-server
+// does, so MQTT subscribers get them at that QoS.
+var (
+	hdrQoS1 = []byte("NATS/1.0\r\nNmqtt-Pub:1\r\n\r\n")
+	hdrQoS2 = []byte("NATS/1.0\r\nNmqtt-Pub:2\r\n\r\n")
+)
+
+// headerQoS is the QoS a NATS message carries in its Nmqtt-Pub header (0
+// when none).
+func headerQoS(h []byte) byte {
+	const key = "Nmqtt-Pub:"
+	for i := 0; i+len(key) < len(h); i++ {
+		if h[i] == 'N' && string(h[i:i+len(key)]) == key {
+			j := i + len(key)
+			for j < len(h) && h[j] == ' ' {
+				j++
+			}
+			if j < len(h) && (h[j] == '1' || h[j] == '2') {
+				return h[j] - '0'
+			}
+			return 0
+		}
+	}
+	return 0
+}
+
+// route publishes a message from a device (or a will) into the broker,
+// after keeping it as retained if asked. subject is the mapped topic.
+func (l *Listener) route(ctx context.Context, topic, subject, payload []byte, qos byte, retain bool) error {
+	if retain {
+		if err := l.setRetained(topic, payload, qos); err != nil {
+			return err
+		}
+	}
+	var hdr []byte
+	switch qos {
+	case 1:
+		hdr = hdrQoS1
+	case 2:
+		hdr = hdrQoS2
+	}
+	if qos > 0 && l.d.Durable != nil && l.d.Durable.Forwarded(subject) {
+		if err := l.d.Durable.Append(ctx, subject, hdr, payload); err != nil {
+			return fmt.Errorf("queue %s durably: %w", subject, err)
+		}
+		return nil
+	}
+	if err := l.d.Conn.Publish(bridge.Msg{Subject: subject, Header: hdr, Data: payload}); err != nil {
+		return fmt.Errorf("publish %s: %w", subject, err)
+	}
+	return nil
+}
+
+// setRetained replaces or (empty payload) removes a retained message
+// [MQTT-3.3.1-5] [MQTT-3.3.1-10].
+func (l *Listener) setRetained(topic, payload []byte, qos byte) error {
+	m := Retained{Topic: string(topic), QoS: qos, Payload: append([]byte(nil), payload...)}
+	if err := l.d.Store.SetRetained(m); err != nil {
+		return fmt.Errorf("retain %s: %w", m.Topic, err)
+	}
+	l.rmu.Lock()
+	if len(payload) == 0 {
+		delete(l.retained, m.Topic)
+	} else {
+		l.retained[m.Topic] = m
+	}
+	l.rmu.Unlock()
+	return nil
+}
+
+// matchingRetained returns the retained messages that filter matches.
+func (l *Listener) matchingRetained(filter string) []Retained {
+	l.rmu.RLock()
+	defer l.rmu.RUnlock()
+	var out []Retained
+	for t, m := range l.retained {
+		if matchTopic(filter, t) {
+			out = append(out, m)
+		}
+	}
+	return out
+}

@@ -1,0 +1,221 @@
+package leaf_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/broker/leaf"
+	"github.com/leafbox/leafbox/broker/monitor"
+)
+
+const (
+	waitShort = 3 * time.Second
+	waitLong  = 10 * time.Second
+)
+
+// startHub runs an embedded nats-server from configuration text (the
+// test's hub). Listeners should use port -1; the returned server knows the
+// ports it got.
+func startHub(t testing.TB, conf string) *server.Server {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "hub.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := server.ProcessConfigFile(path)
+	if err != nil {
+		t.Fatalf("hub config: %v", err)
+	}
+	opts.NoLog, opts.NoSigs = true, true
+	hub, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatalf("hub: %v", err)
+	}
+	go hub.Start()
+	if !hub.ReadyForConnections(waitLong) {
+		t.Fatal("hub did not start")
+	}
+	t.Cleanup(hub.Shutdown)
+	return hub
+}
+
+// hubLeafURL is the nats-leaf:// URL of the hub's leafnode listener.
+func hubLeafURL(t testing.TB, hub *server.Server, scheme string) *url.URL {
+	t.Helper()
+	v, err := hub.Varz(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &url.URL{Scheme: scheme, Host: fmt.Sprintf("127.0.0.1:%d", v.LeafNode.Port)}
+}
+
+// gateway is a leafbox broker with an uplink under test.
+type gateway struct {
+	srv  *broker.Server
+	up   *leaf.Uplink
+	url  string
+	logs *logBuffer
+}
+
+// startGateway runs a broker and an uplink with cfg until the test ends.
+func startGateway(t testing.TB, cfg leaf.Config) *gateway {
+	t.Helper()
+	srv, err := broker.New(broker.Config{Host: "127.0.0.1", Port: -1, ServerName: "gw-" + strings.ReplaceAll(t.Name(), "/", "-")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { srv.Run(ctx) })
+	logs := &logBuffer{}
+	if cfg.Reconnect == 0 {
+		cfg.Reconnect = 50 * time.Millisecond
+	}
+	up, err := leaf.New(cfg, leaf.Deps{Server: srv, Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	wg.Go(func() { up.Run(ctx) })
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		if t.Failed() {
+			t.Logf("gateway log:\n%s", logs.String())
+		}
+	})
+	waitFor(t, waitShort, func() bool { return srv.Addr() != nil })
+	return &gateway{srv: srv, up: up, url: "nats://" + srv.Addr().String(), logs: logs}
+}
+
+// waitLinks waits until the uplink has n registered links.
+func (g *gateway) waitLinks(t testing.TB, n int, timeout time.Duration) {
+	t.Helper()
+	waitFor(t, timeout, func() bool { return g.up.NumLinks() == n })
+}
+
+// logBuffer collects log output safely.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *logBuffer) count(s string) int {
+	return strings.Count(l.String(), s)
+}
+
+// waitFor polls cond until it holds, failing the test after timeout.
+func waitFor(t testing.TB, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v", timeout)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// connect opens a nats.go client closed at the end of the test.
+func connect(t testing.TB, url string, opts ...nats.Option) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(url, append([]nats.Option{nats.Timeout(waitShort)}, opts...)...)
+	if err != nil {
+		t.Fatalf("connect %s: %v", url, err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+// hubInterest waits until the hub sees interest in subj from the leaf
+// (a message published there reaches the gateway's subscriber).
+func waitRoute(t testing.TB, pub *nats.Conn, sub *nats.Subscription, subj string) {
+	t.Helper()
+	deadline := time.Now().Add(waitShort)
+	for {
+		if err := pub.Publish(subj, []byte("probe")); err != nil {
+			t.Fatal(err)
+		}
+		pub.Flush()
+		if _, err := sub.NextMsg(20 * time.Millisecond); err == nil {
+			// Drain further probes.
+			for {
+				if _, err := sub.NextMsg(20 * time.Millisecond); err != nil {
+					return
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no route for %s within %v", subj, waitShort)
+		}
+	}
+}
+
+// remote is a Remote for the given URLs with fast test timeouts.
+func remote(urls ...*url.URL) leaf.Remote {
+	return leaf.Remote{URLs: urls, Compression: leaf.CompressionOff, FirstInfoTimeout: 500 * time.Millisecond, DialTimeout: 500 * time.Millisecond}
+}
+
+// expectNone fails if sub receives a message within d.
+func expectNone(t testing.TB, sub *nats.Subscription, d time.Duration) {
+	t.Helper()
+	if m, err := sub.NextMsg(d); err == nil {
+		t.Fatalf("unexpected message on %s: %q", m.Subject, m.Data)
+	} else if !errors.Is(err, nats.ErrTimeout) {
+		t.Fatal(err)
+	}
+}
+
+var leafzSubs = monitor.LeafzOptions{Subscriptions: true}
+
+// inMsgs is the gateway's count of messages received from its hub.
+func inMsgs(g *gateway) int64 {
+	var n int64
+	for _, l := range g.up.Leafz(monitor.LeafzOptions{}).Leafs {
+		n += l.InMsgs
+	}
+	return n
+}
+
+func containsAll(s string, subs ...string) bool {
+	for _, x := range subs {
+		if !strings.Contains(s, x) {
+			return false
+		}
+	}
+	return true
+}
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}

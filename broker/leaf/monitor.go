@@ -1,0 +1,89 @@
+package leaf
+
+import (
+	"net"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/leafbox/leafbox/broker/monitor"
+)
+
+// Leafz reports the registered links with nats-server's /leafz fields.
+func (u *Uplink) Leafz(opts monitor.LeafzOptions) monitor.Leafz {
+	z := monitor.Leafz{ServerID: u.srv.ID(), Now: time.Now().UTC(), Leafs: []monitor.LeafInfo{}}
+	for _, r := range u.remotes {
+		r.mu.Lock()
+		l := r.cur
+		r.mu.Unlock()
+		if l == nil {
+			continue
+		}
+		z.Leafs = append(z.Leafs, l.leafInfo(opts))
+	}
+	z.NumLeafs = len(z.Leafs)
+	return z
+}
+
+func (l *link) leafInfo(opts monitor.LeafzOptions) monitor.LeafInfo {
+	li := monitor.LeafInfo{
+		ID:          l.cid,
+		Name:        l.info.Name,
+		IsSpoke:     true,
+		Account:     l.r.cfg.Account,
+		InMsgs:      l.inMsgs.Load(),
+		InBytes:     l.inBytes.Load(),
+		OutMsgs:     l.outMsgs.Load(),
+		OutBytes:    l.outBytes.Load(),
+		NumSubs:     uint32(l.numSubs.Load()),
+		Compression: l.compression,
+		Websocket:   l.ws,
+	}
+	if rtt := time.Duration(l.rtt.Load()); rtt > 0 {
+		li.RTT = rtt.String()
+	}
+	if host, port, err := net.SplitHostPort(l.conn.RemoteAddr().String()); err == nil {
+		li.IP = host
+		li.Port, _ = strconv.Atoi(port)
+	}
+	if opts.Subscriptions {
+		l.hubMu.Lock()
+		for k := range l.hubSubs {
+			li.Subs = append(li.Subs, k)
+		}
+		l.hubMu.Unlock()
+		slices.Sort(li.Subs)
+	}
+	return li
+}
+
+// NumLinks is the number of registered links (/varz "leafnodes").
+func (u *Uplink) NumLinks() int {
+	n := 0
+	for _, r := range u.remotes {
+		r.mu.Lock()
+		if r.cur != nil {
+			n++
+		}
+		r.mu.Unlock()
+	}
+	return n
+}
+
+// Varz fills the leafnode parts of /varz: the link count and the
+// configured remotes.
+func (u *Uplink) Varz(v *monitor.Varz) {
+	v.Leafs = u.NumLinks()
+	lv := &monitor.LeafNodeOptsVarz{}
+	for _, r := range u.remotes {
+		rv := monitor.RemoteLeafOptsVarz{LocalAccount: r.cfg.Account, TLSTimeout: r.cfg.TLSTimeout.Seconds()}
+		for _, cu := range r.cfg.URLs {
+			rv.URLs = append(rv.URLs, cu.Host)
+		}
+		if len(r.cfg.DenyImports)+len(r.cfg.DenyExports) > 0 {
+			rv.Deny = &monitor.DenyRules{Imports: r.cfg.DenyImports, Exports: r.cfg.DenyExports}
+		}
+		lv.Remotes = append(lv.Remotes, rv)
+	}
+	v.LeafNode = lv
+}

@@ -1,0 +1,423 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Sentinel errors of the store.
+var (
+	// ErrClosed is returned by operations on a closed store.
+	ErrClosed = errors.New("storage: store closed")
+	// ErrFull is returned by an append refused by on_full: reject.
+	ErrFull = errors.New("storage: queue full")
+	// ErrTooLarge is returned by an append bigger than the queue's max_bytes.
+	ErrTooLarge = errors.New("storage: record larger than max_bytes")
+	// ErrInvalidRecord is returned by an append without a subject.
+	ErrInvalidRecord = errors.New("storage: record has no subject")
+	// ErrWrite wraps a failed commit (disk full, I/O error): nothing of the
+	// failed transaction was stored.
+	ErrWrite = errors.New("storage: write failed")
+	// ErrInconsistent is returned by Check when the file or a queue breaks
+	// an invariant.
+	ErrInconsistent = errors.New("storage: inconsistent store")
+)
+
+// Bucket names. Every kind of state has its own top-level bucket; each
+// queue has one bucket of records.
+var (
+	bucketMeta      = []byte("meta")
+	bucketQueueMeta = []byte("queue-meta")
+	bucketRetained  = []byte("mqtt-retained")
+	bucketSessions  = []byte("mqtt-sessions")
+	bucketDevice    = []byte("device-state")
+	keyVersion      = []byte("version")
+	queuePrefix     = "queue/"
+)
+
+// formatVersion is the layout version written in the meta bucket.
+const formatVersion = 1
+
+// Recovery reports that the store file could not be used and was replaced by
+// a fresh, empty one. Open returns it (with a working store) instead of
+// failing: the buffer must never stop the daemon.
+type Recovery struct {
+	// Reason is what was wrong with the file.
+	Reason error
+	// MovedTo is where the damaged file was kept ("" if it could not be
+	// moved and was removed).
+	MovedTo string
+	// At is when the recovery happened.
+	At time.Time
+}
+
+func (r *Recovery) String() string {
+	return fmt.Sprintf("store damaged (%v); moved to %q, started empty", r.Reason, r.MovedTo)
+}
+
+// Store is the gateway's durable state in one bbolt file: one FIFO queue per
+// forward rule plus small typed areas for MQTT and device state. All methods
+// are safe for concurrent use.
+type Store struct {
+	cfg  Config
+	log  *slog.Logger
+	path string
+
+	// dbMu guards db: commits, reads and the typed APIs hold it shared;
+	// compaction, which swaps the file, holds it exclusively.
+	dbMu sync.RWMutex
+	db   *bolt.DB
+
+	queues map[string]*Queue
+	order  []*Queue
+
+	w      writer
+	closed chan struct{}
+	done   chan struct{}
+	// closeOnce makes Close idempotent.
+	closeOnce sync.Once
+	closeErr  error
+
+	waiters sync.Pool // of *waiter
+}
+
+// Open opens (or creates) the store in cfg.Dir. A damaged or foreign file is
+// moved aside with a timestamp suffix and replaced by an empty store; the
+// returned *Recovery is then non-nil and the problem is logged at error
+// level. An error is returned only when no store can be had at all (the
+// directory cannot be created or written, the file is locked by another
+// process, cfg is invalid).
+func Open(cfg Config, log *slog.Logger) (*Store, *Recovery, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, err
+	}
+	if cfg.Dir == "" {
+		return nil, nil, fmt.Errorf("%w: no dir", ErrBadConfig)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg = cfg.withDefaults()
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("storage: create dir: %w", err)
+	}
+	s := &Store{
+		cfg:    cfg,
+		log:    log,
+		path:   filepath.Join(cfg.Dir, FileName),
+		queues: make(map[string]*Queue),
+		closed: make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+	s.waiters.New = func() any { return &waiter{ch: make(chan struct{}, 1)} }
+	// A compaction interrupted by a crash leaves its temporary file; the
+	// real file was never touched.
+	_ = os.Remove(s.compactPath())
+
+	var rec *Recovery
+	err := s.openAndLoad()
+	if err != nil && !errors.Is(err, errDamaged) {
+		return nil, nil, err
+	}
+	if err != nil {
+		rec = s.recover(err)
+		if err := s.openAndLoad(); err != nil {
+			return nil, rec, fmt.Errorf("storage: open fresh store after recovery: %w", err)
+		}
+	}
+	s.w.init(s)
+	go s.w.run()
+	return s, rec, nil
+}
+
+// errDamaged marks an open failure that recovery can fix.
+var errDamaged = errors.New("damaged")
+
+type damagedError struct{ err error }
+
+func (e damagedError) Error() string { return e.err.Error() }
+func (e damagedError) Unwrap() []error {
+	return []error{errDamaged, e.err}
+}
+
+func damaged(format string, args ...any) error {
+	return damagedError{fmt.Errorf(format, args...)}
+}
+
+// boltOptions are the options of every open of the store file.
+func (s *Store) boltOptions() *bolt.Options {
+	return &bolt.Options{
+		Timeout:        2 * time.Second,
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
+		MaxSize:        s.cfg.maxFileSize,
+	}
+}
+
+// openAndLoad opens the file, checks it and loads the queues' state. A
+// damaged file can make bbolt panic while reading it: that is damage too.
+func (s *Store) openAndLoad() (err error) {
+	db, err := openBolt(s.path, s.boltOptions())
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			s.db = nil
+			_ = db.Close()
+			err = damaged("read %s: bbolt panic: %v", s.path, r)
+		}
+	}()
+	if err := s.integrityCheck(db); err != nil {
+		_ = db.Close()
+		return err
+	}
+	if err := s.initLayout(db); err != nil {
+		_ = db.Close()
+		return err
+	}
+	s.db = db
+	if err := s.loadQueues(); err != nil {
+		s.db = nil
+		_ = db.Close()
+		return err
+	}
+	return nil
+}
+
+// openBolt opens a bbolt file, turning what a damaged file causes (errors
+// and panics inside bbolt) into a damaged error.
+func openBolt(path string, opts *bolt.Options) (db *bolt.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, damaged("open %s: bbolt panic: %v", path, r)
+		}
+	}()
+	// Walk the pages first: a damaged page makes bbolt panic where no
+	// recover reaches.
+	if err := probeLock(path); err != nil {
+		return nil, err
+	}
+	if err := checkFile(path); err != nil {
+		return nil, damaged("check %s: %w", path, err)
+	}
+	db, err = bolt.Open(path, 0o600, opts)
+	if err == nil {
+		return db, nil
+	}
+	var pe *os.PathError
+	switch {
+	case errors.Is(err, bolt.ErrTimeout):
+		return nil, fmt.Errorf("storage: open %s: locked by another process: %w", path, err)
+	case errors.As(err, &pe) && (errors.Is(err, os.ErrPermission) || errors.Is(err, os.ErrNotExist)):
+		return nil, fmt.Errorf("storage: open %s: %w", path, err)
+	}
+	return nil, damaged("open %s: %w", path, err)
+}
+
+// integrityCheck runs bbolt's consistency check, for at most checkTimeout.
+// A check that takes longer goes on in the background and only logs.
+func (s *Store) integrityCheck(db *bolt.DB) error {
+	tx, err := db.Begin(false)
+	if err != nil {
+		return damaged("begin check: %w", err)
+	}
+	ch := tx.Check()
+	timer := time.NewTimer(s.cfg.checkTimeout)
+	defer timer.Stop()
+	var errs []error
+	for {
+		select {
+		case err, ok := <-ch:
+			if !ok {
+				_ = tx.Rollback()
+				if len(errs) > 0 {
+					return damaged("integrity check: %w", errors.Join(errs...))
+				}
+				return nil
+			}
+			if len(errs) < 10 {
+				errs = append(errs, err)
+			}
+		case <-timer.C:
+			s.log.Warn("store integrity check still running; going on without waiting", "path", s.path, "after", s.cfg.checkTimeout)
+			go func() {
+				n := 0
+				for err := range ch {
+					n++
+					if n <= 10 {
+						s.log.Error("store integrity check", "path", s.path, "err", err)
+					}
+				}
+				_ = tx.Rollback()
+			}()
+			return nil
+		}
+	}
+}
+
+// initLayout creates the buckets and checks the format version.
+func (s *Store) initLayout(db *bolt.DB) error {
+	err := db.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		if v := meta.Get(keyVersion); v == nil {
+			if err := meta.Put(keyVersion, []byte{formatVersion}); err != nil {
+				return err
+			}
+		} else if len(v) != 1 || v[0] != formatVersion {
+			return damaged("unknown format version %v", v)
+		}
+		for _, name := range [][]byte{bucketQueueMeta, bucketRetained, bucketSessions, bucketDevice} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		for _, r := range s.cfg.Forward {
+			if _, err := tx.CreateBucketIfNotExists(queueBucket(r.Name)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errDamaged) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("storage: init %s: %w", s.path, err)
+	}
+	return nil
+}
+
+func queueBucket(name string) []byte { return []byte(queuePrefix + name) }
+
+// loadQueues builds the in-memory state of every configured queue from the
+// file, checking the queue invariants on the way.
+func (s *Store) loadQueues() error {
+	s.queues = make(map[string]*Queue)
+	s.order = s.order[:0]
+	return s.db.View(func(tx *bolt.Tx) error {
+		for _, r := range s.cfg.Forward {
+			q := newQueue(s, r, s.cfg.Limits.over(r.Limits))
+			st, err := scanQueue(tx, r.Name)
+			if err != nil {
+				return damaged("queue %s: %w", r.Name, err)
+			}
+			q.st = st
+			if qm := tx.Bucket(bucketQueueMeta).Get([]byte(r.Name)); qm != nil {
+				q.st.drops.decode(qm)
+			}
+			s.queues[r.Name] = q
+			s.order = append(s.order, q)
+		}
+		// Queues of rules no longer configured are kept, not deleted.
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			n := string(name)
+			if len(n) > len(queuePrefix) && n[:len(queuePrefix)] == queuePrefix {
+				if _, ok := s.queues[n[len(queuePrefix):]]; !ok && b.Stats().KeyN > 0 {
+					s.log.Warn("store holds a queue with no forward rule; kept", "queue", n[len(queuePrefix):], "msgs", b.Stats().KeyN)
+				}
+			}
+			return nil
+		})
+	})
+}
+
+// recover moves the damaged file aside and logs loudly.
+func (s *Store) recover(cause error) *Recovery {
+	rec := &Recovery{Reason: cause, At: time.Now()}
+	aside := fmt.Sprintf("%s.damaged-%s", s.path, rec.At.UTC().Format("20060102T150405.000Z"))
+	if err := os.Rename(s.path, aside); err != nil {
+		s.log.Error("store damaged and cannot be moved aside; removing it", "path", s.path, "err", err)
+		_ = os.Remove(s.path)
+	} else {
+		rec.MovedTo = aside
+		syncDir(s.cfg.Dir)
+	}
+	s.log.Error("STORE DAMAGED: started an empty store; queued messages in the old file were not forwarded",
+		"path", s.path, "moved_to", rec.MovedTo, "err", cause)
+	s.pruneDamaged(3)
+	return rec
+}
+
+// pruneDamaged keeps only the newest keep damaged copies, so repeated
+// damage cannot fill the data partition.
+func (s *Store) pruneDamaged(keep int) {
+	old, _ := filepath.Glob(s.path + ".damaged-*")
+	// Names sort by time thanks to the timestamp format.
+	for len(old) > keep {
+		_ = os.Remove(old[0])
+		s.log.Warn("removed old damaged store copy", "path", old[0])
+		old = old[1:]
+	}
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+}
+
+// Path is the store file.
+func (s *Store) Path() string { return s.path }
+
+// Queue returns the queue of the forward rule name, or nil.
+func (s *Store) Queue(name string) *Queue { return s.queues[name] }
+
+// Queues returns the queues in forward rule order.
+func (s *Store) Queues() []*Queue { return s.order }
+
+// Close commits what is pending, stops the writer and closes the file.
+// Appends after Close fail with ErrClosed.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		s.w.wake()
+		<-s.done
+		s.dbMu.Lock()
+		defer s.dbMu.Unlock()
+		if s.db != nil {
+			if err := s.db.Close(); err != nil {
+				s.closeErr = fmt.Errorf("storage: close %s: %w", s.path, err)
+			}
+		}
+	})
+	return s.closeErr
+}
+
+// view runs fn in a read transaction.
+func (s *Store) view(fn func(*bolt.Tx) error) error {
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
+	if s.w.stopped() {
+		return ErrClosed
+	}
+	return s.db.View(fn)
+}
+
+// update runs fn in its own write transaction (the typed state APIs; the
+// queues go through the group-commit writer).
+func (s *Store) update(fn func(*bolt.Tx) error) error {
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
+	select {
+	case <-s.closed:
+		return ErrClosed
+	default:
+	}
+	if err := s.db.Update(fn); err != nil {
+		return fmt.Errorf("%w: %w", ErrWrite, err)
+	}
+	return nil
+}
