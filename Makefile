@@ -15,8 +15,12 @@ FUZZTIME ?= 30s
 TESTTIMEOUT ?= 15m
 # Extra arguments for `make run`, e.g. make run ARGS='-p 4333 -D'.
 ARGS ?=
+# `make image`: the board (rpi3, rpi4, rpi5, zero2w, qemu_aarch64) and a
+# Buildroot 2026.05.x checkout (BUILDROOT=...).
+BOARD ?= rpi4
+BUILDROOT ?=
 
-.PHONY: help build run test test-race bench microbench fuzz size cross clean fmt vet
+.PHONY: help build run test test-race bench microbench fuzz size cross clean fmt vet dist image qemu-image
 
 help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -54,6 +58,16 @@ cross: ## Build bin/leafbox-linux-{arm64,armv6,armv7,amd64}.
 	GOOS=linux GOARCH=arm GOARM=6 $(BUILD) -o $(BIN)/leafbox-linux-armv6 $(PKG)
 	GOOS=linux GOARCH=arm GOARM=7 $(BUILD) -o $(BIN)/leafbox-linux-armv7 $(PKG)
 	GOOS=linux GOARCH=amd64 $(BUILD) -o $(BIN)/leafbox-linux-amd64 $(PKG)
+
+dist: ## Source tarball with vendored Go modules in bin/dist (offline builds, Buildroot).
+	bash scripts/image/dist.sh -v $(VERSION) $(BIN)/dist
+
+image: ## SD card image for BOARD with Buildroot (BUILDROOT=DIR; see README).
+	BUILDROOT=$(BUILDROOT) VERSION=$(VERSION) bash scripts/image/br-image.sh $(BOARD)
+
+qemu-image: ## The emulated board from Debian arm64 packages, in bin/qemu.
+	bash scripts/deps.sh test
+	bash scripts/image/qemu-image.sh -v $(VERSION) $(BIN)/qemu
 
 clean: ## Remove build outputs and benchmark results.
 	rm -rf $(BIN) bench-results.md

@@ -24,6 +24,13 @@ const closeFlushTimeout = time.Second
 // Producer stalls: at most this long per read, as nats-server bounds them.
 const maxStall = 5 * time.Millisecond
 
+// maxStallAt caps the pending output at which a publisher starts to be held
+// back. nats-server stalls at 3/4 of max_pending (48 MiB by default); on a
+// gateway with a few hundred MiB of RAM, a few fast subscribers would pin
+// that much each, so leafbox starts earlier. The slow-consumer cut-off
+// stays at max_pending.
+const maxStallAt = 4 << 20
+
 // chunkPool is a bounded free list of outbound chunks.
 type chunkPool chan []byte
 
@@ -267,7 +274,7 @@ func (c *client) flushOut(deadline time.Duration) (more bool, err error) {
 	o.wbuf = chunks[:0]
 	o.inflight = 0
 	more = o.size > 0
-	if c.stallCh != nil && o.size <= int(c.srv.cfg.MaxPending/2) {
+	if c.stallCh != nil && int64(o.size) <= c.srv.stallAt/2 {
 		close(c.stallCh)
 		c.stallCh = nil
 	}

@@ -145,7 +145,7 @@ func (s *Server) deliver(from *client, sub *subscription, subj, reply, hdr, data
 		return false
 	}
 	dst.appendDelivery(subj, sub.sid, reply, hdr, data)
-	if int64(dst.pendingLocked()) > s.cfg.MaxPending/4*3 && from.pcd != nil {
+	if int64(dst.pendingLocked()) > s.stallAt && from.pcd != nil {
 		// Hold the publisher back briefly so a receiver that is merely
 		// behind can catch up before it is cut off, as nats-server does.
 		if dst.stallCh == nil {

@@ -55,8 +55,10 @@ type Server struct {
 	interest interest
 	warnings []string
 
-	stats  serverStats
-	chunks chunkPool
+	stats serverStats
+	// stallAt is the pending output above which publishers are stalled.
+	stallAt int64
+	chunks  chunkPool
 }
 
 // serverStats are the counters reported in /varz.
@@ -122,6 +124,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	s.subs = sublist.New[*subscription](sublist.Options{})
 	s.locals = make(map[*client]struct{})
 	s.chunks = newChunkPool()
+	s.stallAt = min(cfg.MaxPending/4*3, maxStallAt)
 	s.inProc = s.NewLocalClient(LocalOptions{Name: "internal"})
 
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(max(cfg.Port, 0)))

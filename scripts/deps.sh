@@ -3,7 +3,10 @@
 #
 #   test   what `make test` needs: mosquitto and its clients for the MQTT tests, and
 #          the nats-server binary for tests that kill a hub with SIGKILL (most tests
-#          embed nats-server's server package instead)
+#          embed nats-server's server package instead); the emulated board
+#          (board/qemu): QEMU, U-Boot for QEMU and the image tools, and apt's
+#          arm64 package lists, from which qemu-image.sh downloads the kernel
+#          and busybox; mtools and fdisk for the scripts/flash tests
 #   bench  what `make bench` needs: nats-server and natscli at pinned versions
 #
 # Debian packages are installed with apt-get when run as root; otherwise a missing
@@ -15,12 +18,15 @@ profile=${1:-test}
 
 # apt_packages and go_tools per profile. A go_tools entry is "binary module@version".
 apt_packages=()
+foreign_archs=()
 go_tools=()
 case $profile in
 test)
 	# MQTT tests drive the listener with mosquitto_pub/mosquitto_sub and bridge
 	# a real mosquitto; leafnode and forwarding tests kill a real nats-server.
 	apt_packages=(mosquitto mosquitto-clients)
+	apt_packages+=(qemu-system-arm u-boot-qemu u-boot-tools e2fsprogs dosfstools mtools fdisk cpio binutils)
+	foreign_archs=(arm64)
 	go_tools=(
 		"nats-server github.com/nats-io/nats-server/v2@v2.15.2"
 	)
@@ -55,6 +61,24 @@ install_apt() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
+# add_archs makes apt list the packages of other architectures (multiarch),
+# so that `apt-get download PKG:ARCH` works.
+add_archs() {
+	local arch have
+	have=$(dpkg --print-foreign-architectures)
+	for arch in "$@"; do
+		grep -qx "$arch" <<<"$have" && continue
+		if ((EUID != 0)); then
+			echo "deps.sh: apt does not list $arch packages" >&2
+			echo "deps.sh: run: sudo dpkg --add-architecture $arch && sudo apt-get update" >&2
+			exit 1
+		fi
+		echo "deps.sh: adding the $arch architecture to apt"
+		dpkg --add-architecture "$arch"
+		DEBIAN_FRONTEND=noninteractive apt-get update -q
+	done
+}
+
 # go_bin_dir prints where `go install` puts binaries.
 go_bin_dir() {
 	local dir
@@ -83,5 +107,6 @@ install_go_tools() {
 }
 
 ((${#apt_packages[@]} == 0)) || install_apt "${apt_packages[@]}"
+((${#foreign_archs[@]} == 0)) || add_archs "${foreign_archs[@]}"
 ((${#go_tools[@]} == 0)) || install_go_tools "${go_tools[@]}"
 exit 0

@@ -32,6 +32,8 @@ type deps struct {
 	varz  []func(*monitor.Varz)
 	leafz func(monitor.LeafzOptions) monitor.Leafz
 	store *openStore // opened by store.go; nil without store.dir
+	// fwd is store-and-forward (forward.go); nil without forward rules.
+	fwd *forwarder
 }
 
 // newComponents builds the configured components in data-flow order:
@@ -43,6 +45,7 @@ func newComponents(opts *options, d *deps) ([]namedComponent, error) {
 		build func(*options, *deps) (component, error)
 	}{
 		{"store", newStoreComponent},
+		{"forward", newForwardComponent},
 		{"leafnodes", newLeafComponent},
 		{"mqtt", newMQTTComponent},
 		{"bridges", newBridgesComponent},

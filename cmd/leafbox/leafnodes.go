@@ -268,6 +268,11 @@ func newLeafComponent(opts *options, d *deps) (component, error) {
 	// nats-server's ping settings apply to leafnode connections too.
 	cfg.PingInterval = opts.Broker.PingInterval
 	cfg.PingMax = opts.Broker.PingMax
+	if d.fwd != nil {
+		// Forwarded subjects drain through the first remote.
+		cfg.Remotes = append([]leaf.Remote(nil), cfg.Remotes...)
+		cfg.Remotes[0].Forwarder = d.fwd
+	}
 	up, err := leaf.New(cfg, leaf.Deps{Server: d.srv, Log: d.log})
 	if err != nil {
 		return nil, err

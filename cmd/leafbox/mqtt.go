@@ -229,11 +229,16 @@ func newMQTTComponent(opts *options, d *deps) (component, error) {
 			c.close()
 			return nil, err
 		}
+		var durable mqtt.Durable
+		if d.fwd != nil {
+			durable = d.fwd
+		}
 		l, err := mqtt.New(cfg, mqtt.Deps{
-			Conn:  conn,
-			Auth:  authFn,
-			Store: store,
-			Log:   d.log,
+			Conn:    conn,
+			Auth:    authFn,
+			Store:   store,
+			Durable: durable,
+			Log:     d.log,
 		})
 		if err != nil {
 			c.close()

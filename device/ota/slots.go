@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -35,11 +36,17 @@ func sameFile(a, b string) bool {
 		return true
 	}
 	// Two device nodes for one block device.
-	return fa.Mode()&os.ModeDevice != 0 && fb.Mode()&os.ModeDevice != 0 && rdev(fa) == rdev(fb)
+	if fa.Mode()&os.ModeDevice == 0 || fb.Mode()&os.ModeDevice == 0 {
+		return false
+	}
+	ra, rb := rdev(fa), rdev(fb)
+	return ra != 0 && ra == rb
 }
 
 func rdev(fi os.FileInfo) uint64 {
-	if st, ok := fi.Sys().(*unix.Stat_t); ok {
+	// os.Stat fills a *syscall.Stat_t; asserting x/sys/unix's type would
+	// always fail and make every block device look like every other.
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		return uint64(st.Rdev)
 	}
 	return 0
