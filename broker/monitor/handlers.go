@@ -19,6 +19,7 @@ const (
 	epConnz
 	epSubsz
 	epLeafz
+	epBridgez
 	epHealthz
 	epMetrics
 	numEndpoints
@@ -35,6 +36,8 @@ func (e endpoint) path() string {
 		return "/subsz"
 	case epLeafz:
 		return "/leafz"
+	case epBridgez:
+		return "/bridgez"
 	case epHealthz:
 		return "/healthz"
 	case epMetrics:
@@ -58,6 +61,9 @@ func (s *Server) routeOf(path string) (endpoint, bool) {
 	case "/leafz":
 		_, ok := s.src.(LeafzSource)
 		return epLeafz, ok
+	case "/bridgez":
+		_, ok := s.src.(BridgezSource)
+		return epBridgez, ok
 	case "/healthz":
 		return epHealthz, true
 	case "/metrics":
@@ -100,6 +106,8 @@ func (s *Server) serveHTTP(w *response, r *request) {
 		s.handleSubsz(w, q)
 	case epLeafz:
 		s.handleLeafz(w, q)
+	case epBridgez:
+		s.handleBridgez(w)
 	case epHealthz:
 		s.handleHealthz(w)
 	case epMetrics:
@@ -162,6 +170,17 @@ func (s *Server) handleLeafz(w *response, q url.Values) {
 	s.writeJSON(w, statusOK, &l, true)
 }
 
+func (s *Server) handleBridgez(w *response) {
+	b := s.src.(BridgezSource).Bridgez()
+	if b.Now.IsZero() {
+		b.Now = s.now().UTC()
+	}
+	if b.Bridges == nil {
+		b.Bridges = []any{}
+	}
+	s.writeJSON(w, statusOK, &b, true)
+}
+
 // handleHealthz answers compact JSON, as nats-server does, so probes can
 // match on the exact body.
 func (s *Server) handleHealthz(w *response) {
@@ -221,6 +240,11 @@ func (s *Server) varz() Varz {
 	for ep := range numEndpoints {
 		if ep == epLeafz {
 			if _, ok := s.src.(LeafzSource); !ok {
+				continue
+			}
+		}
+		if ep == epBridgez {
+			if _, ok := s.src.(BridgezSource); !ok {
 				continue
 			}
 		}

@@ -26,6 +26,9 @@ func (s *Server) handleRoot(w *response) {
 	if _, ok := s.src.(LeafzSource); ok {
 		link("/leafz", "LeafNodes")
 	}
+	if _, ok := s.src.(BridgezSource); ok {
+		link("/bridgez", "Bridges")
+	}
 	link("/healthz", "Health Probe")
 	link("/metrics", "Prometheus Metrics")
 	b.WriteString("</ul>\n</body>\n</html>\n")

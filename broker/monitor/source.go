@@ -1,5 +1,7 @@
 package monitor
 
+import "time"
+
 // Source is what the broker provides to the monitor. Implementations must be
 // safe for concurrent use: requests are served on many goroutines.
 //
@@ -22,6 +24,21 @@ type Source interface {
 	// Healthz returns nil when the server is healthy; otherwise its error
 	// text is reported with status 503.
 	Healthz() error
+}
+
+// BridgezSource is implemented by a Source that also reports the serial,
+// GPIO and MQTT client bridges. The monitor serves /bridgez only then.
+type BridgezSource interface {
+	Bridgez() Bridgez
+}
+
+// Bridgez is the /bridgez document, a leafbox extra. Bridges holds one
+// status object per bridge, as the bridge supervisor reports it.
+type Bridgez struct {
+	ServerID   string    `json:"server_id"`
+	Now        time.Time `json:"now"`
+	NumBridges int       `json:"num_bridges"`
+	Bridges    any       `json:"bridges"`
 }
 
 // LeafzSource is implemented by a Source that also reports leafnode

@@ -313,6 +313,10 @@ func newBridgesComponent(opts *options, d *deps) (component, error) {
 	if c == nil || err != nil {
 		return nil, err // no typed nil in the interface
 	}
+	d.bridgez = func() (int, any) {
+		st := c.sup.Status()
+		return len(st), st
+	}
 	return c, nil
 }
 

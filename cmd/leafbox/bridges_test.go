@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"reflect"
 	"strings"
@@ -287,7 +288,7 @@ bridges {
   serial = [ { name: meter, port: "`+pty.Path+`", subject: "telemetry.{name}" } ]
   gpio = [ { chip: "no-such-chip", line: 17, name: door } ]
 }`)
-	d := daemonStartRun(t, "-c", conf)
+	d := daemonStartRun(t, "-c", conf, "-m", "-1")
 	nc := daemonMustConnect(t, d.client)
 	msgs := make(chan *nats.Msg, 4)
 	if _, err := nc.ChanSubscribe("telemetry.>", msgs); err != nil {
@@ -304,6 +305,22 @@ bridges {
 	daemonWaitFor(t, 5*time.Second, "gpio bridge down", func() bool {
 		return strings.Contains(d.stderr.String(), "bridge=door") && strings.Contains(d.stderr.String(), "no such chip")
 	})
+	// /bridgez shows both: the serial bridge up, the GPIO bridge down with its error.
+	bz := daemonGetJSON(t, "http://"+d.http+"/bridgez")
+	if bz["num_bridges"] != float64(2) {
+		t.Fatalf("/bridgez num_bridges = %v, want 2: %v", bz["num_bridges"], bz)
+	}
+	states := map[string]string{}
+	for _, b := range bz["bridges"].([]any) {
+		m := b.(map[string]any)
+		states[m["name"].(string)] = m["state"].(string)
+		if m["name"] == "door" && !strings.Contains(fmt.Sprint(m["last_error"]), "no such chip") {
+			t.Errorf("door last_error = %v", m["last_error"])
+		}
+	}
+	if states["meter"] != "up" || states["door"] != "down" {
+		t.Errorf("/bridgez states = %v, want meter up and door down", states)
+	}
 	if code, _ := d.stop(t); code != 0 {
 		t.Errorf("exit code %d; stderr:\n%s", code, d.stderr)
 	}

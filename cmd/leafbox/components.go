@@ -31,6 +31,8 @@ type deps struct {
 	// statistics); leafz serves /leafz when a leafnode uplink is configured.
 	varz  []func(*monitor.Varz)
 	leafz func(monitor.LeafzOptions) monitor.Leafz
+	// bridgez reports the bridges' status for /bridgez (bridges.go).
+	bridgez func() (n int, statuses any)
 	store *openStore // opened by store.go; nil without store.dir
 	// fwd is store-and-forward (forward.go); nil without forward rules.
 	fwd *forwarder
@@ -117,4 +119,13 @@ func (m monitorSource) Leafz(opts monitor.LeafzOptions) monitor.Leafz {
 		return m.d.leafz(opts)
 	}
 	return monitor.Leafz{ServerID: m.ID()}
+}
+
+// Bridgez reports the serial and GPIO bridges; empty when none are configured.
+func (m monitorSource) Bridgez() monitor.Bridgez {
+	b := monitor.Bridgez{ServerID: m.ID()}
+	if m.d.bridgez != nil {
+		b.NumBridges, b.Bridges = m.d.bridgez()
+	}
+	return b
 }
