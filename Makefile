@@ -34,6 +34,8 @@ run: build ## Build, then run the daemon on its embedded default config (ARGS=..
 test: ## Install test dependencies, vet, and run all tests (the CI command).
 	bash scripts/deps.sh test
 	$(GO) mod download
+	@unformatted=$$($(GOFMT) -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout $(TESTTIMEOUT) ./...
 

@@ -74,6 +74,7 @@ func (s *Store) compact() error {
 	if err != nil {
 		return fmt.Errorf("storage: compact: create %s: %w", tmp, err)
 	}
+	dst.AllocSize = growStep
 	if err := bolt.Compact(dst, s.db, 4<<20); err != nil {
 		_ = dst.Close()
 		_ = os.Remove(tmp)

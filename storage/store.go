@@ -151,6 +151,12 @@ func damaged(format string, args ...any) error {
 	return damagedError{fmt.Errorf(format, args...)}
 }
 
+// growStep is how much bbolt grows the file beyond what it needs, once the
+// file is past it. bbolt's default (16 MiB, with the file doubling below
+// that) leaves up to half the file preallocated; on a small SD card the
+// buffer should take what it uses.
+const growStep = 1 << 20
+
 // boltOptions are the options of every open of the store file.
 func (s *Store) boltOptions() *bolt.Options {
 	return &bolt.Options{
@@ -210,6 +216,7 @@ func openBolt(path string, opts *bolt.Options) (db *bolt.DB, err error) {
 	}
 	db, err = bolt.Open(path, 0o600, opts)
 	if err == nil {
+		db.AllocSize = growStep
 		return db, nil
 	}
 	var pe *os.PathError

@@ -46,7 +46,9 @@ type conn struct {
 	perms     Permissions
 	keepAlive time.Duration
 	will      *will
-	codes     []byte // scratch for SUBACK codes
+	codes     []byte        // scratch for SUBACK codes
+	armedAt   time.Time     // when the read deadline was last set
+	armedFor  time.Duration // the silence it allows (0: none set)
 
 	outMu    sync.Mutex
 	out      []byte
@@ -97,11 +99,7 @@ func (c *conn) readLoop() error {
 		if c.s != nil {
 			d = c.keepAlive * 3 / 2 // [MQTT-3.1.2-24]
 		}
-		if d > 0 {
-			c.nc.SetReadDeadline(time.Now().Add(d))
-		} else {
-			c.nc.SetReadDeadline(time.Time{})
-		}
+		c.armReadDeadline(d)
 		if n == len(c.rbuf) {
 			// The packet's header tells how much room it needs.
 			need := 2 * len(c.rbuf)
@@ -146,6 +144,27 @@ func (c *conn) readLoop() error {
 			c.rbuf = make([]byte, readBufMin)
 		}
 	}
+}
+
+// armReadDeadline makes a read fail after d of silence (no limit when d
+// is 0). Re-arming costs a runtime timer update, too much to pay on every
+// read of a busy client, so the deadline is set with a slack of d/16 and
+// renewed only once that slack is used up: a silent client is cut off
+// between d and 17/16 d after its last packet.
+func (c *conn) armReadDeadline(d time.Duration) {
+	if d <= 0 {
+		if c.armedFor != 0 {
+			c.nc.SetReadDeadline(time.Time{})
+			c.armedFor = 0
+		}
+		return
+	}
+	now := time.Now()
+	if d == c.armedFor && now.Sub(c.armedAt) < d/16 {
+		return
+	}
+	c.nc.SetReadDeadline(now.Add(d + d/16))
+	c.armedAt, c.armedFor = now, d
 }
 
 // finish runs the will unless the client said DISCONNECT, detaches the

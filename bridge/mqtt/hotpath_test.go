@@ -81,3 +81,24 @@ func BenchmarkQoS0PubSub(b *testing.B) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// BenchmarkQoS0Ingest measures QoS 0 PUBLISH packets from one TCP client
+// written one packet per write, as paho does, with nobody subscribed:
+// the listener's inbound path (read, decode, map, publish).
+func BenchmarkQoS0Ingest(b *testing.B) {
+	srv := startBroker(b)
+	tl := startListener(b, srv, Config{}, Deps{})
+	pub := rawConnect(b, tl.Addr().String(), connectPacket("pub", true, 60, nil, nil))
+	b.Cleanup(func() { pub.Close() })
+	wire := appendPublish(nil, []byte("load/t"), make([]byte, 64), 0, false, false, 0)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(wire)))
+	b.ResetTimer()
+	for range b.N {
+		if _, err := pub.Write(wire); err != nil {
+			b.Fatal(err)
+		}
+	}
+	want := int64(b.N)
+	waitFor(b, 10*time.Second, func() bool { return tl.Stats().InMsgs.Load() >= want }, "%d messages", want)
+}

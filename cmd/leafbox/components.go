@@ -33,9 +33,11 @@ type deps struct {
 	leafz func(monitor.LeafzOptions) monitor.Leafz
 	// bridgez reports the bridges' status for /bridgez (bridges.go).
 	bridgez func() (n int, statuses any)
-	store *openStore // opened by store.go; nil without store.dir
+	store   *openStore // opened by store.go; nil without store.dir
 	// fwd is store-and-forward (forward.go); nil without forward rules.
 	fwd *forwarder
+	// uplink is the leafnode uplink (leafnodes.go); nil without remotes.
+	uplink *leafUplink
 }
 
 // newComponents builds the configured components in data-flow order:

@@ -65,6 +65,9 @@ func (p *parser) device(n node) {
 	if err := c.Validate(); err != nil {
 		p.fail(n, err)
 	}
+	if c.Identity.Dir != "" {
+		p.deviceIdentityFound()
+	}
 }
 
 // ota parses device.ota.
@@ -143,7 +146,7 @@ func newDeviceComponent(opts *options, d *deps) (component, error) {
 	}
 	log := d.log.With("component", "device")
 	c := &deviceComponent{id: id, cfg: cfg, log: log, lc: d.srv.NewLocalClient(broker.LocalOptions{Name: "device"})}
-	brokerHealth := func(context.Context) error { return d.srv.Healthz() }
+	confirmHealth, watchdogHealth := deviceHealth(opts, d)
 	if cfg.OTA != nil {
 		bc, err := cfg.OTA.NewBootControl()
 		if err != nil {
@@ -152,9 +155,10 @@ func newDeviceComponent(opts *options, d *deps) (component, error) {
 		c.mgr, err = ota.New(*cfg.OTA, ota.Deps{
 			Boot:     bc,
 			Reboot:   ota.SyscallReboot{},
-			Health:   []ota.HealthCheck{{Name: "broker", Check: brokerHealth}},
+			Health:   confirmHealth,
 			DeviceID: id.ID(),
 			Publish:  c.publish,
+			Sign:     id.Sign,
 			Resolve:  c.resolveSource,
 			Log:      log,
 		})
@@ -163,7 +167,7 @@ func newDeviceComponent(opts *options, d *deps) (component, error) {
 		}
 	}
 	if cfg.Watchdog != nil {
-		c.wd, err = watchdog.New(*cfg.Watchdog, watchdog.Open, []watchdog.HealthCheck{{Name: "broker", Check: brokerHealth}}, log)
+		c.wd, err = watchdog.New(*cfg.Watchdog, watchdog.Open, watchdogHealth, log)
 		if err != nil {
 			return nil, fmt.Errorf("device: %w", err)
 		}
@@ -198,8 +202,8 @@ func (l objConn) Subscribe(subject string, h func(hdr, data []byte)) (func(), er
 	return sub.Unsubscribe, nil
 }
 
-func (c *deviceComponent) publish(subject string, data []byte) {
-	if err := c.lc.Publish(broker.Msg{Subject: []byte(subject), Data: data}); err != nil {
+func (c *deviceComponent) publish(subject string, hdr, data []byte) {
+	if err := c.lc.Publish(broker.Msg{Subject: []byte(subject), Header: hdr, Data: data}); err != nil {
 		c.log.Warn("device: publish status", "subject", subject, "err", err)
 	}
 }
@@ -252,7 +256,13 @@ func (c *deviceComponent) command(ctx context.Context, data []byte, reply string
 		ack["error"] = err.Error()
 	}
 	b, _ := json.Marshal(ack)
-	c.publish(reply, b)
+	// Signed like status messages, so the cloud knows the device answered.
+	sig, err := c.id.Sign(b)
+	if err != nil {
+		c.log.Warn("device: install reply not sent: cannot sign it", "err", err)
+		return
+	}
+	c.publish(reply, ota.StatusHeader(c.id.ID(), sig), b)
 }
 
 // varz shows the device id and the OTA and watchdog state in /varz, in the
@@ -286,4 +296,74 @@ func (c *deviceComponent) varz(v *monitor.Varz) {
 		}
 	}
 	v.Metadata = md
+}
+
+// Health check failures.
+var (
+	errStoreNotOpen = errors.New("configured but not open")
+	errUplinkDown   = errors.New("no leafnode link is up")
+)
+
+// storeProbeKey is read by the store health check; it is never written.
+const storeProbeKey = "health-probe"
+
+// deviceHealth returns the health checks of the device services, built
+// from the components made before the device (store, uplink):
+//
+//   - confirm, for confirming a trial boot: the broker serves, the store is
+//     open and readable when a store block is configured, and a leafnode
+//     link is up when remotes are configured. A new image that cannot
+//     open the store or reach the hub is rolled back.
+//   - watchdog, for petting the hardware watchdog: the broker only. The
+//     uplink is left out because a network outage must not reset a
+//     gateway whose job is to buffer through it, and the store because
+//     the daemon runs on without one by design (a reset would not bring
+//     it back) and a read can wait behind a compaction for longer than the
+//     watchdog timeout.
+func deviceHealth(opts *options, d *deps) (confirm []ota.HealthCheck, watchdogChecks []watchdog.HealthCheck) {
+	broker := func(context.Context) error { return d.srv.Healthz() }
+	confirm = append(confirm, ota.HealthCheck{Name: "broker", Check: broker})
+	watchdogChecks = append(watchdogChecks, watchdog.HealthCheck{Name: "broker", Check: broker})
+	if opts.Store.Dir != "" {
+		confirm = append(confirm, ota.HealthCheck{Name: "store", Check: storeHealth(d.store)})
+	}
+	if len(opts.Leaf.Remotes) > 0 {
+		confirm = append(confirm, ota.HealthCheck{Name: "uplink", Check: uplinkHealth(d.uplink)})
+	}
+	return confirm, watchdogChecks
+}
+
+// storeHealth checks that s is open and answers a read. The read runs
+// aside so that the check gives up when ctx ends (a compaction holds the
+// store for a while).
+func storeHealth(s *openStore) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if s == nil {
+			return errStoreNotOpen
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, _, err := s.DeviceState().Get(storeProbeKey)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				return fmt.Errorf("read: %w", err)
+			}
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("read: %w", ctx.Err())
+		}
+	}
+}
+
+// uplinkHealth checks that at least one leafnode link is up.
+func uplinkHealth(up *leafUplink) func(context.Context) error {
+	return func(context.Context) error {
+		if up == nil || up.NumLinks() == 0 {
+			return errUplinkDown
+		}
+		return nil
+	}
 }

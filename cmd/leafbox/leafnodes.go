@@ -3,12 +3,16 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/leafbox/leafbox/broker/leaf"
+	"github.com/leafbox/leafbox/device"
+	"github.com/leafbox/leafbox/device/identity"
 )
 
 // leafnodes parses the leafnodes block into options.Leaf, with nats-server's
@@ -18,7 +22,7 @@ import (
 //	  reconnect: 1s
 //	  remotes = [ {
 //	    url: "tls://hub:7422"            # or urls: [...]; nats-leaf, nats, tls, ws, wss
-//	    credentials: /data/leaf.creds    # or nkey: SU..., or user/password/token
+//	    credentials: /data/leaf.creds    # or nkey: SU..., nkey: device, or user/password/token
 //	    account: APP                     # local account (reported only)
 //	    tls { cert_file, key_file, ca_file, insecure, handshake_first, timeout }
 //	    compression: s2_auto             # off, accept, s2_fast, ..., or { mode, rtt_thresholds }
@@ -67,6 +71,7 @@ func (p *parser) leafRemotes(n node) {
 // leafRemote parses one remotes entry; ok is false when it had errors.
 func (p *parser) leafRemote(n node) (leaf.Remote, bool) {
 	var r leaf.Remote
+	var nkeyAt node
 	before := len(p.errs)
 	p.fields(n, fieldTable{
 		"url":                       p.leafURLs(&r),
@@ -75,8 +80,8 @@ func (p *parser) leafRemote(n node) (leaf.Remote, bool) {
 		"local":                     p.setString(&r.Account),
 		"credentials":               p.setString(&r.Credentials),
 		"creds":                     p.setString(&r.Credentials),
-		"nkey":                      p.setString(&r.Nkey),
-		"seed":                      p.setString(&r.Nkey),
+		"nkey":                      p.leafNkey(&r, &nkeyAt),
+		"seed":                      p.leafNkey(&r, &nkeyAt),
 		"user":                      p.setString(&r.User),
 		"username":                  p.setString(&r.User),
 		"password":                  p.setString(&r.Password),
@@ -100,15 +105,55 @@ func (p *parser) leafRemote(n node) (leaf.Remote, bool) {
 	if len(r.URLs) == 0 && len(p.errs) == before {
 		p.failf(n, "remote needs url or urls")
 	}
-	if r.Nkey != "" && !strings.HasPrefix(r.Nkey, "SU") {
-		p.failf(n, "nkey must be a user seed (SU...)")
+	if r.Nkey != "" && r.Nkey != deviceNkey && !strings.HasPrefix(r.Nkey, "SU") {
+		p.failf(n, "nkey must be a user seed (SU...) or device")
 	}
 	if len(p.errs) == before {
 		if err := r.Validate(); err != nil {
 			p.fail(n, fmt.Errorf("%w: %w", errBadValue, err))
 		}
 	}
-	return r, len(p.errs) == before
+	ok := len(p.errs) == before
+	if ok && r.Nkey == deviceNkey {
+		p.needDeviceIdentity(nkeyAt)
+	}
+	return r, ok
+}
+
+// deviceNkey is the nkey value that names the device identity
+// (device/identity) as a remote's credentials. It stays in leaf.Remote.Nkey
+// until newLeafComponent replaces it with the identity's seed, so that
+// checking a configuration (-t) never touches the data partition.
+const deviceNkey = "device"
+
+// errNkeyDevice reports `nkey: device` without a device identity.
+var errNkeyDevice = errors.New("nkey: device needs device { identity { dir } }")
+
+// leafNkey stores nkey/seed and remembers where it was, for errors about
+// `nkey: device`.
+func (p *parser) leafNkey(r *leaf.Remote, at *node) func(node) {
+	return func(n node) {
+		if s, ok := p.str(n); ok {
+			r.Nkey, *at = s, n
+		}
+	}
+}
+
+// needDeviceIdentity records that the remote at n uses `nkey: device`. The
+// device block may come later in the file, or not at all: the error is
+// recorded now and withdrawn by deviceIdentityFound when a device block
+// with an identity dir is parsed.
+func (p *parser) needDeviceIdentity(n node) {
+	if _, seen := p.seen["device"]; seen && p.opts.Device.Identity.Dir != "" {
+		return
+	}
+	p.fail(n, errNkeyDevice)
+}
+
+// deviceIdentityFound withdraws the `nkey: device` errors recorded before
+// the device block (called by the device block once it has an identity).
+func (p *parser) deviceIdentityFound() {
+	p.errs = slices.DeleteFunc(p.errs, func(err error) bool { return errors.Is(err, errNkeyDevice) })
 }
 
 func (p *parser) leafUnsupported(why string) func(node) {
@@ -273,11 +318,49 @@ func newLeafComponent(opts *options, d *deps) (component, error) {
 		cfg.Remotes = append([]leaf.Remote(nil), cfg.Remotes...)
 		cfg.Remotes[0].Forwarder = d.fwd
 	}
+	if err := useDeviceNkey(&cfg, opts.Device); err != nil {
+		return nil, err
+	}
 	up, err := leaf.New(cfg, leaf.Deps{Server: d.srv, Log: d.log})
 	if err != nil {
 		return nil, err
 	}
+	d.uplink = up
 	d.leafz = up.Leafz
 	d.varz = append(d.varz, up.Varz)
 	return up, nil
+}
+
+// leafUplink is the uplink as deps holds it (an alias, so components.go
+// needs no import of leaf).
+type leafUplink = leaf.Uplink
+
+// useDeviceNkey replaces `nkey: device` in cfg's remotes with the seed of
+// the device identity, loading (on first start, creating) it from the
+// device block's identity dir. cfg.Remotes is copied before it is changed:
+// it is shared with the options a reload compares against.
+func useDeviceNkey(cfg *leaf.Config, dev device.Config) error {
+	copied := false
+	for i, r := range cfg.Remotes {
+		if r.Nkey != deviceNkey {
+			continue
+		}
+		if !dev.Enabled || dev.Identity.Dir == "" {
+			return fmt.Errorf("leafnodes: remote %d: %w", i, errNkeyDevice)
+		}
+		id, err := identity.Load(dev.Identity.Dir)
+		if err != nil {
+			return fmt.Errorf("leafnodes: remote %d: nkey: device: %w", i, err)
+		}
+		seed, err := id.KeyPair().Seed()
+		if err != nil {
+			return fmt.Errorf("leafnodes: remote %d: nkey: device: %w", i, err)
+		}
+		if !copied {
+			cfg.Remotes = append([]leaf.Remote(nil), cfg.Remotes...)
+			copied = true
+		}
+		cfg.Remotes[i].Nkey = string(seed)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -12,8 +13,11 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nkeys"
 
 	"github.com/leafbox/leafbox/broker/leaf"
+	"github.com/leafbox/leafbox/device"
+	"github.com/leafbox/leafbox/device/identity"
 )
 
 func TestLeafnodesConfig(t *testing.T) {
@@ -183,5 +187,136 @@ leafnodes { reconnect: "100ms", remotes = [ { url: "nats-leaf://127.0.0.1:%d", c
 	vz := daemonGetJSON(t, "http://"+d.http+"/varz")
 	if vz["leafnodes"] != float64(1) || vz["leaf"] == nil {
 		t.Fatalf("/varz leafnodes=%v leaf=%v", vz["leafnodes"], vz["leaf"])
+	}
+}
+
+// `nkey: device` parses whether the device block comes before or after the
+// leafnodes block, and is kept as "device" until the component is built.
+func TestLeafnodesNkeyDevice(t *testing.T) {
+	const remote = "leafnodes {\n  remotes = [ { url: \"nats://h:1\", nkey: device } ]\n}\n"
+	const dev = "device { identity { dir: /data/leafbox } }\n"
+	tests := []struct {
+		name, conf string
+		want       string // error text; empty: accepted
+	}{
+		{"device block after", remote + dev, ""},
+		{"device block before", dev + remote, ""},
+		{"seed alias", "leafnodes { remotes = [ { url: \"nats://h:1\", seed: device } ] }\n" + dev, ""},
+		{"no device block", remote,
+			"bad.conf:2: leafnodes.remotes[0].nkey: nkey: device needs device { identity { dir } }"},
+		{"device block without identity", remote + "device { }\n",
+			"bad.conf:2: leafnodes.remotes[0].nkey: nkey: device needs device { identity { dir } }"},
+		{"device block without identity first", "device { }\n" + remote,
+			"bad.conf:3: leafnodes.remotes[0].nkey: nkey: device needs device { identity { dir } }"},
+		{"other word", "leafnodes { remotes = [ { url: \"nats://h:1\", nkey: devices } ] }\n" + dev,
+			"nkey must be a user seed (SU...) or device"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			opts, err := parseConfigData("bad.conf", []byte(tc.conf))
+			if tc.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("err %v, want %q", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(opts.Leaf.Remotes) != 1 || opts.Leaf.Remotes[0].Nkey != deviceNkey {
+				t.Fatalf("remotes %+v", opts.Leaf.Remotes)
+			}
+		})
+	}
+}
+
+// startLeafHub starts a nats-server hub whose leafnode listener has the
+// given authorization block (empty: none) and returns its leafnode port.
+func startLeafHub(t *testing.T, authorization string) (*server.Server, int) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "hub.conf")
+	conf := "listen: 127.0.0.1:-1\nserver_name: hub\nleafnodes { listen: 127.0.0.1:-1\n" + authorization + "\n}\n"
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hopts, err := server.ProcessConfigFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hopts.NoLog, hopts.NoSigs = true, true
+	hub, err := server.NewServer(hopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go hub.Start()
+	if !hub.ReadyForConnections(5 * time.Second) {
+		t.Fatal("hub did not start")
+	}
+	t.Cleanup(hub.Shutdown)
+	v, _ := hub.Varz(nil)
+	return hub, v.LeafNode.Port
+}
+
+// With `nkey: device` the daemon joins a hub that knows the device's
+// public key as its leafnode user, and is rejected (and says so) by a hub
+// that expects another key.
+func TestDaemonLeafnodeDeviceNkey(t *testing.T) {
+	otherKP, _ := nkeys.CreateUser()
+	other, _ := otherKP.PublicKey()
+	tests := []struct {
+		name   string
+		hubKey func(device string) string
+		linked bool
+	}{
+		{"hub trusts the device", func(d string) string { return d }, true},
+		{"hub expects another key", func(string) string { return other }, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			id, err := identity.Load(filepath.Join(dir, "id"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			hub, port := startLeafHub(t, fmt.Sprintf("authorization { nkey: %q }", tc.hubKey(id.ID())))
+			conf := daemonWriteConf(t, dir, "gw.conf", fmt.Sprintf(`listen: 127.0.0.1:-1
+server_name: gw
+leafnodes { reconnect: "100ms", remotes = [ { url: "nats-leaf://127.0.0.1:%d", nkey: device, compression: off } ] }
+device { identity { dir: %q } }
+`, port, filepath.Join(dir, "id")))
+			d := daemonStartRun(t, "-c", conf)
+			if tc.linked {
+				daemonWaitFor(t, 5*time.Second, "leaf link", func() bool { return hub.NumLeafNodes() == 1 })
+				lz, _ := hub.Leafz(nil)
+				if len(lz.Leafs) != 1 {
+					t.Fatalf("hub leafz %+v", lz)
+				}
+				return
+			}
+			daemonWaitFor(t, 5*time.Second, "credentials rejected in the log", func() bool {
+				return strings.Contains(d.stderr.String(), "hub rejected our credentials")
+			})
+			if n := hub.NumLeafNodes(); n != 0 {
+				t.Fatalf("hub has %d leaf nodes with the wrong key", n)
+			}
+		})
+	}
+}
+
+// A remote with `nkey: device` built without a device identity is refused
+// with the configuration's wording (options made in code skip the parser).
+func TestUseDeviceNkeyWithoutIdentity(t *testing.T) {
+	u, _ := url.Parse("nats://h:1")
+	cfg := leaf.Config{Remotes: []leaf.Remote{{URLs: []*url.URL{u}, Nkey: deviceNkey}}}
+	if err := useDeviceNkey(&cfg, device.Config{}); !errors.Is(err, errNkeyDevice) {
+		t.Fatalf("err %v", err)
+	}
+	dir := t.TempDir()
+	shared := cfg.Remotes
+	if err := useDeviceNkey(&cfg, device.Config{Enabled: true, Identity: identity.Config{Dir: dir}}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(cfg.Remotes[0].Nkey, "SU") || shared[0].Nkey != deviceNkey {
+		t.Fatalf("resolved %q, shared copy %q", cfg.Remotes[0].Nkey, shared[0].Nkey)
 	}
 }

@@ -6,8 +6,9 @@
 // be read, and refuses a seed file that others may read.
 //
 // The key is a user nkey ("U..."), so the hub can list the device as a user
-// of its leafnode account. A leafnode remote with `nkey: device` signs the
-// hub's nonce with KeyPair().Sign and sends KeyPair().PublicKey().
+// of its leafnode account. A leafnode remote with `nkey: device` uses this
+// key: cmd/leafbox hands the remote KeyPair().Seed() when it builds the
+// uplink, so the link signs the hub's nonce with it and sends the id.
 package identity
 
 import (

@@ -35,6 +35,7 @@ var (
 	ErrBadBootState   = errors.New("ota: bad boot state")
 	ErrUBootEnv       = errors.New("ota: bad U-Boot environment")
 	ErrAlreadyCurrent = errors.New("ota: bundle version is already installed and running")
+	ErrStatusSig      = errors.New("ota: bad status message signature")
 )
 
 // jsonStrict decodes exactly one JSON value, refusing unknown fields.

@@ -25,8 +25,12 @@ type Deps struct {
 	// DeviceID is the identity's public key, for status messages and
 	// the check that an install command names this device.
 	DeviceID string
-	// Publish sends a status message (JSON) on a subject; nil: not published.
-	Publish func(subject string, data []byte)
+	// Publish sends a status message (JSON) on a subject with its NATS
+	// header block (StatusHeader; nil when Sign is nil); nil: not published.
+	Publish func(subject string, hdr, data []byte)
+	// Sign signs a status payload with the device identity's key
+	// (identity.Identity.Sign); nil: status messages are not signed.
+	Sign func(data []byte) ([]byte, error)
 	// Resolve turns an install command into a bundle source.
 	Resolve func(Command) (Source, error)
 	Log     *slog.Logger
@@ -62,6 +66,9 @@ type Status struct {
 	Progress *Progress         `json:"progress,omitempty"`
 	Error    string            `json:"error,omitempty"`
 	History  []Event           `json:"history,omitempty"`
+	// Time is when a status message was published (zero elsewhere), so
+	// that a consumer can tell a replayed message from a fresh one.
+	Time time.Time `json:"time,omitzero"`
 }
 
 // Manager installs bundles into the inactive slot and confirms or rolls
@@ -146,11 +153,22 @@ func (m *Manager) publish(s Status) {
 	if m.deps.Publish == nil || m.deps.DeviceID == "" {
 		return
 	}
+	s.Time = time.Now().UTC()
 	b, err := json.Marshal(s)
 	if err != nil {
 		return
 	}
-	m.deps.Publish(StatusSubject(m.deps.DeviceID), b)
+	var hdr []byte
+	if m.deps.Sign != nil {
+		sig, err := m.deps.Sign(b)
+		if err != nil {
+			// An unsigned message would be rejected by the consumer.
+			m.log.Warn("ota: status not published: cannot sign it", "err", err)
+			return
+		}
+		hdr = StatusHeader(m.deps.DeviceID, sig)
+	}
+	m.deps.Publish(StatusSubject(m.deps.DeviceID), hdr, b)
 }
 
 // progress records install progress, publishing at most every second.
