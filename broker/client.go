@@ -61,6 +61,7 @@ type client struct {
 	pcd       []*client // clients this read produced output for: woken once per read
 	pingsOut  int
 	nextSid   uint64       // local clients number their subscriptions
+	batch     readBatch    // this read's counts, added to the totals once per read
 	relay     *relayState  // set for relay local clients (leafnode links)
 	stallOn   *client      // a receiver this read filled past 3/4 of max_pending
 	lastRead  atomic.Int64 // unix nanos of the last inbound data
@@ -359,4 +360,10 @@ func (c *client) logger() *slog.Logger {
 		return c.srv.log.With("client", c.name)
 	}
 	return c.srv.log.With("cid", c.cid)
+}
+
+// readBatch counts what one read of a network client published and
+// delivered, added to the shared counters once per read.
+type readBatch struct {
+	inMsgs, inBytes, outMsgs, outBytes int64
 }

@@ -142,10 +142,8 @@ func (c *client) OnHPub(subj, reply []byte, hdrLen int, msg []byte) error {
 
 // publish checks a client's publish and hands it to the router.
 func (c *client) publish(subj, reply []byte, hdrLen int, msg []byte) {
-	c.stats.inMsgs.Add(1)
-	c.stats.inBytes.Add(int64(len(msg)))
-	c.srv.stats.inMsgs.Add(1)
-	c.srv.stats.inBytes.Add(int64(len(msg)))
+	c.batch.inMsgs++ // counted into the shared totals once per read
+	c.batch.inBytes += int64(len(msg))
 	if c.opts.pedantic && !subject.ValidLiteral(subj) {
 		c.sendErr(errInvalidPubSubj) // and still delivers it, as nats-server does
 	}

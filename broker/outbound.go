@@ -182,6 +182,20 @@ func (c *client) markFlush(dst *client) {
 
 // flushPending wakes every writer this read produced output for.
 func (c *client) flushPending() {
+	if b := &c.batch; b.inMsgs|b.outMsgs != 0 {
+		s := c.srv
+		if b.inMsgs != 0 {
+			c.stats.inMsgs.Add(b.inMsgs)
+			c.stats.inBytes.Add(b.inBytes)
+			s.stats.inMsgs.Add(b.inMsgs)
+			s.stats.inBytes.Add(b.inBytes)
+		}
+		if b.outMsgs != 0 {
+			s.stats.outMsgs.Add(b.outMsgs)
+			s.stats.outBytes.Add(b.outBytes)
+		}
+		*b = readBatch{}
+	}
 	for i, d := range c.pcd {
 		d.signal()
 		c.pcd[i] = nil

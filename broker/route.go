@@ -121,8 +121,7 @@ func (s *Server) deliver(from *client, sub *subscription, subj, reply, hdr, data
 		sub.handler(Msg{Subject: subj, Reply: reply, Header: hdr, Data: data})
 		dst.stats.outMsgs.Add(1)
 		dst.stats.outBytes.Add(size)
-		s.stats.outMsgs.Add(1)
-		s.stats.outBytes.Add(size)
+		s.countOut(from, size)
 		return true
 	}
 	if sub.deliverCheck && !dst.perms.Load().DeliverAllowed(subj, sub.queueBytes) {
@@ -156,10 +155,22 @@ func (s *Server) deliver(from *client, sub *subscription, subj, reply, hdr, data
 	dst.mu.Unlock()
 	dst.stats.outMsgs.Add(1)
 	dst.stats.outBytes.Add(size)
-	s.stats.outMsgs.Add(1)
-	s.stats.outBytes.Add(size)
+	s.countOut(from, size)
 	from.markFlush(dst)
 	return true
+}
+
+// countOut adds one delivery to the server's totals: at once for an
+// in-process publisher, once per read for a network client's reader (the
+// shared counters would otherwise be touched for every delivery).
+func (s *Server) countOut(from *client, size int64) {
+	if from.pcd != nil {
+		from.batch.outMsgs++
+		from.batch.outBytes += size
+		return
+	}
+	s.stats.outMsgs.Add(1)
+	s.stats.outBytes.Add(size)
 }
 
 // noResponders tells a requester at once that nobody listens, by sending
