@@ -1,6 +1,7 @@
 package forward_test
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -50,21 +51,27 @@ func TestDrainAllocs(t *testing.T) {
 	}
 	g := startGateway(t, gwOptions{rules: []storage.ForwardRule{{Name: "TELEMETRY", Subjects: []string{"telemetry.>"}, Ack: storage.AckFlush}}})
 	const n = 20000
-	fill(t, g, n)
-	s := &fakeSender{}
-	var before, after runtimeAllocs
-	before.read()
-	g.fwd.LinkUp(s)
-	waitFor(t, waitLong, "drained", func() bool { return g.stats(t).Acked == n })
-	after.read()
-	g.fwd.LinkDown()
-	per := float64(after.n-before.n) / n
-	t.Logf("%.3f allocations per drained record (whole process)", per)
-	// What remains is per commit (bbolt's transaction), not per record: a
-	// quiet machine shows ~0.05, a loaded one batches less and shows more.
-	// One allocation per record would show as >= 1.
-	if per > 0.5 {
-		t.Fatalf("%.3f allocations per drained record", per)
+	// The count is of the whole process, so other work on a loaded
+	// machine (the rest of the test suite, GC) adds to it; an allocation
+	// per record can only add. So the best of a few rounds is compared:
+	// a quiet machine shows ~0.05, one allocation per record >= 1.
+	best := math.Inf(1)
+	for round := 1; round <= 3 && best > 0.5; round++ {
+		fill(t, g, n)
+		s := &fakeSender{}
+		acked := g.stats(t).Acked
+		var before, after runtimeAllocs
+		before.read()
+		g.fwd.LinkUp(s)
+		waitFor(t, waitLong, "drained", func() bool { return g.stats(t).Acked == acked+n })
+		after.read()
+		g.fwd.LinkDown()
+		per := float64(after.n-before.n) / n
+		t.Logf("round %d: %.3f allocations per drained record (whole process)", round, per)
+		best = min(best, per)
+	}
+	if best > 0.5 {
+		t.Fatalf("%.3f allocations per drained record in the best round", best)
 	}
 }
 
