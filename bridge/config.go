@@ -28,12 +28,22 @@ func (c Config) Validate() error {
 		}
 		seen[name] = true
 	}
+	// Two bridges on one serial port or one GPIO line would fight over it.
+	claimed := make(map[string]string)
+	claim := func(what, device string) {
+		if first, ok := claimed[device]; ok {
+			errs = append(errs, fmt.Errorf("%s: %w: %s is already used by %s", what, ErrConfig, device, first))
+			return
+		}
+		claimed[device] = what
+	}
 	for i, s := range c.Serial {
 		if err := s.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("serial[%d]: %w", i, err))
 			continue
 		}
 		unique(fmt.Sprintf("serial[%d]", i), s.WithDefaults().Name)
+		claim(fmt.Sprintf("serial[%d]", i), "port "+s.Port)
 	}
 	for i, g := range c.GPIO {
 		if err := g.Validate(); err != nil {
@@ -41,6 +51,8 @@ func (c Config) Validate() error {
 			continue
 		}
 		unique(fmt.Sprintf("gpio[%d]", i), g.WithDefaults().Name)
+		// The driver hands two openers of one line the same line object.
+		claim(fmt.Sprintf("gpio[%d]", i), fmt.Sprintf("line %s of chip %q", g.Line, g.Chip))
 	}
 	if err := c.Backoff.Validate(); err != nil {
 		errs = append(errs, err)
