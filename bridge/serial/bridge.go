@@ -177,7 +177,11 @@ func (s *session) run(ctx context.Context, up func()) error {
 	var wg sync.WaitGroup
 	readErr := make(chan error, 1)
 	wg.Go(func() { readErr <- s.read() })
-	wg.Go(s.write)
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		s.write()
+	}()
 	up()
 
 	var err error
@@ -190,7 +194,14 @@ func (s *session) run(ctx context.Context, up func()) error {
 	}
 	close(s.done)
 	s.port.Close()
-	wg.Wait()
+	wg.Wait() // closing the port ends a blocked read
+	// A write blocked on a device that takes nothing (flow control held)
+	// is not ended by close(2); it must not hold up shutdown or a restart.
+	select {
+	case <-writerDone:
+	case <-time.After(stuckWriteGrace):
+		b.log.Warn("serial write still blocked after closing the port; abandoning it", "port", b.cfg.Port)
+	}
 	s.failPending()
 	if ctx.Err() != nil {
 		return nil
@@ -363,6 +374,10 @@ func (s *session) failPending() {
 		}
 	}
 }
+
+// stuckWriteGrace is how long a stopping session waits for a blocked
+// write before it gives up on it.
+const stuckWriteGrace = 2 * time.Second
 
 func writeAll(p serial.Port, b []byte) error {
 	for len(b) > 0 {

@@ -315,3 +315,43 @@ func TestPublishFailureCounted(t *testing.T) {
 	p.Write(t, bytes.Repeat([]byte("x\n"), 3))
 	bridgetest.WaitFor(t, wait, func() bool { return b.Counters().Errors == 3 }, nil)
 }
+
+// TestStopWithBlockedWrite pins that a port whose device never takes data
+// (flow control held, nothing reading a pty) cannot hold up shutdown: the
+// bridge gives up on the blocked write.
+func TestStopWithBlockedWrite(t *testing.T) {
+	p := serialtest.Open(t) // the master side is never read
+	conn := bridgetest.NewConn()
+	b := newBridge(t, bridge.SerialConfig{
+		Port: p.Path, Subject: "meters.{name}", CommandSubject: "meters.{name}.cmd",
+		Framing: bridge.Framing{Mode: bridge.FramingRaw, MaxFrame: 1 << 20},
+	}, conn, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	up := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx, func() { close(up) }) }()
+	select {
+	case <-up:
+	case <-time.After(wait):
+		t.Fatal("bridge not up")
+	}
+	// Far more than a pty buffers: the writer blocks in write(2).
+	big := bytes.Repeat([]byte("x"), 512<<10)
+	for range 4 {
+		conn.Publish(bridge.Msg{Subject: []byte(b.CommandSubject()), Data: big})
+	}
+	time.Sleep(200 * time.Millisecond) // let the writer reach the blocking write
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		if d := time.Since(start); d > 2*stuckWriteGrace+time.Second {
+			t.Errorf("Run took %v to stop", d)
+		}
+	case <-time.After(2*stuckWriteGrace + 5*time.Second):
+		t.Fatal("Run did not return: a blocked serial write holds up shutdown")
+	}
+}
