@@ -313,7 +313,7 @@ func (c *client) close(reason closeReason, errText string) {
 			conn.SetWriteDeadline(c.closeBy)
 		}
 		if errText != "" && conn != nil {
-			c.appendOut("-ERR '" + errText + "'\r\n")
+			c.appendErr(errText)
 		}
 		c.mu.Unlock()
 		close(c.doneCh)

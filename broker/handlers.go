@@ -281,7 +281,7 @@ func (c *client) ok() {
 func (c *client) sendErr(text string) {
 	c.mu.Lock()
 	if !c.closed {
-		c.appendOut("-ERR '" + text + "'\r\n")
+		c.appendErr(text)
 	}
 	c.mu.Unlock()
 	c.markFlush(c)

@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 )
@@ -107,14 +109,9 @@ func (s *Server) WatchSubscriptions(exclude *LocalClient, fn func(SubEvent)) (sn
 // forEachSub visits every live subscription: network clients' and local
 // clients'.
 func (s *Server) forEachSub(fn func(*subscription)) {
+	clients := s.networkClients()
 	s.mu.Lock()
-	clients := make([]*client, 0, len(s.clients)+len(s.locals))
-	for _, c := range s.clients {
-		clients = append(clients, c)
-	}
-	for c := range s.locals {
-		clients = append(clients, c)
-	}
+	clients = slices.AppendSeq(clients, maps.Keys(s.locals))
 	s.mu.Unlock()
 	for _, c := range clients {
 		for _, sub := range c.subscriptions() {

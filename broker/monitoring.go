@@ -114,12 +114,7 @@ func (c *client) connInfo(opts monitor.ConnzOptions) monitor.ConnInfo {
 
 // subscriptions is a snapshot of a client's subscriptions, ordered by sid.
 func (c *client) subscriptions() []*subscription {
-	c.mu.Lock()
-	subs := make([]*subscription, 0, len(c.sids))
-	for _, sub := range c.sids {
-		subs = append(subs, sub)
-	}
-	c.mu.Unlock()
+	subs := c.subList()
 	sort.Slice(subs, func(i, j int) bool { return string(subs[i].sid) < string(subs[j].sid) })
 	return subs
 }
@@ -150,12 +145,7 @@ func (s *Server) Subsz(opts monitor.SubszOptions) monitor.Subsz {
 	}
 	var details []monitor.SubDetail
 	if opts.Subscriptions {
-		s.mu.Lock()
-		clients := make([]*client, 0, len(s.clients)+1)
-		for _, c := range s.clients {
-			clients = append(clients, c)
-		}
-		s.mu.Unlock()
+		clients := s.networkClients()
 		sort.Slice(clients, func(i, j int) bool { return clients[i].cid < clients[j].cid })
 		for _, c := range clients {
 			for _, sub := range c.subscriptions() {

@@ -97,6 +97,13 @@ func (c *client) appendOut(s string) {
 	c.commit(append(b, s...))
 }
 
+// appendErr appends -ERR 'text', worded by proto.AppendErr. Callers hold
+// c.mu.
+func (c *client) appendErr(text string) {
+	b := c.room(len(text) + len("-ERR ''\r\n"))
+	c.commit(proto.AppendErr(b, text))
+}
+
 // discardOut drops everything pending (a slow consumer being cut off).
 // Callers hold c.mu.
 func (c *client) discardOut() {
@@ -167,7 +174,7 @@ func (c *client) flushNow() { c.signal() }
 // wakes all such writers once per read (flushPending); other callers wake
 // dst at once.
 func (c *client) markFlush(dst *client) {
-	if c.pcd == nil {
+	if c.local {
 		dst.signal()
 		return
 	}

@@ -1,7 +1,9 @@
 package broker
 
 import (
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 )
 
@@ -144,7 +146,7 @@ func (s *Server) deliver(from *client, sub *subscription, subj, reply, hdr, data
 		return false
 	}
 	dst.appendDelivery(subj, sub.sid, reply, hdr, data)
-	if int64(dst.pendingLocked()) > s.stallAt && from.pcd != nil {
+	if int64(dst.pendingLocked()) > s.stallAt && !from.local {
 		// Hold the publisher back briefly so a receiver that is merely
 		// behind can catch up before it is cut off, as nats-server does.
 		if dst.stallCh == nil {
@@ -164,7 +166,7 @@ func (s *Server) deliver(from *client, sub *subscription, subj, reply, hdr, data
 // in-process publisher, once per read for a network client's reader (the
 // shared counters would otherwise be touched for every delivery).
 func (s *Server) countOut(from *client, size int64) {
-	if from.pcd != nil {
+	if !from.local {
 		from.batch.outMsgs++
 		from.batch.outBytes += size
 		return
@@ -202,13 +204,14 @@ func (c *client) removeSub(sub *subscription) {
 
 // removeAllSubs removes every subscription of a closing client.
 func (c *client) removeAllSubs() {
-	c.mu.Lock()
-	subs := make([]*subscription, 0, len(c.sids))
-	for _, sub := range c.sids {
-		subs = append(subs, sub)
-	}
-	c.mu.Unlock()
-	for _, sub := range subs {
+	for _, sub := range c.subList() {
 		c.removeSub(sub)
 	}
+}
+
+// subList is a snapshot of the client's subscriptions, in no order.
+func (c *client) subList() []*subscription {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Collect(maps.Values(c.sids))
 }

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -238,12 +240,8 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) shutdown() {
 	s.mu.Lock()
 	s.closed = true
-	clients := make([]*client, 0, len(s.clients))
-	for _, c := range s.clients {
-		clients = append(clients, c)
-	}
 	s.mu.Unlock()
-	for _, c := range clients {
+	for _, c := range s.networkClients() {
 		c.close(closeServerShutdown, "")
 	}
 	s.connWG.Wait()
@@ -287,14 +285,8 @@ func (s *Server) ReloadAuth(cfg auth.Config) error {
 		return fmt.Errorf("broker: reload authorization: %w", err)
 	}
 	s.auth.Store(a)
-	s.mu.Lock()
-	clients := make([]*client, 0, len(s.clients))
-	for _, c := range s.clients {
-		clients = append(clients, c)
-	}
-	s.mu.Unlock()
 	kept, dropped := 0, 0
-	for _, c := range clients {
+	for _, c := range s.networkClients() {
 		if c.reauthorize(a) {
 			kept++
 		} else {
@@ -335,3 +327,11 @@ func (s *Server) AuthRequired() bool { return s.authRequired() }
 
 // Close releases the client listener of a server that will not be Run.
 func (s *Server) Close() error { return s.ln.Close() }
+
+// networkClients is a snapshot of the connected network clients, taken so
+// that nothing is done to them under s.mu.
+func (s *Server) networkClients() []*client {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Collect(maps.Values(s.clients))
+}

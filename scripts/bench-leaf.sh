@@ -31,61 +31,10 @@ OUT=${OUT:-bench-leaf-results.md}
 CASE_TIMEOUT=${CASE_TIMEOUT:-60}
 NATS_SERVER_VERSION=v2.15.2
 
-log() { echo "bench-leaf: $*" >&2; }
+NAME=bench-leaf
+# shellcheck source=scripts/benchlib.sh
+source scripts/benchlib.sh
 
-gobin=$(go env GOBIN)
-[[ -n $gobin ]] || gobin="$(go env GOPATH)/bin"
-bash scripts/deps.sh bench
-NATS_SERVER="$gobin/nats-server"
-NATS="$gobin/nats"
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/leafbox-bench-leaf.XXXXXX")
-pids=()
-
-is_running() {
-	local state
-	state=$(awk '$1 == "State:" { print $2 }' "/proc/$1/status" 2>/dev/null) || return 1
-	[[ -n $state && $state != Z ]]
-}
-
-# stop_pid PID: SIGTERM, up to 5 s grace, then SIGKILL; reaps the process.
-stop_pid() {
-	local pid=$1 i
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 100; i++)); do
-		is_running "$pid" || break
-		sleep 0.05
-	done
-	is_running "$pid" && kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null || true
-	local keep=() p
-	for p in "${pids[@]}"; do
-		[[ $p == "$pid" ]] || keep+=("$p")
-	done
-	pids=("${keep[@]}")
-}
-
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		stop_pid "$p"
-	done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-wait_until() {
-	local deadline=$((SECONDS + $1))
-	shift
-	while ((SECONDS <= deadline)); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
-count() { awk -v n="$1" -v s="$SCALE" 'BEGIN { c = int(n * s); if (c < 100) c = 100; print c }'; }
 N_UP=$(count 2000000)
 N_DOWN=$(count 2000000)
 N_REQ=$(count 5000)
@@ -100,11 +49,6 @@ else
 	leafbox_argv=("$work/leafbox")
 fi
 
-results="$work/results.tsv"
-: >"$results"
-record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$results"; }
-rate() { sed -n 's/.*stats: \([0-9][0-9,.]*\) msgs\/sec.*/\1/p' "$1" | tail -n 1 | tr -d ,; }
-latency() { sed -n "s/.* $2: \([0-9][0-9,.]*\)us.*/\1/p" "$1" | tail -n 1 | tr -d ,; }
 subs_now() { "$bc" subs -monitor "$1" -timeout 5s 2>/dev/null || echo 0; }
 
 # The hub: one nats-server for the whole run.

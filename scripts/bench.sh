@@ -27,73 +27,15 @@ CASE_TIMEOUT=${CASE_TIMEOUT:-60}
 LEAFBOX_PKG=${LEAFBOX_PKG:-./cmd/leafbox}
 NATS_SERVER_VERSION=v2.15.2
 
-log() { echo "bench: $*" >&2; }
+NAME=bench
+# shellcheck source=scripts/benchlib.sh
+source scripts/benchlib.sh
 die() {
 	log "$*"
 	exit 1
 }
-
-gobin=$(go env GOBIN)
-[[ -n $gobin ]] || gobin="$(go env GOPATH)/bin"
-bash scripts/deps.sh bench
-NATS_SERVER="$gobin/nats-server"
-NATS="$gobin/nats"
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/leafbox-bench.XXXXXX")
-pids=()
-
-# is_running PID: true while the process exists and is not a zombie.
-is_running() {
-	local state
-	state=$(awk '$1 == "State:" { print $2 }' "/proc/$1/status" 2>/dev/null) || return 1
-	[[ -n $state && $state != Z ]]
-}
-
-# stop_pid PID: SIGTERM, up to 5 s grace, then SIGKILL; reaps the process.
-stop_pid() {
-	local pid=$1 i
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 100; i++)); do
-		is_running "$pid" || break
-		sleep 0.05
-	done
-	if is_running "$pid"; then
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || true
-	local keep=() p
-	for p in "${pids[@]}"; do
-		[[ $p == "$pid" ]] || keep+=("$p")
-	done
-	pids=("${keep[@]}")
-}
-
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		stop_pid "$p"
-	done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 set -E
 trap 'log "unexpected failure at line $LINENO: $BASH_COMMAND"' ERR
-
-# wait_until SECONDS CMD...: poll CMD every 50 ms; false if it has not succeeded once
-# SECONDS (whole seconds of wall time, however long each try takes) have passed.
-wait_until() {
-	local deadline=$((SECONDS + $1))
-	shift
-	while ((SECONDS <= deadline)); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
-# count N: N scaled by SCALE, at least 100.
-count() { awk -v n="$1" -v s="$SCALE" 'BEGIN { c = int(n * s); if (c < 100) c = 100; print c }'; }
 
 # Message counts chosen so each case takes about 1–3 s against nats-server on a 2-core box.
 N_PUB16=$(count 5000000)
@@ -116,20 +58,8 @@ else
 fi
 nats_server_argv=("$NATS_SERVER")
 
-results="$work/results.tsv"
-: >"$results"
-
-# record ROUND SERVER CASE VALUE
-record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$results"; }
-
 # rss_kib PID FIELD: a VmRSS/VmHWM line of /proc/PID/status in KiB.
 rss_kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
-
-# rate FILE: the last "stats: N msgs/sec" figure of a nats bench report.
-rate() { sed -n 's/.*stats: \([0-9][0-9,.]*\) msgs\/sec.*/\1/p' "$1" | tail -n 1 | tr -d ,; }
-
-# latency FILE LABEL: a "LABEL: N us" figure of a nats bench report (LABEL avg or P50).
-latency() { sed -n "s/.* $2: \([0-9][0-9,.]*\)us.*/\1/p" "$1" | tail -n 1 | tr -d ,; }
 
 # Globals for the server under test, set by measure_server.
 url="" mon="" have_monitor=0 tag=""

@@ -18,6 +18,7 @@ import (
 
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/auth"
+	"github.com/leafbox/leafbox/broker/proto"
 )
 
 // writeDeadline bounds one write to the hub; a link that cannot take a
@@ -422,7 +423,7 @@ func (l *link) checkPendingLocked() {
 
 func (l *link) sendErr(text string) {
 	l.mu.Lock()
-	l.queueLocked([]byte("-ERR '" + text + "'\r\n"))
+	l.queueLocked(proto.AppendErr(nil, text))
 	l.mu.Unlock()
 }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+
+	"github.com/leafbox/leafbox/broker/proto"
 )
 
 // Protocol errors of the hub's byte stream. Any of them drops the link.
@@ -222,7 +224,7 @@ func (p *parser) sub(args []byte, h handler) error {
 	case 1:
 		return h.onSub(p.fields[0], nil, 0)
 	case 3:
-		w := parseSize(p.fields[2])
+		w := proto.ParseSize(p.fields[2])
 		if w <= 0 || w > 1<<31-1 {
 			return fmt.Errorf("%w: LS+ weight %q", ErrBadArgs, p.fields[2])
 		}
@@ -244,21 +246,6 @@ func (p *parser) unsub(args []byte, h handler) error {
 		return h.onUnsub(p.fields[0], p.fields[1])
 	}
 	return fmt.Errorf("%w: LS- takes 1 or 2 arguments, got %d", ErrBadArgs, n)
-}
-
-// parseSize reads a non-negative decimal; -1 when it is not one.
-func parseSize(d []byte) int {
-	if len(d) == 0 || len(d) > 10 {
-		return -1
-	}
-	n := 0
-	for _, c := range d {
-		if c < '0' || c > '9' {
-			return -1
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n
 }
 
 // msgArgs parses the arguments of LMSG/HMSG into p.msg and the sizes.
@@ -297,13 +284,13 @@ func (p *parser) msgArgs(args []byte, hmsg bool) (total int, err error) {
 	default:
 		return 0, fmt.Errorf("%w: too many message arguments", ErrBadArgs)
 	}
-	total = parseSize(p.fields[n-1])
+	total = proto.ParseSize(p.fields[n-1])
 	if total < 0 {
 		return 0, fmt.Errorf("%w: bad size %q", ErrBadArgs, p.fields[n-1])
 	}
 	p.hdrLen = 0
 	if hmsg {
-		p.hdrLen = parseSize(p.fields[n-2])
+		p.hdrLen = proto.ParseSize(p.fields[n-2])
 		if p.hdrLen < 0 || p.hdrLen > total {
 			return 0, fmt.Errorf("%w: bad header size %q", ErrBadArgs, p.fields[n-2])
 		}

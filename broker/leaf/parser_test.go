@@ -60,6 +60,8 @@ var goldenWire = []struct {
 	{"unknown verb", "FOO bar\r\n", nil, ErrUnknownOp},
 	{"client verb", "PUB a 1\r\nx\r\n", nil, ErrUnknownOp},
 	{"bad size", "LMSG a b c\r\n", nil, ErrBadArgs},
+	// Ten digits overflow an int on 32-bit ARM; nats-server takes nine.
+	{"ten-digit size", "LMSG a 1234567890\r\n", nil, ErrBadArgs},
 	{"bad marker", "LMSG a ++ r q 1\r\nx\r\n", nil, ErrBadArgs},
 	{"header > total", "HMSG a 5 3\r\nabc\r\n", nil, ErrBadArgs},
 	{"too few", "LMSG 1\r\n", nil, ErrBadArgs},

@@ -42,9 +42,10 @@ func splitFields(line []byte, crBlank bool, out *[maxArgs][]byte) int {
 	return n
 }
 
-// parseSize parses a decimal size of 1 to 9 digits, returning -1 for anything else
-// (empty, sign, non-digit, too long), as nats-server's parseSize does.
-func parseSize(d []byte) int {
+// ParseSize parses a decimal size of 1 to 9 digits, returning -1 for anything else
+// (empty, sign, non-digit, too long), as nats-server's parseSize does. Nine
+// digits always fit an int, also on 32-bit ARM.
+func ParseSize(d []byte) int {
 	if len(d) == 0 || len(d) > maxSizeDigits {
 		return -1
 	}
@@ -79,9 +80,9 @@ func parsePub(line []byte, hpub bool, maxPayload int) (pubArgs, error) {
 		a.hdr = -1
 		switch n {
 		case 2:
-			a.subject, a.size = f[0], parseSize(f[1])
+			a.subject, a.size = f[0], ParseSize(f[1])
 		case 3:
-			a.subject, a.reply, a.size = f[0], f[1], parseSize(f[2])
+			a.subject, a.reply, a.size = f[0], f[1], ParseSize(f[2])
 		default:
 			return a, wireError(ErrBadArgs, op, line)
 		}
@@ -91,9 +92,9 @@ func parsePub(line []byte, hpub bool, maxPayload int) (pubArgs, error) {
 	} else {
 		switch n {
 		case 3:
-			a.subject, a.hdr, a.size = f[0], parseSize(f[1]), parseSize(f[2])
+			a.subject, a.hdr, a.size = f[0], ParseSize(f[1]), ParseSize(f[2])
 		case 4:
-			a.subject, a.reply, a.hdr, a.size = f[0], f[1], parseSize(f[2]), parseSize(f[3])
+			a.subject, a.reply, a.hdr, a.size = f[0], f[1], ParseSize(f[2]), ParseSize(f[3])
 		default:
 			return a, wireError(ErrBadArgs, op, line)
 		}
@@ -127,7 +128,7 @@ func parseUnsub(line []byte) (sid []byte, max int64, err error) {
 	case 1:
 		return f[0], 0, nil
 	case 2:
-		if m := parseSize(f[1]); m > 0 {
+		if m := ParseSize(f[1]); m > 0 {
 			max = int64(m)
 		}
 		return f[0], max, nil

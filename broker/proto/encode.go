@@ -23,14 +23,7 @@ func AppendMsg(dst, subject, sid, reply, payload []byte) []byte {
 // AppendHMsg appends "HMSG <subject> <sid> [reply] <hdrLen> <total>\r\n<msg>\r\n" to dst, where
 // msg is headers followed by payload and total is len(msg). The reply is left out when empty.
 func AppendHMsg(dst, subject, sid, reply []byte, hdrLen int, msg []byte) []byte {
-	dst = append(dst, "HMSG "...)
-	dst = appendSubjectSidReply(dst, subject, sid, reply)
-	dst = strconv.AppendInt(dst, int64(hdrLen), 10)
-	dst = append(dst, ' ')
-	dst = strconv.AppendInt(dst, int64(len(msg)), 10)
-	dst = append(dst, "\r\n"...)
-	dst = append(dst, msg...)
-	return append(dst, "\r\n"...)
+	return AppendHMsgSplit(dst, subject, sid, reply, msg[:hdrLen], msg[hdrLen:])
 }
 
 // AppendHMsgSplit is AppendHMsg for a message whose headers and payload are

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/leafbox/leafbox/broker/leaf"
 	"github.com/leafbox/leafbox/device"
@@ -39,15 +36,6 @@ func (p *parser) leafnodes(n node) {
 		"reconnect_interval": p.setSeconds(&c.Reconnect),
 		"remotes":            p.leafRemotes,
 	})
-}
-
-// setSeconds stores a duration given as seconds or a duration string.
-func (p *parser) setSeconds(dst *time.Duration) func(node) {
-	return func(n node) {
-		if d, ok := p.seconds(n); ok {
-			*dst = d
-		}
-	}
 }
 
 func (p *parser) leafRemotes(n node) {
@@ -244,63 +232,28 @@ func (p *parser) rttThresholds(n node, r *leaf.Remote) {
 	}
 }
 
-// leafTLS parses a remote's tls block into a client *tls.Config: the
-// authority that signs the hub's certificate (ca_file; system roots when
-// absent), an optional client certificate for mutual TLS, handshake_first
-// and timeout.
+// leafTLS parses a remote's tls block into a client *tls.Config (see
+// clientTLS), with insecure, handshake_first and timeout.
 func (p *parser) leafTLS(n node, r *leaf.Remote) {
 	var cert, key, ca tlsFile
 	insecure := false
-	file := func(dst *tlsFile) func(node) {
-		return func(n node) {
-			if s, ok := p.str(n); ok {
-				*dst = tlsFile{at: n, path: s}
-			}
-		}
-	}
 	before := len(p.errs)
 	p.fields(n, fieldTable{
-		"cert_file":       file(&cert),
-		"key_file":        file(&key),
-		"ca_file":         file(&ca),
+		"cert_file":       p.setTLSFile(&cert),
+		"key_file":        p.setTLSFile(&key),
+		"ca_file":         p.setTLSFile(&ca),
 		"insecure":        p.setBool(&insecure),
 		"handshake_first": p.setBool(&r.TLSFirst),
 		"first":           p.setBool(&r.TLSFirst),
 		"timeout":         p.setSeconds(&r.TLSTimeout),
 	})
-	if (cert.path == "") != (key.path == "") {
-		p.failf(n, "cert_file and key_file go together")
-	}
 	if len(p.errs) > before {
 		return
 	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: insecure}
-	if cert.path != "" {
-		certPEM, ok1 := p.readFile(cert)
-		keyPEM, ok2 := p.readFile(key)
-		if !ok1 || !ok2 {
-			return
-		}
-		pair, err := tls.X509KeyPair(certPEM, keyPEM)
-		if err != nil {
-			p.fail(cert.at, fmt.Errorf("%w: load key pair %s, %s: %v", errBadValue, cert.path, key.path, err))
-			return
-		}
-		cfg.Certificates = []tls.Certificate{pair}
+	if cfg := p.clientTLS(n, cert, key, ca); cfg != nil {
+		cfg.InsecureSkipVerify = insecure
+		r.TLS = cfg
 	}
-	if ca.path != "" {
-		caPEM, ok := p.readFile(ca)
-		if !ok {
-			return
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(caPEM) {
-			p.failf(ca.at, "no PEM certificates in %s", ca.path)
-			return
-		}
-		cfg.RootCAs = pool
-	}
-	r.TLS = cfg
 }
 
 // newLeafComponent builds the leafnode uplink, or returns nil when no

@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"math"
 	"sync"
+	"time"
 
 	"github.com/leafbox/leafbox/bridge/mqtt"
 	"github.com/leafbox/leafbox/broker"
@@ -66,41 +66,11 @@ func (p *parser) setSizeInt(dst *int, limit int64) func(node) {
 	}
 }
 
-// mqttTLS parses the mqtt block's tls { cert_file, key_file, ca_file, verify }.
+// mqttTLS parses the mqtt block's tls { cert_file, key_file, ca_file,
+// verify, timeout }, the same block as the client port's.
 func (p *parser) mqttTLS(n node) *tls.Config {
-	var cert, key, ca tlsFile
-	verify := false
-	file := func(dst *tlsFile) func(node) {
-		return func(n node) {
-			if s, ok := p.str(n); ok {
-				*dst = tlsFile{at: n, path: s}
-			}
-		}
-	}
-	before := len(p.errs)
-	p.fields(n, fieldTable{
-		"cert_file": file(&cert),
-		"key_file":  file(&key),
-		"ca_file":   file(&ca),
-		"verify":    p.setBool(&verify),
-		"timeout":   func(node) {}, // accepted for nats-server compatibility
-	})
-	if cert.path == "" || key.path == "" {
-		p.failf(n, "tls needs cert_file and key_file")
-	}
-	if verify && ca.path == "" {
-		p.failf(n, "verify needs ca_file")
-	}
-	if len(p.errs) > before {
-		return nil
-	}
-	cfg, ok := p.tlsConfig(cert, key, ca)
-	if !ok {
-		return nil
-	}
-	if verify {
-		cfg.ClientAuth = tls.RequireAndVerifyClientCert
-	}
+	var timeout time.Duration // the listener handshakes within its connect timeout
+	cfg, _ := p.serverTLS(n, &timeout)
 	return cfg
 }
 
@@ -172,38 +142,16 @@ func (p *parser) setQoS(dst *byte) func(node) {
 	}
 }
 
-// mqttClientTLS parses a bridge's tls { ca_file, cert_file, key_file,
-// insecure_skip_verify? no: always verified }.
+// mqttClientTLS parses a bridge's tls { ca_file, cert_file, key_file };
+// the broker's certificate is always verified.
 func (p *parser) mqttClientTLS(n node) *tls.Config {
 	var cert, key, ca tlsFile
-	file := func(dst *tlsFile) func(node) {
-		return func(n node) {
-			if s, ok := p.str(n); ok {
-				*dst = tlsFile{at: n, path: s}
-			}
-		}
+	before := len(p.errs)
+	p.fields(n, fieldTable{"cert_file": p.setTLSFile(&cert), "key_file": p.setTLSFile(&key), "ca_file": p.setTLSFile(&ca)})
+	if len(p.errs) > before {
+		return nil
 	}
-	p.fields(n, fieldTable{"cert_file": file(&cert), "key_file": file(&key), "ca_file": file(&ca)})
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if cert.path != "" || key.path != "" {
-		c, ok := p.tlsConfig(cert, key, tlsFile{})
-		if !ok {
-			return nil
-		}
-		cfg.Certificates = c.Certificates
-	}
-	if ca.path != "" {
-		pem, ok := p.readFile(ca)
-		if !ok {
-			return nil
-		}
-		cfg.RootCAs = x509.NewCertPool()
-		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			p.failf(ca.at, "no PEM certificates in %s", ca.path)
-			return nil
-		}
-	}
-	return cfg
+	return p.clientTLS(n, cert, key, ca)
 }
 
 // newMQTTComponent builds the MQTT listener and client bridges, or returns

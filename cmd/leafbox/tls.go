@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
+	"time"
 )
 
 // tlsFile is a file named in the tls block and where it was named.
@@ -13,31 +14,38 @@ type tlsFile struct {
 	path string
 }
 
-// tls parses tls { cert_file, key_file, ca_file, verify, timeout } and builds the
-// server's *tls.Config. Relative paths are relative to the working directory,
-// as in nats-server. A file that cannot be read is an error at its key's line.
+// tls parses the top-level tls block into the client port's TLS settings.
 func (p *parser) tls(n node) {
-	var cert, key, ca tlsFile
-	verify := false
 	b := &p.opts.Broker
-	file := func(dst *tlsFile) func(node) {
-		return func(n node) {
-			if s, ok := p.str(n); ok {
-				*dst = tlsFile{at: n, path: s}
-			}
+	if cfg, verify := p.serverTLS(n, &b.TLSTimeout); cfg != nil {
+		b.TLS, b.TLSVerify = cfg, verify
+	}
+}
+
+// setTLSFile records a file named in a tls block and where it was named.
+func (p *parser) setTLSFile(dst *tlsFile) func(node) {
+	return func(n node) {
+		if s, ok := p.str(n); ok {
+			*dst = tlsFile{at: n, path: s}
 		}
 	}
+}
+
+// serverTLS parses a listener's tls { cert_file, key_file, ca_file, verify,
+// timeout } (the client port's and the MQTT listener's) and builds its
+// *tls.Config; timeout is stored through the pointer. Relative paths are
+// relative to the working directory, as in nats-server. A file that cannot
+// be read is an error at its key's line. It returns nil after an error.
+func (p *parser) serverTLS(n node, timeout *time.Duration) (*tls.Config, bool) {
+	var cert, key, ca tlsFile
+	verify := false
 	before := len(p.errs)
 	p.fields(n, fieldTable{
-		"cert_file": file(&cert),
-		"key_file":  file(&key),
-		"ca_file":   file(&ca),
+		"cert_file": p.setTLSFile(&cert),
+		"key_file":  p.setTLSFile(&key),
+		"ca_file":   p.setTLSFile(&ca),
 		"verify":    p.setBool(&verify),
-		"timeout": func(n node) {
-			if d, ok := p.seconds(n); ok {
-				b.TLSTimeout = d
-			}
-		},
+		"timeout":   p.setSeconds(timeout),
 	})
 	if cert.path == "" {
 		p.failf(n, "missing cert_file")
@@ -49,49 +57,91 @@ func (p *parser) tls(n node) {
 		p.failf(n, "verify needs ca_file, the authority that signs client certificates")
 	}
 	if len(p.errs) > before {
-		return
+		return nil, false
 	}
 	cfg, ok := p.tlsConfig(cert, key, ca)
 	if !ok {
-		return
+		return nil, false
 	}
 	if verify {
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert
 	}
-	b.TLS = cfg
-	b.TLSVerify = verify
+	return cfg, verify
 }
 
-// tlsConfig loads the key pair and the optional CA pool.
+// clientTLS builds the *tls.Config of an outgoing connection (a leafnode
+// remote, an MQTT client bridge): the authority that signs the server's
+// certificate (ca_file; the system roots when absent) and an optional
+// client certificate for mutual TLS. It returns nil after an error.
+func (p *parser) clientTLS(n node, cert, key, ca tlsFile) *tls.Config {
+	if (cert.path == "") != (key.path == "") {
+		p.failf(n, "cert_file and key_file go together")
+		return nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cert.path != "" {
+		pair, ok := p.keyPair(cert, key)
+		if !ok {
+			return nil
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	if ca.path != "" {
+		pool, ok := p.certPool(ca)
+		if !ok {
+			return nil
+		}
+		cfg.RootCAs = pool
+	}
+	return cfg
+}
+
+// tlsConfig loads a server's key pair and the optional pool of
+// authorities that sign client certificates.
 func (p *parser) tlsConfig(cert, key, ca tlsFile) (*tls.Config, bool) {
+	pair, ok := p.keyPair(cert, key)
+	var pool *x509.CertPool
+	okCA := true
+	if ca.path != "" {
+		pool, okCA = p.certPool(ca)
+	}
+	if !ok || !okCA {
+		return nil, false
+	}
+	return &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{pair},
+		ClientCAs:    pool,
+	}, true
+}
+
+// keyPair loads a certificate and its key.
+func (p *parser) keyPair(cert, key tlsFile) (tls.Certificate, bool) {
 	certPEM, ok1 := p.readFile(cert)
 	keyPEM, ok2 := p.readFile(key)
-	var caPEM []byte
-	ok3 := true
-	if ca.path != "" {
-		caPEM, ok3 = p.readFile(ca)
-	}
-	if !ok1 || !ok2 || !ok3 {
-		return nil, false
+	if !ok1 || !ok2 {
+		return tls.Certificate{}, false
 	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		p.fail(cert.at, fmt.Errorf("%w: load key pair %s, %s: %v", errBadValue, cert.path, key.path, err))
+		return tls.Certificate{}, false
+	}
+	return pair, true
+}
+
+// certPool loads the PEM certificates of an authority file.
+func (p *parser) certPool(ca tlsFile) (*x509.CertPool, bool) {
+	pem, ok := p.readFile(ca)
+	if !ok {
 		return nil, false
 	}
-	cfg := &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{pair},
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		p.failf(ca.at, "no PEM certificates in %s", ca.path)
+		return nil, false
 	}
-	if caPEM != nil {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(caPEM) {
-			p.failf(ca.at, "no PEM certificates in %s", ca.path)
-			return nil, false
-		}
-		cfg.ClientCAs = pool
-	}
-	return cfg, true
+	return pool, true
 }
 
 func (p *parser) readFile(f tlsFile) ([]byte, bool) {

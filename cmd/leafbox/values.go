@@ -388,3 +388,12 @@ func (p *parser) setDuration(dst *time.Duration) func(node) {
 		}
 	}
 }
+
+// setSeconds stores a duration given as seconds or a duration string.
+func (p *parser) setSeconds(dst *time.Duration) func(node) {
+	return func(n node) {
+		if d, ok := p.seconds(n); ok {
+			*dst = d
+		}
+	}
+}
