@@ -203,6 +203,8 @@ func TestFixedCommandRefused(t *testing.T) {
 	}
 	conn.Publish(bridge.Msg{Subject: []byte("cmd"), Data: []byte("ok")})
 	p.Expect(t, "ok", wait)
+	// The device can see the bytes before the writer has counted them.
+	bridgetest.WaitFor(t, wait, func() bool { return b.Counters().OutMsgs == 1 }, nil)
 	if c := b.Counters(); c.Errors != 1 || c.OutMsgs != 1 {
 		t.Errorf("counters %+v", c)
 	}
