@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -175,6 +176,18 @@ func overwrite(t *testing.T, path string, off, n int, seed uint64) {
 // many rounds) and pins that Open never crashes: it either opens a store
 // that passes Check, or recovers.
 func TestRandomCorruptionNeverPanics(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	if v := os.Getenv("LEAFBOX_CORRUPT_SEED"); v != "" { // to replay a failure
+		if _, err := fmt.Sscan(v, &seed); err != nil {
+			t.Fatal(err)
+		}
+	}
+	corruptionRounds(t, seed)
+}
+
+// corruptionRounds flips random bytes of a real store file and opens it,
+// 60 times: Open must never fail or panic, only recover.
+func corruptionRounds(t *testing.T, seed uint64) {
 	cfg := testConfig(t, Limits{})
 	s := openTest(t, cfg)
 	for i := range 2000 {
@@ -192,8 +205,7 @@ func TestRandomCorruptionNeverPanics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	t.Logf("seed %d (replay with LEAFBOX_CORRUPT_SEED)", seed)
 	r := rand.New(rand.NewPCG(seed, 1))
 	recovered := 0
 	for round := range 60 {

@@ -270,10 +270,19 @@ func (s *Store) integrityCheck(db *bolt.DB) error {
 	}
 }
 
-// initLayout creates the buckets and checks the format version.
+// initLayout creates the buckets and checks the format version. A name
+// that holds a plain value where a bucket belongs can only come from
+// damage; other errors (a full disk) are reported as they are.
 func (s *Store) initLayout(db *bolt.DB) error {
+	bucket := func(tx *bolt.Tx, name []byte) (*bolt.Bucket, error) {
+		b, err := tx.CreateBucketIfNotExists(name)
+		if errors.Is(err, bolt.ErrIncompatibleValue) {
+			return nil, damaged("bucket %s: %w", name, err)
+		}
+		return b, err
+	}
 	err := db.Update(func(tx *bolt.Tx) error {
-		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		meta, err := bucket(tx, bucketMeta)
 		if err != nil {
 			return err
 		}
@@ -284,13 +293,12 @@ func (s *Store) initLayout(db *bolt.DB) error {
 		} else if len(v) != 1 || v[0] != formatVersion {
 			return damaged("unknown format version %v", v)
 		}
-		for _, name := range [][]byte{bucketQueueMeta, bucketRetained, bucketSessions, bucketDevice} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
+		names := [][]byte{bucketQueueMeta, bucketRetained, bucketSessions, bucketDevice}
 		for _, r := range s.cfg.Forward {
-			if _, err := tx.CreateBucketIfNotExists(queueBucket(r.Name)); err != nil {
+			names = append(names, queueBucket(r.Name))
+		}
+		for _, name := range names {
+			if _, err := bucket(tx, name); err != nil {
 				return err
 			}
 		}
