@@ -333,6 +333,7 @@ func (c *client) close(reason closeReason, errText string) {
 func (c *client) reauthorize(a *auth.Authenticator) bool {
 	if !a.Required() {
 		c.perms.Store(nil)
+		c.recheckSubs(nil)
 		return true
 	}
 	c.mu.Lock()
@@ -350,6 +351,7 @@ func (c *client) reauthorize(a *auth.Authenticator) bool {
 	c.perms.Store(id.Perms)
 	name := id.Name
 	c.user.Store(&name)
+	c.recheckSubs(id.Perms)
 	return true
 }
 

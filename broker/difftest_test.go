@@ -642,3 +642,51 @@ func TestDiffTimers(t *testing.T) {
 		}},
 	})
 }
+
+// TestDiffReload pins what a configuration reload does to connected
+// clients: subscriptions the new permissions deny are removed with an -ERR
+// naming them (and their queue), wildcard subscriptions that now overlap a
+// deny entry stop receiving the denied subjects, and a connection whose
+// credentials no longer authenticate is closed.
+func TestDiffReload(t *testing.T) {
+	before := wireOpts{Users: []wireUser{
+		{Name: "alice", Password: "apw"},
+		{Name: "bob", Password: "bpw"},
+		{Name: "admin", Password: "xpw"},
+	}}
+	// bob's password changes. (A user removed outright is closed without
+	// an -ERR by nats-server, as a client that moved account; leafbox
+	// sends 'Authorization Violation' then too.)
+	after := wireOpts{Users: []wireUser{
+		{Name: "alice", Password: "apw", SubAllow: []string{">"}, SubDeny: []string{"secret.>"}},
+		{Name: "bob", Password: "new"},
+		{Name: "admin", Password: "xpw"},
+	}}
+	as := func(user, pw string) string { return connect(`"user":"` + user + `","pass":"` + pw + `"`) }
+	runSessions(t, []session{
+		{name: "reload-revokes-subscriptions", opts: before, steps: []step{
+			dial(1), send(1, as("alice", "apw")+"SUB secret.x 1\r\nSUB *.y 3\r\n"), syncc(1),
+			dial(2), send(2, as("alice", "apw")+"SUB secret.y workers 7\r\nSUB public.y workers 8\r\n"), syncc(2),
+			dial(3), send(3, as("admin", "xpw")), syncc(3),
+			dial(4), send(4, as("bob", "bpw")+"SUB secret.x 1\r\n"), syncc(4),
+			reload(after),
+			expectErr(1, `Permissions Violation for Subscription to "secret.x" (sid "1")`),
+			expectErr(2, `Permissions Violation for Subscription to "secret.y" using queue "workers" (sid "7")`),
+			expectErr(4, "Authorization Violation"), closed(4),
+			send(3, pub("secret.x", "", "s")+pub("secret.y", "", "s")+pub("public.y", "", "p")), syncc(3),
+			// The removed subscriptions get nothing, and neither does the
+			// wildcard for the subjects now denied.
+			expect(1, msg("public.y", "3", "", "p")), syncc(1),
+			expect(2, msg("public.y", "8", "", "p")), syncc(2),
+			// New subscriptions follow the new permissions too.
+			send(1, "SUB secret.z 9\r\n"), expectErr(1, `Permissions Violation for Subscription to "secret.z"`), syncc(1),
+		}},
+		{name: "reload-filters-wildcards", opts: before, steps: []step{
+			dial(1), send(1, as("alice", "apw")+"SUB *.y 3\r\n"), syncc(1),
+			dial(3), send(3, as("admin", "xpw")), syncc(3),
+			reload(after), syncc(1),
+			send(3, pub("secret.y", "", "s")+pub("public.y", "", "p")), syncc(3),
+			expect(1, msg("public.y", "3", "", "p")), syncc(1),
+		}},
+	})
+}

@@ -166,7 +166,8 @@ func (c *client) OnSub(subj, queue, sid []byte) error {
 		c.sendErr(errInvalidSubject)
 		return nil
 	}
-	if p := c.perms.Load(); p != nil && !p.CanSubscribe(subj, queue) {
+	p := c.perms.Load()
+	if p != nil && !p.CanSubscribe(subj, queue) {
 		if len(queue) > 0 {
 			c.sendErr(fmt.Sprintf("Permissions Violation for Subscription to %q using queue %q", subj, queue))
 		} else {
@@ -194,9 +195,7 @@ func (c *client) OnSub(subj, queue, sid []byte) error {
 		queueBytes: append([]byte(nil), queue...),
 		sid:        append([]byte(nil), sid...),
 	}
-	if p := c.perms.Load(); p != nil {
-		sub.deliverCheck = p.NeedsDeliverCheck(subj)
-	}
+	sub.deliverCheck.Store(p.NeedsDeliverCheck(subj))
 	if err := c.srv.addSub(sub); err != nil {
 		c.sendErr(errInvalidSubject)
 		return nil
@@ -206,7 +205,48 @@ func (c *client) OnSub(subj, queue, sid []byte) error {
 	c.mu.Unlock()
 	c.numSubs.Add(1)
 	c.ok()
+	// A reload that replaced the permissions after the check above may
+	// have missed this subscription in its pass over c.sids: check it
+	// again against what is in force now.
+	if np := c.perms.Load(); np != p && c.recheckSub(sub, np) {
+		c.markFlush(c)
+	}
 	return nil
+}
+
+// recheckSubs applies new permissions to every subscription: the ones no
+// longer allowed are removed with an -ERR, as nats-server does on reload,
+// and the others' delivery filter follows the new deny list. It runs on
+// the reloading goroutine, not the reader.
+func (c *client) recheckSubs(p *auth.Checker) {
+	removed := false
+	for _, sub := range c.subList() {
+		removed = c.recheckSub(sub, p) || removed
+	}
+	if removed {
+		c.signal()
+	}
+}
+
+// recheckSub applies permissions p to one subscription and reports
+// whether it was removed (its -ERR is queued but not flushed).
+func (c *client) recheckSub(sub *subscription, p *auth.Checker) bool {
+	if p.CanSubscribe([]byte(sub.subject), sub.queueBytes) {
+		sub.deliverCheck.Store(p.NeedsDeliverCheck([]byte(sub.subject)))
+		return false
+	}
+	c.removeSub(sub)
+	text := fmt.Sprintf("Permissions Violation for Subscription to %q (sid %q)", sub.subject, sub.sid)
+	if sub.queue != "" {
+		text = fmt.Sprintf("Permissions Violation for Subscription to %q using queue %q (sid %q)", sub.subject, sub.queue, sub.sid)
+	}
+	c.mu.Lock()
+	if !c.closed {
+		c.appendErr(text)
+	}
+	c.mu.Unlock()
+	c.logger().Info("subscription removed: no longer allowed", "subject", sub.subject, "queue", sub.queue, "sid", string(sub.sid))
+	return true
 }
 
 // validQueue reports whether a queue name is one token without wildcards

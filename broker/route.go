@@ -21,8 +21,9 @@ type subscription struct {
 
 	// deliverCheck is set when the subscriber's permissions deny some
 	// subjects this wildcard subscription matches; each delivery is then
-	// filtered, as nats-server does.
-	deliverCheck bool
+	// filtered, as nats-server does. A reload may change it while
+	// messages are routed.
+	deliverCheck atomic.Bool
 	queueBytes   []byte
 
 	max       atomic.Int64 // auto-unsubscribe after this many deliveries; 0 = never
@@ -126,7 +127,7 @@ func (s *Server) deliver(from *client, sub *subscription, subj, reply, hdr, data
 		s.countOut(from, size)
 		return true
 	}
-	if sub.deliverCheck && !dst.perms.Load().DeliverAllowed(subj, sub.queueBytes) {
+	if sub.deliverCheck.Load() && !dst.perms.Load().DeliverAllowed(subj, sub.queueBytes) {
 		return false
 	}
 	dst.mu.Lock()

@@ -11,10 +11,35 @@ import (
 )
 
 // startLeafbox starts leafbox's broker with the same options the reference
-// nats-server gets and returns its address. ok is false when the session
-// should only run against the reference.
-func startLeafbox(t testing.TB, o wireOpts) (addr string, ok bool) {
+// nats-server gets. ok is false when the session should only run against
+// the reference.
+func startLeafbox(t testing.TB, o wireOpts) (tg wireTarget, ok bool) {
 	t.Helper()
+	srv, err := broker.New(leafboxConfig(o))
+	if err != nil {
+		t.Fatalf("start leafbox: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("leafbox Run: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Error("leafbox did not stop within 5s")
+		}
+	})
+	return wireTarget{addr: srv.Addr().String(), reload: func(o wireOpts) error {
+		return srv.ReloadAuth(leafboxConfig(o).Auth)
+	}}, true
+}
+
+// leafboxConfig translates o to the broker's configuration.
+func leafboxConfig(o wireOpts) broker.Config {
 	cfg := broker.Config{
 		Host:             "127.0.0.1",
 		Port:             -1,
@@ -44,23 +69,5 @@ func startLeafbox(t testing.TB, o wireOpts) (addr string, ok bool) {
 		}
 		cfg.Auth.Users = append(cfg.Auth.Users, au)
 	}
-	srv, err := broker.New(cfg)
-	if err != nil {
-		t.Fatalf("start leafbox: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil && !errors.Is(err, context.Canceled) {
-				t.Errorf("leafbox Run: %v", err)
-			}
-		case <-time.After(5 * time.Second):
-			t.Error("leafbox did not stop within 5s")
-		}
-	})
-	return srv.Addr().String(), true
+	return cfg
 }

@@ -64,9 +64,37 @@ func (u wireUser) hasPermissions() bool {
 	return len(u.PubAllow)+len(u.PubDeny)+len(u.SubAllow)+len(u.SubDeny) > 0
 }
 
-// startNATS starts the reference nats-server with o and returns its address.
-func startNATS(t testing.TB, o wireOpts) string {
+// wireTarget is a running server a session talks to.
+type wireTarget struct {
+	addr string
+	// reload applies new options as a configuration reload would (only
+	// their authorization part is used).
+	reload func(wireOpts) error
+}
+
+// startNATS starts the reference nats-server with o.
+func startNATS(t testing.TB, o wireOpts) wireTarget {
 	t.Helper()
+	ns, err := server.NewServer(natsOptions(o))
+	if err != nil {
+		t.Fatalf("start nats-server: %v", err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(5 * time.Second) {
+		ns.Shutdown()
+		t.Fatal("nats-server not ready within 5s")
+	}
+	t.Cleanup(func() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	})
+	return wireTarget{addr: ns.Addr().String(), reload: func(o wireOpts) error {
+		return ns.ReloadOptions(natsOptions(o))
+	}}
+}
+
+// natsOptions translates o to nats-server's options.
+func natsOptions(o wireOpts) *server.Options {
 	opts := &server.Options{
 		Host:           "127.0.0.1",
 		Port:           -1,
@@ -100,20 +128,7 @@ func startNATS(t testing.TB, o wireOpts) string {
 		}
 		opts.Users = append(opts.Users, &server.User{Username: u.Name, Password: u.Password, Permissions: perms})
 	}
-	ns, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatalf("start nats-server: %v", err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(5 * time.Second) {
-		ns.Shutdown()
-		t.Fatal("nats-server not ready within 5s")
-	}
-	t.Cleanup(func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	})
-	return ns.Addr().String()
+	return opts
 }
 
 // stepKind says what a step does.
@@ -129,6 +144,7 @@ const (
 	stepSpread                 // n equal frames arrive in total over several conns
 	stepDrain                  // record whatever arrives until quiet or close
 	stepNkey                   // CONNECT signing the INFO nonce with an nkey seed
+	stepReload                 // reload the server with new options
 )
 
 // step is one action of a session on connection conn.
@@ -141,6 +157,7 @@ type step struct {
 	want  []string // stepExpect: exact frames, or "re:<regexp>"
 	n     int      // stepSpread
 	wait  time.Duration
+	opts  wireOpts // stepReload
 }
 
 // Step constructors, so session tables read like a wire trace.
@@ -165,6 +182,9 @@ func connectNkey(c int, seed, extra string) step {
 // quietWindow (or the connection closes). It expects nothing in particular:
 // the transcript comparison checks leafbox sent the same as nats-server.
 func drain(c int) step { return step{kind: stepDrain, conn: c} }
+
+// reload applies o to the server as a configuration reload (SIGHUP) would.
+func reload(o wireOpts) step { return step{kind: stepReload, opts: o} }
 
 // quietFor expects nothing on conns for d (used to outlast a server timer).
 func quietFor(d time.Duration, cs ...int) step {
@@ -381,7 +401,7 @@ func matchFrame(want, got string) bool {
 
 // runner executes one session against one server and records a transcript.
 type runner struct {
-	addr     string
+	target   wireTarget
 	splitAll bool
 	conns    map[int]*wireConn
 	log      []string
@@ -416,8 +436,15 @@ func (r *runner) conn(c int) (*wireConn, error) {
 }
 
 func (r *runner) do(s step) error {
+	if s.kind == stepReload {
+		if err := r.target.reload(s.opts); err != nil {
+			return fmt.Errorf("reload: %w", err)
+		}
+		r.record(0, "reloaded")
+		return nil
+	}
 	if s.kind == stepDial {
-		nc, err := net.DialTimeout("tcp", r.addr, stepTimeout)
+		nc, err := net.DialTimeout("tcp", r.target.addr, stepTimeout)
 		if err != nil {
 			return fmt.Errorf("dial: %w", err)
 		}
@@ -652,9 +679,9 @@ func (r *runner) doMulti(s step) error {
 	return nil
 }
 
-// runAgainst runs sess against the server at addr.
-func runAgainst(addr string, sess session, splitAll bool) ([]string, error) {
-	r := &runner{addr: addr, splitAll: splitAll}
+// runAgainst runs sess against the server tg.
+func runAgainst(tg wireTarget, sess session, splitAll bool) ([]string, error) {
+	r := &runner{target: tg, splitAll: splitAll}
 	err := r.run(sess.steps)
 	return r.log, err
 }
@@ -692,11 +719,11 @@ func runDiff(t *testing.T, sess session, splitAll bool) {
 	if err != nil {
 		t.Fatalf("reference nats-server does not follow the script: %v\ntranscript:\n  %s", err, strings.Join(ref, "\n  "))
 	}
-	addr, ok := startLeafbox(t, sess.opts)
+	tg, ok := startLeafbox(t, sess.opts)
 	if !ok {
 		return
 	}
-	got, err := runAgainst(addr, sess, splitAll)
+	got, err := runAgainst(tg, sess, splitAll)
 	if err != nil {
 		t.Errorf("leafbox: %v", err)
 	}
