@@ -9,6 +9,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -43,12 +44,21 @@ type conn struct {
 	rbuf      []byte
 	subj      []byte // scratch for topic → subject
 	s         *session
-	perms     Permissions
 	keepAlive time.Duration
 	will      *will
 	codes     []byte        // scratch for SUBACK codes
 	armedAt   time.Time     // when the read deadline was last set
 	armedFor  time.Duration // the silence it allows (0: none set)
+
+	// creds are the CONNECT's credentials, kept to check them again on
+	// Reauthorize; set before the connection is attached to a session.
+	creds struct {
+		user, pass string
+		hasUser    bool
+	}
+	// revoked is set when Reauthorize refused the credentials: the
+	// connection ends without its will.
+	revoked atomic.Bool
 
 	outMu    sync.Mutex
 	out      []byte
@@ -181,7 +191,7 @@ func (c *conn) finish(err error) {
 	<-c.writerOK
 	c.close()
 	if s := c.s; s != nil {
-		if !errors.Is(err, errDisconnect) && c.will != nil && !c.l.stopped.Load() {
+		if !errors.Is(err, errDisconnect) && c.will != nil && !c.l.stopped.Load() && c.willAllowed(s) {
 			// [MQTT-3.1.2-8]
 			w := c.will
 			if rerr := c.l.route(context.Background(), w.topic, w.subject, w.payload, w.qos, w.retain); rerr != nil {
@@ -204,6 +214,19 @@ func (c *conn) finish(err error) {
 	default:
 		c.log.Info("mqtt client closed", "err", err)
 	}
+}
+
+// willAllowed reports whether the will may still be published: not when
+// a reload refused the credentials or no longer lets the user publish it.
+func (c *conn) willAllowed(s *session) bool {
+	if c.revoked.Load() {
+		return false
+	}
+	if p := s.permissions(); p != nil && !p.CanPublish(c.will.subject) {
+		c.log.Info("will not published: no longer allowed", "subject", string(c.will.subject))
+		return false
+	}
+	return true
 }
 
 // writeLoop flushes the outbound buffer whenever something is appended.
@@ -380,6 +403,7 @@ func (c *conn) connect(p *packet) error {
 		return c.refuse(connIdentifierRejected, errors.New("client id longer than 23 bytes (MQTT 3.1)"))
 	}
 	var perms Permissions
+	gen := c.l.authGen.Load()
 	if c.l.d.Auth != nil {
 		var err error
 		perms, err = c.l.d.Auth(string(p.username), string(p.password), p.hasUser)
@@ -390,7 +414,7 @@ func (c *conn) connect(p *packet) error {
 			return c.refuse(connNotAuthorized, err)
 		}
 	}
-	c.perms = perms
+	c.creds.user, c.creds.pass, c.creds.hasUser = string(p.username), string(p.password), p.hasUser
 	if p.connFlags&flagWill != 0 {
 		subj, err := appendSubject(nil, p.willTopic, false)
 		if err != nil {
@@ -403,9 +427,19 @@ func (c *conn) connect(p *packet) error {
 			payload: append([]byte(nil), p.willMsg...), qos: p.willQoS, retain: p.willRetain}
 	}
 	c.keepAlive = time.Duration(p.keepAlive) * time.Second
-	s, present := c.l.attach(c, id, clean)
-	c.s = s
+	// Set before attach publishes c to Reauthorize, which logs with it.
 	c.log = c.l.log.With("cid", c.cid, "client", id, "remote", c.nc.RemoteAddr().String())
+	s, present := c.l.attach(c, id, clean, perms)
+	c.s = s
+	if present {
+		// A resumed session keeps only what this user may have now.
+		s.recheck()
+	}
+	if c.l.authGen.Load() != gen {
+		// A reload ran while this CONNECT was checked and may have missed
+		// the connection.
+		c.reauthorize(s)
+	}
 	c.sendRaw(func(b []byte) []byte { return appendConnack(b, present, connAccepted) })
 	c.log.Debug("mqtt client connected", "clean", clean, "session_present", present)
 	if present {
@@ -417,7 +451,7 @@ func (c *conn) connect(p *packet) error {
 // attach binds c to the session of id, taking it over from another
 // connection [MQTT-3.1.4-2] and creating, resuming or discarding the
 // session as clean asks [MQTT-3.1.2-4] [MQTT-3.1.2-6].
-func (l *Listener) attach(c *conn, id string, clean bool) (*session, bool) {
+func (l *Listener) attach(c *conn, id string, clean bool, perms Permissions) (*session, bool) {
 	l.mu.Lock()
 	s := l.sessions[id]
 	var discard *session
@@ -430,6 +464,9 @@ func (l *Listener) attach(c *conn, id string, clean bool) (*session, bool) {
 		s = newSession(l, id, !clean)
 		l.sessions[id] = s
 	}
+	// Before the connection receives anything: deliveries are filtered
+	// with these from now on.
+	s.setPerms(perms)
 	old := s.conn.Swap(c)
 	if discard != nil {
 		old = discard.conn.Swap(nil)
@@ -476,7 +513,7 @@ func (c *conn) publish(p *packet) error {
 			return nil
 		}
 	}
-	if c.perms != nil && !c.perms.CanPublish(subj) {
+	if perms := c.s.permissions(); perms != nil && !perms.CanPublish(subj) {
 		c.log.Warn("publish not allowed", "subject", string(subj))
 	} else if err := c.l.route(c.l.ctx, p.topic, subj, p.payload, p.qos, p.retain); err != nil {
 		if p.qos > 0 {
@@ -519,7 +556,8 @@ func (c *conn) pubrel(id uint16) {
 // retained messages of the granted filters [MQTT-3.3.1-6].
 func (c *conn) subscribe(p *packet) {
 	c.codes = c.codes[:0]
-	var granted []Subscription
+	var granted []*subEntry
+	perms := c.s.permissions()
 	for rest := p.filters; len(rest) > 0; {
 		var f []byte
 		var qos byte
@@ -530,15 +568,15 @@ func (c *conn) subscribe(p *packet) {
 		case err != nil:
 			code = subackFailure
 			c.log.Info("bad topic filter", "filter", string(f))
-		case c.perms != nil && !c.perms.CanSubscribe(subj, nil):
+		case perms != nil && !perms.CanSubscribe(subj, nil):
 			code = subackFailure
 			c.log.Warn("subscribe not allowed", "subject", string(subj))
 		default:
-			if _, err := c.s.subscribe(string(f), qos); err != nil {
+			if e, err := c.s.subscribe(string(f), qos); err != nil {
 				code = subackFailure
 				c.log.Warn("subscribe", "filter", string(f), "err", err)
 			} else {
-				granted = append(granted, Subscription{Filter: string(f), QoS: qos})
+				granted = append(granted, e)
 			}
 		}
 		if subj != nil {
@@ -549,8 +587,15 @@ func (c *conn) subscribe(p *packet) {
 	c.s.saveSubs()
 	c.sendRaw(func(b []byte) []byte { return appendSuback(b, p.id, c.codes) })
 	for _, g := range granted {
-		for _, m := range c.l.matchingRetained(g.Filter) {
-			qos := min(m.QoS, g.QoS)
+		for _, m := range c.l.matchingRetained(g.filter) {
+			// Retained messages pass the same filter as live ones.
+			if subj, err := appendSubject(c.subj[:0], []byte(m.Topic), false); err == nil {
+				c.subj = subj
+				if !g.deliverable(subj) {
+					continue
+				}
+			}
+			qos := min(m.QoS, g.qos)
 			if qos == 0 {
 				c.sendPublish([]byte(m.Topic), m.Payload, 0, true, false, 0)
 				continue

@@ -29,6 +29,22 @@
 //   - The QoS 0 path (decode, map, publish, map back, encode) does not
 //     allocate per message.
 //
+// Permissions (Deps.Auth) are checked on mapped subjects, as for NATS
+// clients: a PUBLISH the user may not make is acknowledged and dropped; a
+// filter the user may not subscribe to gets SUBACK failure (0x80). A
+// wildcard filter that overlaps a subscribe deny entry is granted, but
+// neither live nor retained messages on denied subjects reach it
+// (nats-server's delivery-time filter); "a/#" includes topic "a" only when
+// the user may subscribe to subject "a". Listener.Reauthorize, which the
+// daemon calls on SIGHUP, checks every connection's credentials again:
+// refused ones are closed without their will; the others' publishes follow
+// the new permissions at once, and their subscriptions are checked again,
+// those now denied being dropped and logged (MQTT 3.1.1 cannot tell the
+// client). An offline persistent session is checked against its user's
+// permissions when it is resumed: denied subscriptions are removed from
+// the store and messages queued for them are not delivered. A will is not
+// published when the user may no longer publish on its topic.
+//
 // The client Bridge uses paho to import topics from an external broker
 // onto subjects and export subjects to it. It reconnects forever with
 // back-off and subscribes again. Imported messages carry a

@@ -32,13 +32,15 @@ func qos0Fixture(t testing.TB) (pub, sub net.Conn, tl *testListener) {
 func TestQoS0PathAllocs(t *testing.T) {
 	srv := startBroker(t)
 	tl := startListener(t, srv, Config{}, Deps{})
-	sc := &conn{l: tl.Listener, wake: make(chan struct{}, 1), s: newSession(tl.Listener, "s", false), perms: denyPerms{pub: "x.", sub: "x."}}
+	sc := &conn{l: tl.Listener, wake: make(chan struct{}, 1), s: newSession(tl.Listener, "s", false)}
+	sc.s.setPerms(denyPerms{pub: "x.", sub: "x."})
 	sc.out = make([]byte, 0, 1<<20)
 	sc.s.conn.Store(sc)
 	if _, err := sc.s.subscribe("bench/#", 0); err != nil {
 		t.Fatal(err)
 	}
-	pc := &conn{l: tl.Listener, wake: make(chan struct{}, 1), s: newSession(tl.Listener, "p", false), perms: denyPerms{pub: "x.", sub: "x."}}
+	pc := &conn{l: tl.Listener, wake: make(chan struct{}, 1), s: newSession(tl.Listener, "p", false)}
+	pc.s.setPerms(denyPerms{pub: "x.", sub: "x."})
 	wire := appendPublish(nil, []byte("bench/a.b"), []byte("21.5"), 0, false, false, 0)
 	var p packet
 	allocs := testing.AllocsPerRun(1000, func() {

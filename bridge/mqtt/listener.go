@@ -15,13 +15,6 @@ import (
 	"github.com/leafbox/leafbox/bridge"
 )
 
-// Permissions are what a user may do, on mapped subjects. *auth.Checker
-// satisfies it (a nil *auth.Checker allows everything).
-type Permissions interface {
-	CanPublish(subject []byte) bool
-	CanSubscribe(subject, queue []byte) bool
-}
-
 // AuthFunc checks the user name and password of a CONNECT (hasUser tells
 // an empty name from none) and returns the user's permissions, or an
 // error when the credentials are refused.
@@ -66,6 +59,10 @@ type Listener struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	stopped atomic.Bool
+
+	// authGen counts Reauthorize calls, so that a connection authenticated
+	// just before one can tell it missed it.
+	authGen atomic.Uint64
 
 	mu       sync.Mutex
 	sessions map[string]*session

@@ -283,3 +283,5 @@ func (p denyPerms) CanPublish(s []byte) bool {
 func (p denyPerms) CanSubscribe(s, _ []byte) bool {
 	return len(s) < len(p.sub) || string(s[:len(p.sub)]) != p.sub
 }
+func (p denyPerms) NeedsDeliverCheck([]byte) bool   { return false }
+func (p denyPerms) DeliverAllowed(s, q []byte) bool { return p.CanSubscribe(s, q) }

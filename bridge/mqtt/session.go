@@ -18,6 +18,9 @@ type session struct {
 	id         string
 	persistent bool
 	conn       atomic.Pointer[conn] // nil while offline
+	// perms are those of the last connection's user (nil: not yet known,
+	// for a session loaded from the store, or no authorization).
+	perms atomic.Pointer[permsRef]
 
 	mu     sync.Mutex
 	subs   map[string]*subEntry
@@ -35,6 +38,14 @@ type subEntry struct {
 	qos       byte
 	wildFirst bool // filter starts with a wildcard: skip '$' topics
 	subs      []bridge.Subscription
+	// parent is the subject "a" of a filter "a/#", and hasParent whether
+	// the permissions allowed subscribing to it too.
+	parent    []byte
+	hasParent bool
+	// check says deliveries need DeliverAllowed under the permissions ref
+	// points to (see deliverable).
+	check atomic.Bool
+	ref   atomic.Pointer[permsRef]
 }
 
 // outMsg is an outgoing QoS 1/2 delivery.
@@ -89,9 +100,19 @@ func (s *session) subscribe(filter string, qos byte) (*subEntry, error) {
 		return nil, err
 	}
 	e := &subEntry{s: s, filter: filter, qos: qos, wildFirst: filter[0] == '+' || filter[0] == '#'}
+	ref := s.perms.Load()
+	var p Permissions
+	if ref != nil {
+		p = ref.p
+	}
+	e.check.Store(p != nil && p.NeedsDeliverCheck(subj))
+	e.ref.Store(ref)
 	subjects := []string{string(subj)}
 	if n := len(subj); n > 2 && string(subj[n-2:]) == ".>" {
-		subjects = append(subjects, string(subj[:n-2]))
+		e.parent = subj[:n-2]
+		if e.hasParent = parentAllowed(p, e.parent); e.hasParent {
+			subjects = append(subjects, string(e.parent))
+		}
 	}
 	for _, sj := range subjects {
 		bs, err := s.l.d.Conn.Subscribe(sj, "", e.handle)
@@ -168,6 +189,9 @@ func (e *subEntry) handle(m bridge.Msg) {
 	if e.wildFirst && len(m.Subject) > 0 && m.Subject[0] == '$' {
 		return // [MQTT-4.7.2-1]
 	}
+	if !e.deliverable(m.Subject) {
+		return // a subject the user may not receive
+	}
 	qos := min(headerQoS(m.Header), e.qos)
 	s := e.s
 	if qos == 0 {
@@ -241,8 +265,22 @@ func (s *session) forget(id uint16, want InflightState) {
 		return
 	}
 	delete(s.out, id)
-	var next []*outMsg
 	c := s.conn.Load()
+	next := s.admitLocked(c)
+	s.mu.Unlock()
+	if s.persistent {
+		if err := s.l.d.Store.DeleteInflight(s.id, id); err != nil {
+			s.l.log.Error("delete in-flight message", "client", s.id, "err", err)
+		}
+	}
+	s.sendAdmitted(c, next)
+}
+
+// admitLocked moves queued messages into out while there is room and
+// returns them; c is the connection they will be sent to, if any. s.mu is
+// held.
+func (s *session) admitLocked(c *conn) []*outMsg {
+	var next []*outMsg
 	for len(s.queued) > 0 && len(s.out) < s.l.cfg.MaxAckPending {
 		q := s.queued[0]
 		s.queued[0] = nil
@@ -253,12 +291,11 @@ func (s *session) forget(id uint16, want InflightState) {
 		}
 		next = append(next, q)
 	}
-	s.mu.Unlock()
-	if s.persistent {
-		if err := s.l.d.Store.DeleteInflight(s.id, id); err != nil {
-			s.l.log.Error("delete in-flight message", "client", s.id, "err", err)
-		}
-	}
+	return next
+}
+
+// sendAdmitted persists and sends what admitLocked returned.
+func (s *session) sendAdmitted(c *conn, next []*outMsg) {
 	for _, q := range next {
 		s.persist(q)
 		if c != nil {
