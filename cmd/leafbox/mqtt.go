@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/leafbox/leafbox/bridge/mqtt"
@@ -172,18 +173,19 @@ func newMQTTComponent(opts *options, d *deps) (component, error) {
 		} else {
 			d.log.Warn("mqtt: no store.dir: retained messages and persistent sessions are lost on restart")
 		}
-		authFn, err := newMQTTAuth(d.srv, opts.Broker.Auth, cfg.NoAuthUser)
+		ma, err := newMQTTAuth(d.srv, opts.Broker.Auth, cfg.NoAuthUser)
 		if err != nil {
 			c.close()
 			return nil, err
 		}
+		c.auth = ma
 		var durable mqtt.Durable
 		if d.fwd != nil {
 			durable = d.fwd
 		}
 		l, err := mqtt.New(cfg, mqtt.Deps{
 			Conn:    conn,
-			Auth:    authFn,
+			Auth:    ma.check,
 			Store:   store,
 			Durable: durable,
 			Log:     d.log,
@@ -211,8 +213,26 @@ func newMQTTComponent(opts *options, d *deps) (component, error) {
 // mqttComponent runs the listener and the client bridges.
 type mqttComponent struct {
 	listener *mqtt.Listener
+	auth     *mqttAuth // with the listener
 	bridges  []*mqtt.Bridge
 	clients  []*broker.LocalClient
+}
+
+// prepareAuthReload builds what the listener needs for the reloaded
+// authorization cfg; apply, called once the broker took cfg, puts it in
+// force and checks every MQTT connection against it.
+func (c *mqttComponent) prepareAuthReload(cfg auth.Config) (apply func(), err error) {
+	if c.listener == nil {
+		return func() {}, nil
+	}
+	anon, err := c.auth.anonFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return func() {
+		c.auth.anon.Store(anon)
+		c.listener.Reauthorize()
+	}, nil
 }
 
 // Run serves until ctx ends.
@@ -236,32 +256,52 @@ func (c *mqttComponent) close() {
 	}
 }
 
-// newMQTTAuth checks MQTT credentials against the broker's live
+// mqttAuth checks MQTT credentials against the broker's live
 // authorization, so SIGHUP reloads apply. With the mqtt block's
-// no_auth_user, connections without credentials become that user, as
-// checked against the authorization at start (limitation: a reload does
-// not change that user's permissions for MQTT).
-func newMQTTAuth(srv *broker.Server, cfg auth.Config, noAuthUser string) (mqtt.AuthFunc, error) {
-	var anon *auth.Authenticator
-	if noAuthUser != "" {
-		cfg.NoAuthUser = noAuthUser
-		a, err := auth.New(cfg)
-		if err != nil {
-			return nil, fmt.Errorf("mqtt no_auth_user: %w", err)
-		}
-		anon = a
+// no_auth_user, connections without credentials become that user, looked
+// up in the same authorization (rebuilt on reload by prepareAuthReload).
+type mqttAuth struct {
+	srv        *broker.Server
+	noAuthUser string
+	// anon authenticates connections without credentials; nil when the
+	// mqtt block has no no_auth_user.
+	anon atomic.Pointer[auth.Authenticator]
+}
+
+func newMQTTAuth(srv *broker.Server, cfg auth.Config, noAuthUser string) (*mqttAuth, error) {
+	ma := &mqttAuth{srv: srv, noAuthUser: noAuthUser}
+	anon, err := ma.anonFor(cfg)
+	if err != nil {
+		return nil, err
 	}
-	return func(user, pass string, hasUser bool) (mqtt.Permissions, error) {
-		a := srv.Authenticator()
-		if anon != nil && !hasUser {
-			a = anon
-		}
-		id, err := a.Authenticate(auth.Credentials{Username: user, Password: pass}, nil)
-		if err != nil {
-			return nil, err
-		}
-		return id.Perms, nil
-	}, nil
+	ma.anon.Store(anon)
+	return ma, nil
+}
+
+// anonFor builds the no_auth_user authenticator for cfg (nil without one).
+func (ma *mqttAuth) anonFor(cfg auth.Config) (*auth.Authenticator, error) {
+	if ma.noAuthUser == "" {
+		return nil, nil
+	}
+	cfg.NoAuthUser = ma.noAuthUser
+	a, err := auth.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("mqtt no_auth_user: %w", err)
+	}
+	return a, nil
+}
+
+// check is the listener's mqtt.AuthFunc.
+func (ma *mqttAuth) check(user, pass string, hasUser bool) (mqtt.Permissions, error) {
+	a := ma.srv.Authenticator()
+	if anon := ma.anon.Load(); anon != nil && !hasUser {
+		a = anon
+	}
+	id, err := a.Authenticate(auth.Credentials{Username: user, Password: pass}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return id.Perms, nil
 }
 
 // mqttStore adapts the store's MQTT areas to mqtt.Store.

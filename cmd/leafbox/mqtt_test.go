@@ -163,3 +163,147 @@ func freePort(t *testing.T) int {
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
 }
+
+// mqttReloadConf is the configuration of TestMQTTReload: alice, bob and a
+// guest for anonymous MQTT clients; after the reload bob is gone and alice
+// may no longer subscribe to or publish on secret.>.
+func mqttReloadConf(after bool) string {
+	users := `{ user: admin, password: apw }
+    { user: alice, password: pw }
+    { user: bob, password: bpw }
+    { user: guest, password: gpw }`
+	if after {
+		users = `{ user: admin, password: apw }
+    { user: alice, password: pw, permissions: { publish: { deny: "secret.>" }, subscribe: { deny: "secret.>" } } }
+    { user: guest, password: gpw, permissions: { subscribe: { deny: "secret.>" } } }`
+	}
+	return "listen: \"127.0.0.1:-1\"\n" +
+		"authorization {\n  users = [\n    " + users + "\n  ]\n}\n" +
+		"mqtt { listen: \"127.0.0.1:-1\", no_auth_user: guest }\n"
+}
+
+// TestMQTTReload pins that a SIGHUP reload reaches the MQTT listener: a
+// removed user's MQTT connection is closed, subscriptions and publishes
+// follow the new permissions, the mqtt block's no_auth_user gets its new
+// permissions too, and a reload that would leave no_auth_user without its
+// user is refused as a whole.
+func TestMQTTReload(t *testing.T) {
+	dir := t.TempDir()
+	conf := daemonWriteConf(t, dir, "leafbox.conf", mqttReloadConf(false))
+	opts, err := loadOptions([]string{"-c", conf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &daemonBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	srv, err := broker.New(opts.Broker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bctx, bstop := context.WithCancel(context.Background())
+	bdone := make(chan struct{})
+	go func() { defer close(bdone); srv.Run(bctx) }()
+	t.Cleanup(func() { bstop(); <-bdone })
+	d := &deps{srv: srv, log: log}
+	comps, err := newComponents(opts, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	wait := runComponents(ctx, comps, log)
+	t.Cleanup(func() { cancel(); wait() })
+	var addr string
+	for _, c := range comps {
+		if mc, ok := c.component.(*mqttComponent); ok {
+			addr = mc.listener.Addr().String()
+		}
+	}
+	url := "tcp://" + addr
+	dial := func(id, user, pass string, o ...func(*paho.ClientOptions)) paho.Client {
+		t.Helper()
+		po := paho.NewClientOptions().AddBroker(url).SetClientID(id).SetConnectTimeout(3 * time.Second).
+			SetConnectRetry(false).SetAutoReconnect(false)
+		if user != "" {
+			po.SetUsername(user).SetPassword(pass)
+		}
+		for _, f := range o {
+			f(po)
+		}
+		c := paho.NewClient(po)
+		if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("connect %s: %v", id, tok.Error())
+		}
+		t.Cleanup(func() { c.Disconnect(0) })
+		return c
+	}
+	type got struct{ topic, payload string }
+	collect := func(c paho.Client, filter string) <-chan got {
+		t.Helper()
+		ch := make(chan got, 16)
+		tok := c.Subscribe(filter, 0, func(_ paho.Client, m paho.Message) { ch <- got{m.Topic(), string(m.Payload())} })
+		if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("subscribe %s: %v", filter, tok.Error())
+		}
+		return ch
+	}
+	// upToSentinel reads ch up to the message "end" and fails on any
+	// message bad reports.
+	upToSentinel := func(ch <-chan got, who string, bad func(got) bool) {
+		t.Helper()
+		for {
+			select {
+			case g := <-ch:
+				if g.payload == "end" {
+					return
+				}
+				if bad(g) {
+					t.Errorf("%s received %s %q", who, g.topic, g.payload)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%s: no sentinel", who)
+			}
+		}
+	}
+
+	admin := dial("admin", "admin", "apw")
+	lost := make(chan error, 1)
+	dial("bob", "bob", "bpw", func(o *paho.ClientOptions) {
+		o.SetConnectionLostHandler(func(_ paho.Client, err error) { lost <- err })
+	})
+	alice := dial("alice", "alice", "pw")
+	aliceGot := collect(alice, "+/x")
+	anon := dial("anon", "", "")
+	anonGot := collect(anon, "#")
+	adminGot := collect(admin, "#")
+
+	daemonWriteConf(t, dir, "leafbox.conf", mqttReloadConf(true))
+	reload(opts, srv, comps, log)
+	select {
+	case <-lost:
+	case <-time.After(5 * time.Second):
+		t.Fatal("bob's MQTT connection still open after the reload removed him")
+	}
+	if tok := alice.Publish("secret/x", 0, false, []byte("from alice")); !tok.WaitTimeout(5 * time.Second) {
+		t.Fatal("alice publish")
+	}
+	for _, m := range []struct{ topic, payload string }{{"secret/x", "denied"}, {"public/x", "end"}} {
+		if tok := admin.Publish(m.topic, 0, false, []byte(m.payload)); !tok.WaitTimeout(5 * time.Second) {
+			t.Fatal("admin publish")
+		}
+	}
+	anything := func(got) bool { return true }
+	upToSentinel(aliceGot, "alice's +/x", anything)
+	upToSentinel(anonGot, "the anonymous client's #", anything)
+	upToSentinel(adminGot, "admin (alice's denied publish)", func(g got) bool { return g.payload == "from alice" })
+
+	// Without guest the mqtt block's no_auth_user has no user: the reload
+	// is refused and nothing changes, for NATS clients either.
+	daemonWriteConf(t, dir, "leafbox.conf", strings.Replace(mqttReloadConf(false), "{ user: guest, password: gpw }", "", 1))
+	reload(opts, srv, comps, log)
+	if !strings.Contains(logs.String(), "SIGHUP: reload failed") || !strings.Contains(logs.String(), "no_auth_user") {
+		t.Errorf("no refused reload logged:\n%s", logs.String())
+	}
+	if _, err := srv.Authenticator().Authenticate(auth.Credentials{Username: "bob", Password: "bpw"}, nil); err == nil {
+		t.Error("the refused reload was applied to the broker")
+	}
+}

@@ -129,7 +129,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for {
 		select {
 		case <-hup:
-			reload(opts, srv, log)
+			reload(opts, srv, comps, log)
 			continue
 		case <-ctx.Done():
 		}
@@ -144,16 +144,40 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// reload re-reads the config file and applies its authorization block.
-func reload(opts *options, srv *broker.Server, log *slog.Logger) {
+// authReloader is a component with its own connections to check against a
+// reloaded authorization block (the MQTT listener).
+type authReloader interface {
+	// prepareAuthReload checks cfg and returns what puts it in force; an
+	// error refuses the whole reload.
+	prepareAuthReload(cfg auth.Config) (apply func(), err error)
+}
+
+// reload re-reads the config file and applies its authorization block to
+// the broker, then to the components that authenticate clients of their
+// own. Nothing changes unless every part accepts the new block.
+func reload(opts *options, srv *broker.Server, comps []namedComponent, log *slog.Logger) {
 	fresh, err := opts.reload()
 	if err != nil {
 		log.Error("SIGHUP: reload failed, keeping the running configuration", "err", err)
 		return
 	}
+	var applies []func()
+	for _, c := range comps {
+		if r, ok := c.component.(authReloader); ok {
+			apply, err := r.prepareAuthReload(fresh.Broker.Auth)
+			if err != nil {
+				log.Error("SIGHUP: reload failed, keeping the running configuration", "component", c.name, "err", err)
+				return
+			}
+			applies = append(applies, apply)
+		}
+	}
 	if err := srv.ReloadAuth(fresh.Broker.Auth); err != nil {
 		log.Error("SIGHUP: reload failed, keeping the running configuration", "err", err)
 		return
+	}
+	for _, apply := range applies {
+		apply()
 	}
 	opts.Broker.Auth = fresh.Broker.Auth
 	log.Info("SIGHUP: authorization reloaded", "config", opts.ConfigFile)
