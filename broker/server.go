@@ -278,7 +278,10 @@ func (s *Server) removeClient(c *client) {
 
 // ReloadAuth replaces the authorization configuration. Connections whose
 // stored credentials are still valid keep running with their new
-// permissions; the others are closed with -ERR 'Authorization Violation'.
+// permissions: subscriptions those deny are removed with nats-server's
+// -ERR 'Permissions Violation for Subscription to ...', and the
+// delivery-time filter of the others follows the new deny list. The other
+// connections are closed with -ERR 'Authorization Violation'.
 func (s *Server) ReloadAuth(cfg auth.Config) error {
 	a, err := auth.New(cfg)
 	if err != nil {

@@ -23,7 +23,9 @@
 //
 // On a configuration reload the broker calls Authenticate of the new
 // Authenticator with each connection's original Credentials and nonce;
-// connections that fail are closed, the others take the new Identity.
+// connections that fail are closed, the others take the new Identity, and
+// each of their subscriptions is asked CanSubscribe (and NeedsDeliverCheck)
+// again under the new permissions.
 //
 // # Permissions
 //
