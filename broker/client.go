@@ -348,6 +348,11 @@ func (c *client) reauthorize(a *auth.Authenticator) bool {
 		c.close(closeAuthViolation, "Authorization Violation")
 		return false
 	}
+	// Filter every delivery until recheckSubs has decided which
+	// subscriptions need it under the new permissions.
+	for _, sub := range c.subList() {
+		sub.deliverCheck.Store(true)
+	}
 	c.perms.Store(id.Perms)
 	name := id.Name
 	c.user.Store(&name)
