@@ -78,6 +78,10 @@ type Store struct {
 	queues map[string]*Queue
 	order  []*Queue
 
+	// epochMu guards epoch (see Epoch).
+	epochMu sync.Mutex
+	epoch   string
+
 	w      writer
 	closed chan struct{}
 	done   chan struct{}
@@ -292,6 +296,9 @@ func (s *Store) initLayout(db *bolt.DB) error {
 			}
 		} else if len(v) != 1 || v[0] != formatVersion {
 			return damaged("unknown format version %v", v)
+		}
+		if err := s.loadEpoch(meta); err != nil {
+			return err
 		}
 		names := [][]byte{bucketQueueMeta, bucketRetained, bucketSessions, bucketDevice}
 		for _, r := range s.cfg.Forward {

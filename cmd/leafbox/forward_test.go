@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -24,7 +25,7 @@ import (
 // TestDaemonForward runs the daemon with a store forward rule and a leaf
 // remote to a JetStream hub: jetstream.Publish against the daemon gets
 // the local durable ack, the message lands in the hub stream with the
-// Nats-Msg-Id of server_name, and /varz shows the forward figures.
+// Nats-Msg-Id of server_name and the store epoch, and /varz shows the forward figures.
 func TestDaemonForward(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "hub.conf")
@@ -83,7 +84,8 @@ store { dir: %q, sync_interval: 10ms, forward: [ { subjects: ["telemetry.>"], ac
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id := m.Header.Get("Nats-Msg-Id"); id != "gw1-TELEMETRY-1" {
+	// <server_name>-<store epoch>-<rule>-<seq>
+	if id := m.Header.Get("Nats-Msg-Id"); !regexp.MustCompile(`^gw1-[0-9a-z]{1,13}-TELEMETRY-1$`).MatchString(id) {
 		t.Fatalf("Nats-Msg-Id %q", id)
 	}
 	daemonWaitFor(t, 5*time.Second, "/varz forward figures", func() bool {
