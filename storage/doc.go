@@ -43,9 +43,12 @@
 // opens the file its page tree is walked (bbolt panics on damaged pages,
 // in places no recover reaches), then bbolt's own check runs (for at most
 // a bounded time), then every queue is scanned for its invariants. A file
-// that fails any step (or is not a bbolt file at all) is renamed to
+// that fails any step (or is not a bbolt file at all, or is empty or cut
+// short: only a missing file is a new store) is renamed to
 // leafbox.db.damaged-TIMESTAMP, a fresh empty store takes its place, the
-// problem is logged at error level and Open returns a non-nil *Recovery.
+// problem is logged at error level and Open returns a non-nil *Recovery,
+// with the number of queued records the file still showed when it could
+// be read that far.
 // The three newest damaged copies are kept. A file locked by another
 // process is an error, not damage.
 //
