@@ -78,6 +78,10 @@ func TestParseStoreErrors(t *testing.T) {
 			`bad.conf:1: store: storage: bad config: forward[0]: bad subject "a..b"`}},
 		{"duplicate names", "store {\n dir: /d\n forward: [ { subjects: a, name: X }, { subjects: b, name: X } ]\n}", []string{
 			`bad.conf:1: store: storage: bad config: forward[1]: duplicate name "X"`}},
+		// Overlapping rules would share messages of the overlap between
+		// their queue groups and lose part of them: refused.
+		{"overlapping rules", "store {\n dir: /d\n forward: [ { subjects: [\"telemetry.>\"] }, { subjects: [\"x.y\", \"telemetry.b\"], name: B } ]\n}", []string{
+			`bad.conf:1: store: storage: bad config: forward[1] "B" and forward[0] "FORWARD" overlap: subject "telemetry.b" (of "telemetry.b" and "telemetry.>") would match both; a subject may belong to one rule only`}},
 		{"forward not array", "store {\n dir: /d\n forward: { subjects: a }\n}", []string{
 			`bad.conf:3: store.forward: wrong type: expected array of forward rules, got block`}},
 	}
@@ -226,5 +230,38 @@ store { dir: %q, forward: [ { subjects: ["telemetry.>"] } ] }
 	// The counter counts events; it does not go back.
 	if _, metrics := daemonGet(t, "http://"+d.http+"/metrics"); !regexp.MustCompile(`(?m)^leafbox_store_damage_events_total\{.*\} 1$`).Match(metrics) {
 		t.Fatal("damage counter went back after acknowledgement")
+	}
+}
+
+// TestCheckConfigOverlappingRules pins that leafbox -t refuses overlapping
+// store.forward rules with a message naming the file, both rules and the
+// overlap, and accepts disjoint ones.
+func TestCheckConfigOverlappingRules(t *testing.T) {
+	dir := t.TempDir()
+	bad := daemonWriteConf(t, dir, "bad.conf", `store {
+  dir: /data/leafbox
+  forward: [
+    { subjects: ["telemetry.>"], name: ALL }
+    { subjects: ["telemetry.b"], name: B }
+  ]
+}
+`)
+	var stdout, stderr strings.Builder
+	if code := run(context.Background(), []string{"-t", "-c", bad}, &stdout, &stderr); code != 1 {
+		t.Fatalf("-t on overlapping rules: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	want := `bad.conf:1: store: storage: bad config: forward[1] "B" and forward[0] "ALL" overlap: subject "telemetry.b"`
+	if !strings.Contains(stderr.String(), want) {
+		t.Fatalf("-t output %q does not contain %q", stderr.String(), want)
+	}
+	good := daemonWriteConf(t, dir, "good.conf", `store {
+  dir: /data/leafbox
+  forward: [ { subjects: ["telemetry.a"] }, { subjects: ["telemetry.b"] } ]
+}
+`)
+	stdout.Reset()
+	stderr.Reset()
+	if code := run(context.Background(), []string{"-t", "-c", good}, &stdout, &stderr); code != 0 {
+		t.Fatalf("-t on disjoint rules: exit %d\n%s%s", code, stdout.String(), stderr.String())
 	}
 }

@@ -30,7 +30,9 @@
 // taken as a publish into the queue and answered with an ack. Do not forward
 // subjects that a local service answers requests on.
 //
-// When a subject matches several rules, the first rule takes it.
+// Rules may not overlap: storage.Config.Validate refuses two rules with a
+// subject both would match (all rules subscribe in one queue group, so the
+// overlap would be split between them at random).
 //
 // # Uplink side
 //
