@@ -28,45 +28,16 @@ import (
 // Nats-Msg-Id of server_name and the store epoch, and /varz shows the forward figures.
 func TestDaemonForward(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "hub.conf")
-	hubConf := fmt.Sprintf("listen: 127.0.0.1:-1\nserver_name: hub\njetstream { store_dir: %q }\nleafnodes { listen: 127.0.0.1:-1 }\n", filepath.Join(dir, "js"))
-	if err := os.WriteFile(path, []byte(hubConf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	hopts, err := server.ProcessConfigFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hopts.NoLog, hopts.NoSigs = true, true
-	hub, err := server.NewServer(hopts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go hub.Start()
-	if !hub.ReadyForConnections(5 * time.Second) {
-		t.Fatal("hub did not start")
-	}
-	defer hub.Shutdown()
-	hnc, err := nats.Connect(hub.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hnc.Close()
-	hjs, _ := jetstream.New(hnc)
+	stream, leafPort := startJSHub(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	stream, err := hjs.CreateStream(ctx, jetstream.StreamConfig{Name: "HUB", Subjects: []string{"telemetry.>"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, _ := hub.Varz(nil)
 
 	conf := daemonWriteConf(t, dir, "gw.conf", fmt.Sprintf(`listen: 127.0.0.1:-1
 http: 127.0.0.1:-1
 server_name: gw1
 leafnodes { reconnect: "100ms", remotes = [ { url: "nats-leaf://127.0.0.1:%d", compression: off } ] }
 store { dir: %q, sync_interval: 10ms, forward: [ { subjects: ["telemetry.>"], ack: jetstream, name: TELEMETRY, stream: HUB } ] }
-`, v.LeafNode.Port, filepath.Join(dir, "store")))
+`, leafPort, filepath.Join(dir, "store")))
 	d := daemonStartRun(t, "-c", conf)
 	nc := daemonMustConnect(t, d.client)
 	js, _ := jetstream.New(nc.Conn)
@@ -93,6 +64,99 @@ store { dir: %q, sync_interval: 10ms, forward: [ { subjects: ["telemetry.>"], ac
 		md, _ := vz["metadata"].(map[string]any)
 		return md["forward.TELEMETRY.acked"] == "3" && md["forward.TELEMETRY.queued"] == "0"
 	})
+}
+
+// startJSHub runs a nats-server hub with JetStream, a leafnode listener and
+// the stream HUB on telemetry.> (default duplicate window, 2 minutes); it
+// returns the stream and the leafnode port.
+func startJSHub(t *testing.T) (jetstream.Stream, int) {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "hub.conf")
+	hubConf := fmt.Sprintf("listen: 127.0.0.1:-1\nserver_name: hub\njetstream { store_dir: %q }\nleafnodes { listen: 127.0.0.1:-1 }\n", filepath.Join(dir, "js"))
+	if err := os.WriteFile(path, []byte(hubConf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hopts, err := server.ProcessConfigFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hopts.NoLog, hopts.NoSigs = true, true
+	hub, err := server.NewServer(hopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go hub.Start()
+	if !hub.ReadyForConnections(5 * time.Second) {
+		t.Fatal("hub did not start")
+	}
+	t.Cleanup(hub.Shutdown)
+	hnc, err := nats.Connect(hub.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hnc.Close)
+	hjs, _ := jetstream.New(hnc)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stream, err := hjs.CreateStream(ctx, jetstream.StreamConfig{Name: "HUB", Subjects: []string{"telemetry.>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := hub.Varz(nil)
+	return stream, v.LeafNode.Port
+}
+
+// TestDaemonForwardAfterStoreWipe is the issue's reproduction: server_name
+// gw1, ack: jetstream, 5 acked publishes, stop, the store directory
+// removed (a reflash), start, 5 more acked publishes: all 10 are in the hub
+// stream. With ids that restart with the store, the hub dropped the second
+// five as duplicates and the gateway deleted them as delivered.
+func TestDaemonForwardAfterStoreWipe(t *testing.T) {
+	dir := t.TempDir()
+	stream, leafPort := startJSHub(t)
+	storeDir := filepath.Join(dir, "store")
+	conf := daemonWriteConf(t, dir, "gw.conf", fmt.Sprintf(`listen: 127.0.0.1:-1
+http: 127.0.0.1:-1
+server_name: gw1
+leafnodes { reconnect: "100ms", remotes = [ { url: "nats-leaf://127.0.0.1:%d", compression: off } ] }
+store { dir: %q, sync_interval: 10ms, forward: [ { subjects: ["telemetry.>"], ack: jetstream, name: TELEMETRY } ] }
+`, leafPort, storeDir))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	sent := 0
+	batch := func(d *daemonInProc) {
+		t.Helper()
+		nc := daemonMustConnect(t, d.client)
+		js, _ := jetstream.New(nc.Conn)
+		for range 5 {
+			sent++
+			if _, err := js.Publish(ctx, "telemetry.w", []byte(strconv.Itoa(sent))); err != nil {
+				t.Fatalf("publish %d: %v", sent, err)
+			}
+		}
+		daemonWaitFor(t, 10*time.Second, "queue drained", func() bool {
+			md, _ := daemonGetJSON(t, "http://"+d.http+"/varz")["metadata"].(map[string]any)
+			return md["forward.TELEMETRY.queued"] == "0" && md["forward.TELEMETRY.acked"] == "5"
+		})
+	}
+	d := daemonStartRun(t, "-c", conf)
+	batch(d)
+	if code, _ := d.stop(t); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if err := os.RemoveAll(storeDir); err != nil {
+		t.Fatal(err)
+	}
+	d = daemonStartRun(t, "-c", conf)
+	batch(d)
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 10 {
+		t.Fatalf("hub stream holds %d messages after the wipe, want 10", info.State.Msgs)
+	}
 }
 
 // TestMQTTDurableForward pins the wiring of the MQTT durable hook: a QoS 1
