@@ -64,7 +64,12 @@
 // under our id (a copied store file with the same server_name, say): the
 // record is not delivered. It stays queued, Stats.IDCollisions counts it,
 // a warning is logged, the store takes a new epoch and the window is sent
-// again after RetryDelay under ids the hub has not seen.
+// again after RetryDelay under ids the hub has not seen. At most three new
+// epochs are taken per run; past that the record waits, and each further
+// collision doubles the pause (up to 64 times RetryDelay).
+//
+// A store written before epochs existed gets one at its first open: records
+// it still holds that an older version sent may reach the stream twice.
 //
 // ack: flush sends records without a reply and, after each batch, a
 // PING; the PONG acknowledges the batch.

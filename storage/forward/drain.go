@@ -241,6 +241,7 @@ func (d *drainer) onEvent(ev ackEvent) {
 		n++
 	}
 	if n > 0 {
+		r.collisionStreak = 0
 		r.q.Ack(top)
 		r.ackedTo.Store(top)
 		r.acked.Add(uint64(n))
@@ -256,20 +257,28 @@ func (d *drainer) onEvent(ev ackEvent) {
 // record stays queued, the collision is counted and logged, the store takes
 // a new epoch and the window is sent again after RetryDelay under the new
 // ids, which the hub has never seen. Records in flight under the old epoch
-// may so reach the stream twice (at-least-once, as after any resend). If
-// the new epoch cannot be stored, duplicate replies up to this record keep
-// counting as collisions and each retry tries again: the record waits, it
-// is not lost, and the loop runs at most once per RetryDelay.
+// may so reach the stream twice (at-least-once, as after any resend).
+//
+// A fresh random epoch cannot collide, so collisions that go on mean a hub
+// that answers "duplicate" to anything: the epoch is renewed at most
+// maxEpochRenewals times per run, and after that (or when the new epoch
+// cannot be stored) duplicate replies up to this record keep counting as
+// collisions. The record waits, it is never taken as delivered, and each
+// consecutive collision doubles the pause before the next try (up to 64
+// times RetryDelay), so the loop never runs hot.
 func (d *drainer) collision(seq uint64) {
 	r := d.r
 	r.idCollisions.Add(1)
 	r.collidedTo = max(r.collidedTo, seq)
-	r.f.log.Warn("forward: the hub stream reported a duplicate of a message id never sent by this store; keeping the message and sending it again under a new epoch",
+	r.collisionStreak = min(r.collisionStreak+1, 7)
+	r.f.log.Warn("forward: the hub stream reported a duplicate of a message id never sent by this store; keeping the message",
 		"queue", r.name, "seq", seq, "msg_id", string(r.msgIDPrefix)+strconv.FormatUint(seq, 10))
 	if err := r.f.renewEpoch(r.idGen); err != nil {
-		r.f.log.Error("forward: cannot renew the store epoch; the message waits", "queue", r.name, "seq", seq, "err", err)
+		r.f.log.Error("forward: message ids not renewed; the message waits", "queue", r.name, "seq", seq, "err", err)
 	}
-	d.rewind(time.Now())
+	now := time.Now()
+	d.rewind(now)
+	d.retryAt = now.Add(r.f.cfg.RetryDelay << (r.collisionStreak - 1))
 }
 
 // checkTimeout sends the window again when its oldest record waited too

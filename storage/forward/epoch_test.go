@@ -145,6 +145,33 @@ func TestDuplicateForNeverSentID(t *testing.T) {
 		waitFor(t, waitShort, "acked", func() bool { return g.stats(t).Queued == 0 })
 		g.fwd.LinkDown()
 	})
+	t.Run("hub always duplicate", func(t *testing.T) {
+		g := startGateway(t, gwOptions{rules: ruleCfg})
+		fill(t, g, 3)
+		s := newDupSender(t, g)
+		start := time.Now()
+		g.fwd.LinkUp(s)
+		defer g.fwd.LinkDown()
+		// Backoff 50ms, 100ms, 200ms, 400ms between the first five: not
+		// a loop at RetryDelay.
+		waitFor(t, waitShort, "5 collisions", func() bool { return g.stats(t).IDCollisions >= 5 })
+		if took := time.Since(start); took < 750*time.Millisecond {
+			t.Fatalf("5 collisions in %v: no backoff", took)
+		}
+		if st := g.stats(t); st.Queued != 3 || st.Acked != 0 {
+			t.Fatalf("stats %+v", st)
+		}
+		epochs := map[string]bool{}
+		for _, id := range s.sentIDs() {
+			epochs[strings.Split(id, "-")[1]] = true
+		}
+		if len(epochs) > 4 {
+			t.Fatalf("%d epochs used: renewals are not bounded", len(epochs))
+		}
+		if !strings.Contains(g.logs.tail(100000), "no other gateway uses this id") {
+			t.Fatal("the bound on renewals is not logged")
+		}
+	})
 	t.Run("queued at start", func(t *testing.T) {
 		dir := t.TempDir()
 		g := startGateway(t, gwOptions{dir: dir, rules: ruleCfg})

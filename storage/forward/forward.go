@@ -200,13 +200,23 @@ func (f *Forwarder) msgIDPrefix(rule string) ([]byte, uint64) {
 	return []byte(f.cfg.ID + "-" + f.epoch + "-" + rule + "-"), f.idGen.Load()
 }
 
+// maxEpochRenewals bounds the epoch renewals per run (see
+// drainer.collision).
+const maxEpochRenewals = 3
+
+// errRenewals is returned by renewEpoch past maxEpochRenewals.
+var errRenewals = errors.New("forward: the hub reports duplicates under fresh epochs too; check that no other gateway uses this id (server_name)")
+
 // renewEpoch makes the store take a new epoch, unless another rule already
 // renewed the one of generation seen.
 func (f *Forwarder) renewEpoch(seen uint64) error {
 	f.idMu.Lock()
 	defer f.idMu.Unlock()
-	if f.idGen.Load() != seen {
+	switch g := f.idGen.Load(); {
+	case g != seen:
 		return nil
+	case g >= maxEpochRenewals:
+		return errRenewals
 	}
 	e, err := f.store.RenewEpoch()
 	if err != nil {
@@ -364,9 +374,11 @@ type rule struct {
 	// sentTo (sent already in this run). collidedTo is the highest record
 	// whose id the hub reported as used by someone else; duplicate replies
 	// up to it are not genuine either until the epoch is renewed.
+	// collisionStreak counts collisions since the last ack (the backoff).
 	msgIDPrefix                  []byte
 	idGen                        uint64
 	bootLast, sentTo, collidedTo uint64
+	collisionStreak              int
 
 	sent, acked, resent, hubErrors, localErrors, idCollisions atomic.Uint64
 	inFlight                                                  atomic.Int64
