@@ -32,7 +32,9 @@
 // has an epoch: a random 64-bit number made when the file is created and
 // kept in it (Epoch, at most 13 characters of [0-9a-z]). Queue name,
 // sequence and epoch name a record uniquely across every file the gateway
-// ever had; the uplink puts all three in each message id. Records leave only from the front:
+// ever had (two files draw the same epoch with a chance of 2^-64); the
+// uplink puts all three in each message id. Records leave only from the
+// front:
 // by Ack, by the drop_oldest policy of max_msgs and max_bytes, and by
 // max_age. Each reason has its own counter in QueueStats.Dropped, kept in
 // the file.
