@@ -34,7 +34,9 @@ func checkFile(path string) error {
 		return err
 	}
 	if fi.Size() == 0 {
-		return nil // bbolt initializes an empty file
+		// bbolt would initialize it as a new store, but bbolt never leaves
+		// a file it made empty: this one lost its contents.
+		return errors.New("empty file")
 	}
 	w := &pageWalker{f: f, size: fi.Size(), seen: make(map[uint64]bool)}
 	m, err := w.readMeta()

@@ -99,7 +99,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: batch_size must not be negative", ErrBadConfig)
 	}
 	seen := make(map[string]bool)
-	for i, r := range c.withDefaults().Forward {
+	rules := c.withDefaults().Forward
+	for i, r := range rules {
 		if len(r.Subjects) == 0 {
 			return fmt.Errorf("%w: forward[%d]: no subjects", ErrBadConfig, i)
 		}
@@ -122,6 +123,29 @@ func (c Config) Validate() error {
 		}
 		if err := r.Limits.validate(); err != nil {
 			return fmt.Errorf("%w: forward[%d]: %v", ErrBadConfig, i, err)
+		}
+		if err := overlapping(rules[:i], i, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// overlapping refuses rule r (number i) when one of its subjects overlaps
+// a subject of an earlier rule. Each rule subscribes in the same private
+// queue group, so a message both match goes to one of the two rules'
+// clients at random, and only the rule that owns it (the first) queues it:
+// about half of the overlap would be lost. Overlaps inside one rule are
+// harmless and allowed.
+func overlapping(earlier []ForwardRule, i int, r ForwardRule) error {
+	for j, e := range earlier {
+		for _, s := range r.Subjects {
+			for _, es := range e.Subjects {
+				if both, ok := subject.Intersect(s, es); ok {
+					return fmt.Errorf("%w: forward[%d] %q and forward[%d] %q overlap: subject %q (of %q and %q) would match both; a subject may belong to one rule only",
+						ErrBadConfig, i, r.Name, j, e.Name, both, s, es)
+				}
+			}
 		}
 	}
 	return nil

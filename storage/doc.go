@@ -27,7 +27,14 @@
 // at-least-once.
 //
 // Sequences start at 1, are contiguous, and never go back, even when the
-// queue is empty or after a restart. Records leave only from the front:
+// queue is empty or after a restart. They do start again at 1 in a new
+// file (a wiped data directory, a damaged file set aside), so every file
+// has an epoch: a random 64-bit number made when the file is created and
+// kept in it (Epoch, at most 13 characters of [0-9a-z]). Queue name,
+// sequence and epoch name a record uniquely across every file the gateway
+// ever had (two files draw the same epoch with a chance of 2^-64); the
+// uplink puts all three in each message id. Records leave only from the
+// front:
 // by Ack, by the drop_oldest policy of max_msgs and max_bytes, and by
 // max_age. Each reason has its own counter in QueueStats.Dropped, kept in
 // the file.
@@ -38,9 +45,12 @@
 // opens the file its page tree is walked (bbolt panics on damaged pages,
 // in places no recover reaches), then bbolt's own check runs (for at most
 // a bounded time), then every queue is scanned for its invariants. A file
-// that fails any step (or is not a bbolt file at all) is renamed to
+// that fails any step (or is not a bbolt file at all, or is empty or cut
+// short: only a missing file is a new store) is renamed to
 // leafbox.db.damaged-TIMESTAMP, a fresh empty store takes its place, the
-// problem is logged at error level and Open returns a non-nil *Recovery.
+// problem is logged at error level and Open returns a non-nil *Recovery,
+// with the number of queued records the file still showed when it could
+// be read that far.
 // The three newest damaged copies are kept. A file locked by another
 // process is an error, not damage.
 //

@@ -22,26 +22,41 @@ func TestRecoverDamaged(t *testing.T) {
 	tests := []struct {
 		name   string
 		damage func(t *testing.T, path string)
+		// queued is Recovery.QueuedMsgs when the case knows it (0: not
+		// checked; -1: unknown).
+		queued int64
 	}{
 		{"garbage", func(t *testing.T, path string) {
 			writeFile(t, path, bytes.Repeat([]byte("not a bbolt file "), 1000))
-		}},
-		{"short garbage", func(t *testing.T, path string) { writeFile(t, path, []byte("x")) }},
+		}, -1},
+		{"short garbage", func(t *testing.T, path string) { writeFile(t, path, []byte("x")) }, -1},
 		{"both meta pages", func(t *testing.T, path string) {
 			overwrite(t, path, 0, 2*4096, 1)
-		}},
+		}, 0},
 		{"data pages", func(t *testing.T, path string) {
 			fi, err := os.Stat(path)
 			if err != nil {
 				t.Fatal(err)
 			}
 			overwrite(t, path, 2*4096, int(fi.Size())-2*4096, 2)
-		}},
+		}, 0},
+		// A file that exists and is empty is damage, not a new store: it
+		// was a store whose contents are gone (only a missing file is new).
+		{"zero length", func(t *testing.T, path string) {
+			if err := os.Truncate(path, 0); err != nil {
+				t.Fatal(err)
+			}
+		}, -1},
+		{"truncated in the meta pages", func(t *testing.T, path string) {
+			if err := os.Truncate(path, 100); err != nil {
+				t.Fatal(err)
+			}
+		}, 0},
 		{"truncated", func(t *testing.T, path string) {
 			if err := os.Truncate(path, 3*4096+100); err != nil {
 				t.Fatal(err)
 			}
-		}},
+		}, 0},
 		{"unknown format version", func(t *testing.T, path string) {
 			db, err := bolt.Open(path, 0o600, nil)
 			if err != nil {
@@ -51,7 +66,7 @@ func TestRecoverDamaged(t *testing.T) {
 			if err := db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyVersion, []byte{9}) }); err != nil {
 				t.Fatal(err)
 			}
-		}},
+		}, 200},
 		{"queue gap", func(t *testing.T, path string) {
 			db, err := bolt.Open(path, 0o600, nil)
 			if err != nil {
@@ -64,7 +79,7 @@ func TestRecoverDamaged(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-		}},
+		}, 199},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -87,6 +102,9 @@ func TestRecoverDamaged(t *testing.T) {
 			}
 			if recov.MovedTo == "" || !fileExists(recov.MovedTo) {
 				t.Fatalf("damaged copy not kept: %+v", recov)
+			}
+			if tc.queued != 0 && recov.QueuedMsgs != tc.queued {
+				t.Fatalf("Recovery.QueuedMsgs = %d, want %d", recov.QueuedMsgs, tc.queued)
 			}
 			if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "STORE DAMAGED") {
 				t.Fatalf("recovery not logged at error level:\n%s", logs.String())

@@ -54,12 +54,19 @@ type Recovery struct {
 	// MovedTo is where the damaged file was kept ("" if it could not be
 	// moved and was removed).
 	MovedTo string
+	// QueuedMsgs is how many queued records the damaged file held, as far
+	// as it could be read; -1 when it could not be read at all.
+	QueuedMsgs int64
 	// At is when the recovery happened.
 	At time.Time
 }
 
 func (r *Recovery) String() string {
-	return fmt.Sprintf("store damaged (%v); moved to %q, started empty", r.Reason, r.MovedTo)
+	held := "unknown number of queued messages"
+	if r.QueuedMsgs >= 0 {
+		held = fmt.Sprintf("%d queued messages", r.QueuedMsgs)
+	}
+	return fmt.Sprintf("store damaged (%v); moved to %q (%s), started empty", r.Reason, r.MovedTo, held)
 }
 
 // Store is the gateway's durable state in one bbolt file: one FIFO queue per
@@ -77,6 +84,10 @@ type Store struct {
 
 	queues map[string]*Queue
 	order  []*Queue
+
+	// epochMu guards epoch (see Epoch).
+	epochMu sync.Mutex
+	epoch   string
 
 	w      writer
 	closed chan struct{}
@@ -140,7 +151,11 @@ func Open(cfg Config, log *slog.Logger) (*Store, *Recovery, error) {
 // errDamaged marks an open failure that recovery can fix.
 var errDamaged = errors.New("damaged")
 
-type damagedError struct{ err error }
+type damagedError struct {
+	err error
+	// queued is the queued records counted in the file, -1 if unknown.
+	queued int64
+}
 
 func (e damagedError) Error() string { return e.err.Error() }
 func (e damagedError) Unwrap() []error {
@@ -148,7 +163,40 @@ func (e damagedError) Unwrap() []error {
 }
 
 func damaged(format string, args ...any) error {
-	return damagedError{fmt.Errorf(format, args...)}
+	return damagedError{err: fmt.Errorf(format, args...), queued: -1}
+}
+
+// withQueued adds to a damaged error the number of queued records that
+// db, opened but failing a later check, still shows.
+func withQueued(err error, db *bolt.DB) error {
+	var de damagedError
+	if !errors.As(err, &de) {
+		return err
+	}
+	de.queued = countQueued(db)
+	return de
+}
+
+// countQueued counts the records in every queue bucket of db, or returns
+// -1 if the file cannot be read that far.
+func countQueued(db *bolt.DB) (n int64) {
+	defer func() {
+		if recover() != nil {
+			n = -1
+		}
+	}()
+	err := db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			if len(name) > len(queuePrefix) && string(name[:len(queuePrefix)]) == queuePrefix {
+				n += int64(b.Stats().KeyN)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 // growStep is how much bbolt grows the file beyond what it needs, once the
@@ -182,15 +230,18 @@ func (s *Store) openAndLoad() (err error) {
 		}
 	}()
 	if err := s.integrityCheck(db); err != nil {
+		err = withQueued(err, db)
 		_ = db.Close()
 		return err
 	}
 	if err := s.initLayout(db); err != nil {
+		err = withQueued(err, db)
 		_ = db.Close()
 		return err
 	}
 	s.db = db
 	if err := s.loadQueues(); err != nil {
+		err = withQueued(err, db)
 		s.db = nil
 		_ = db.Close()
 		return err
@@ -293,6 +344,9 @@ func (s *Store) initLayout(db *bolt.DB) error {
 		} else if len(v) != 1 || v[0] != formatVersion {
 			return damaged("unknown format version %v", v)
 		}
+		if err := s.loadEpoch(meta); err != nil {
+			return err
+		}
 		names := [][]byte{bucketQueueMeta, bucketRetained, bucketSessions, bucketDevice}
 		for _, r := range s.cfg.Forward {
 			names = append(names, queueBucket(r.Name))
@@ -349,7 +403,11 @@ func (s *Store) loadQueues() error {
 
 // recover moves the damaged file aside and logs loudly.
 func (s *Store) recover(cause error) *Recovery {
-	rec := &Recovery{Reason: cause, At: time.Now()}
+	rec := &Recovery{Reason: cause, At: time.Now(), QueuedMsgs: -1}
+	var de damagedError
+	if errors.As(cause, &de) {
+		rec.QueuedMsgs = de.queued
+	}
 	aside := fmt.Sprintf("%s.damaged-%s", s.path, rec.At.UTC().Format("20060102T150405.000Z"))
 	if err := os.Rename(s.path, aside); err != nil {
 		s.log.Error("store damaged and cannot be moved aside; removing it", "path", s.path, "err", err)
@@ -359,7 +417,7 @@ func (s *Store) recover(cause error) *Recovery {
 		syncDir(s.cfg.Dir)
 	}
 	s.log.Error("STORE DAMAGED: started an empty store; queued messages in the old file were not forwarded",
-		"path", s.path, "moved_to", rec.MovedTo, "err", cause)
+		"path", s.path, "moved_to", rec.MovedTo, "queued_msgs", rec.QueuedMsgs, "err", cause)
 	s.pruneDamaged(3)
 	return rec
 }

@@ -14,7 +14,8 @@
 //	                  ?test=subject keeps those a publish would reach,
 //	                  ?offset=, ?limit= (default 1024). Also /subscriptionsz.
 //	/leafz            leafnode connections, when the Source implements LeafzSource
-//	/healthz          {"status":"ok"} or 503 {"status":"unavailable","error":"..."}
+//	/healthz          {"status":"ok"}, 503 {"status":"unavailable","error":"..."},
+//	                  or 200 {"status":"degraded","error":"..."} (see Degraded)
 //	/metrics          Prometheus text format 0.0.4, written by hand
 //
 // JSON documents are indented by two spaces as nats-server's are (/healthz

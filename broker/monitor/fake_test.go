@@ -129,6 +129,7 @@ func newFakeSource() *fakeSource {
 			Subscriptions:    4,
 			ConfigLoadTime:   t0.Add(-time.Hour),
 			Warnings:         []string{"listening on 0.0.0.0:4222 without authorization"},
+			StoreDamage:      2,
 		},
 		conns: []ConnInfo{
 			{Cid: 3, IP: "127.0.0.1", Port: 50003, Start: t0.Add(-time.Minute), LastActivity: t0.Add(-time.Second),

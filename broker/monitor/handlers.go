@@ -186,7 +186,11 @@ func (s *Server) handleBridgez(w *response) {
 func (s *Server) handleHealthz(w *response) {
 	hs := HealthStatus{Status: StatusOK}
 	code := statusOK
-	if err := s.src.Healthz(); err != nil {
+	err := s.src.Healthz()
+	switch classify(err) {
+	case healthDegraded:
+		hs = HealthStatus{Status: StatusDegraded, Error: err.Error()}
+	case healthUnavailable:
 		hs = HealthStatus{Status: StatusUnavailable, Error: err.Error()}
 		code = statusServiceUnavailable
 		s.log.Debug("health check failed", "err", err)
@@ -199,11 +203,11 @@ func (s *Server) handleHealthz(w *response) {
 func (s *Server) handleMetrics(w *response) {
 	v := s.varz()
 	sz := s.src.Subsz(SubszOptions{Limit: DefaultSubListSize})
-	healthy := s.src.Healthz() == nil
+	health := classify(s.src.Healthz())
 
 	w.status = statusOK
 	w.contentType = metricsContentType
-	w.body = appendMetrics(w.body[:0], &v, &sz.SublistStats, healthy)
+	w.body = appendMetrics(w.body[:0], &v, &sz.SublistStats, health)
 }
 
 // varz asks the Source and fills what the monitor measures itself.

@@ -3,6 +3,7 @@ package monitor
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -385,6 +386,10 @@ func TestHealthz(t *testing.T) {
 	}{
 		{"ok", nil, 200, `{"status":"ok"}`},
 		{"unavailable", errNotReady, 503, `{"status":"unavailable","error":"leaf link down and store full"}`},
+		// Degraded: working, but an operator should look; 200 so probes
+		// and watchdogs do not restart a gateway that a restart cannot fix.
+		{"degraded", &Degraded{Reason: "store damaged"}, 200, `{"status":"degraded","error":"store damaged"}`},
+		{"degraded wrapped", fmt.Errorf("store: %w", &Degraded{Reason: "damaged"}), 200, `{"status":"degraded","error":"store: damaged"}`},
 		{"recovered", nil, 200, `{"status":"ok"}`},
 	}
 	for _, tc := range tests {

@@ -24,7 +24,7 @@ type promWriter struct {
 
 // appendMetrics renders the /metrics body for v, the sublist statistics st
 // and the health state. It allocates nothing when b has room.
-func appendMetrics(b []byte, v *Varz, st *SublistStats, healthy bool) []byte {
+func appendMetrics(b []byte, v *Varz, st *SublistStats, health healthState) []byte {
 	w := promWriter{b: b, serverID: v.ServerID}
 
 	// Static information as value-labelled gauges, like the exporter's.
@@ -83,12 +83,9 @@ func appendMetrics(b []byte, v *Varz, st *SublistStats, healthy bool) []byte {
 	w.uint("gnatsd_subsz_max_fanout", "Largest number of subscriptions one match returned", typeGauge, uint64(st.MaxFanout))
 	w.float("gnatsd_subsz_avg_fanout", "Average number of subscriptions per match", st.AvgFanout)
 
-	var status int64
-	if !healthy {
-		status = 1
-	}
-	w.int("gnatsd_healthz_status", "Health: 0 ok, 1 unavailable", typeGauge, status)
-	w.int("leafbox_varz_warnings", "Configuration warnings listed in /varz", typeGauge, int64(len(v.Warnings)))
+	w.int("gnatsd_healthz_status", "Health: 0 ok, 1 unavailable, 2 degraded", typeGauge, int64(health))
+	w.int("leafbox_varz_warnings", "Warnings listed in /varz", typeGauge, int64(len(v.Warnings)))
+	w.uint("leafbox_store_damage_events_total", "Damaged store files set aside since start", typeCounter, v.StoreDamage)
 	return w.b
 }
 

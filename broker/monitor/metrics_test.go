@@ -87,6 +87,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		{"gnatsd_subsz_avg_fanout", 1.5, gauge},
 		{"gnatsd_healthz_status", 0, gauge},
 		{"leafbox_varz_warnings", 1, gauge},
+		{"leafbox_store_damage_events_total", 2, counter},
 		{"gnatsd_varz_version", 1, gauge},
 	}
 	for _, tc := range tests {
@@ -109,6 +110,11 @@ func TestMetricsEndpoint(t *testing.T) {
 	if v, _, _ := sample(t, parseMetrics(t, body), "gnatsd_healthz_status"); v != 1 {
 		t.Errorf("gnatsd_healthz_status = %v while unhealthy, want 1", v)
 	}
+	src.setHealth(&Degraded{Reason: "store damaged"})
+	_, _, body = do(t, "GET", ts.URL+"/metrics")
+	if v, _, _ := sample(t, parseMetrics(t, body), "gnatsd_healthz_status"); v != 2 {
+		t.Errorf("gnatsd_healthz_status = %v while degraded, want 2", v)
+	}
 }
 
 func TestMetricsLabelEscaping(t *testing.T) {
@@ -126,7 +132,7 @@ func TestMetricsLabelEscaping(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			v := Varz{ServerID: tc.id, ServerName: tc.id, Version: tc.id}
-			body := appendMetrics(nil, &v, &SublistStats{}, true)
+			body := appendMetrics(nil, &v, &SublistStats{}, healthOK)
 			mfs := parseMetrics(t, body)
 			_, _, l := sample(t, mfs, "gnatsd_varz_server_name")
 			if l["value"] != tc.id || l["server_id"] != tc.id {
@@ -160,7 +166,7 @@ func TestMetricsSpecialFloats(t *testing.T) {
 	}
 	for _, tc := range tests {
 		v := Varz{ServerID: "X"}
-		body := appendMetrics(nil, &v, &SublistStats{CacheHitRate: tc.in}, true)
+		body := appendMetrics(nil, &v, &SublistStats{CacheHitRate: tc.in}, healthOK)
 		parseMetrics(t, body)
 		i := bytes.Index(body, []byte("\ngnatsd_subsz_cache_hit_rate{"))
 		line, _, _ := strings.Cut(string(body[i+1:]), "\n")
@@ -174,7 +180,7 @@ func TestMetricsSpecialFloats(t *testing.T) {
 // names follow the exporter's prefixes.
 func TestMetricsShape(t *testing.T) {
 	v := newFakeSource().varz
-	body := string(appendMetrics(nil, &v, &SublistStats{}, true))
+	body := string(appendMetrics(nil, &v, &SublistStats{}, healthOK))
 	seen := map[string]bool{}
 	lines := strings.Split(strings.TrimSuffix(body, "\n"), "\n")
 	if len(lines)%3 != 0 {
@@ -203,7 +209,7 @@ func TestAppendMetricsAllocs(t *testing.T) {
 	st := newFakeSource().stats
 	buf := make([]byte, 0, 16<<10)
 	allocs := testing.AllocsPerRun(100, func() {
-		buf = appendMetrics(buf[:0], &v, &st, true)
+		buf = appendMetrics(buf[:0], &v, &st, healthOK)
 	})
 	if allocs != 0 {
 		t.Errorf("appendMetrics allocates %v times per render, want 0", allocs)
@@ -216,7 +222,7 @@ func BenchmarkAppendMetrics(b *testing.B) {
 	buf := make([]byte, 0, 16<<10)
 	b.ReportAllocs()
 	for b.Loop() {
-		buf = appendMetrics(buf[:0], &v, &st, true)
+		buf = appendMetrics(buf[:0], &v, &st, healthOK)
 	}
 	b.SetBytes(int64(len(buf)))
 }

@@ -76,8 +76,14 @@ type Varz struct {
 	StaleConnectionStats *StaleConnectionStats `json:"stale_connection_stats,omitempty"`
 
 	// Warnings is a leafbox extra: configuration choices an operator should
-	// revisit, e.g. "listening on 0.0.0.0:4222 without authorization".
+	// revisit, e.g. "listening on 0.0.0.0:4222 without authorization", and
+	// events that need attention, such as a damaged store file set aside.
 	Warnings []string `json:"warnings,omitempty"`
+	// StoreDamage is how many damaged store files were set aside since
+	// start. It feeds /metrics (leafbox_store_damage_events_total) only: the
+	// /varz document keeps nats-server's fields, and Warnings says what
+	// was set aside.
+	StoreDamage uint64 `json:"-"`
 }
 
 // LeafNodeOptsVarz is the "leaf" object of /varz. A gateway only solicits,

@@ -31,6 +31,9 @@ type deps struct {
 	// statistics); leafz serves /leafz when a leafnode uplink is configured.
 	varz  []func(*monitor.Varz)
 	leafz func(monitor.LeafzOptions) monitor.Leafz
+	// health lets components report to /healthz (after the broker's own
+	// check); a *monitor.Degraded error reports "degraded" with 200.
+	health []func() error
 	// bridgez reports the bridges' status for /bridgez (bridges.go).
 	bridgez func() (n int, statuses any)
 	store   *openStore // opened by store.go; nil without store.dir
@@ -113,6 +116,20 @@ func (m monitorSource) Varz() monitor.Varz {
 		f(&v)
 	}
 	return v
+}
+
+// Healthz is the broker's health, then the components' (the store's
+// damage report). The hardware watchdog does not use it: see deviceHealth.
+func (m monitorSource) Healthz() error {
+	if err := m.Server.Healthz(); err != nil {
+		return err
+	}
+	for _, f := range m.d.health {
+		if err := f(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Leafz reports the leafnode uplink, or nothing when none is configured.

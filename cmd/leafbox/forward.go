@@ -12,8 +12,9 @@ type forwarder = forward.Forwarder
 // newForwardComponent starts store-and-forward when the store is open and
 // has forward rules. The forwarder drains through the first leafnode remote
 // (leafnodes.go sets it as that remote's Forwarder) and is the MQTT
-// listener's durable hook (mqtt.go). Its Nats-Msg-Id prefix is server_name,
-// or an id generated once and kept in the store.
+// listener's durable hook (mqtt.go). Its Nats-Msg-Id is
+// <server_name>-<store epoch>-<rule>-<seq> (server_name, or an id generated
+// once and kept in the store when there is none).
 func newForwardComponent(opts *options, d *deps) (component, error) {
 	if d.store == nil || len(d.store.Queues()) == 0 {
 		return nil, nil

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -24,8 +25,52 @@ import (
 // TestDaemonForward runs the daemon with a store forward rule and a leaf
 // remote to a JetStream hub: jetstream.Publish against the daemon gets
 // the local durable ack, the message lands in the hub stream with the
-// Nats-Msg-Id of server_name, and /varz shows the forward figures.
+// Nats-Msg-Id of server_name and the store epoch, and /varz shows the forward figures.
 func TestDaemonForward(t *testing.T) {
+	dir := t.TempDir()
+	stream, leafPort := startJSHub(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	conf := daemonWriteConf(t, dir, "gw.conf", fmt.Sprintf(`listen: 127.0.0.1:-1
+http: 127.0.0.1:-1
+server_name: gw1
+leafnodes { reconnect: "100ms", remotes = [ { url: "nats-leaf://127.0.0.1:%d", compression: off } ] }
+store { dir: %q, sync_interval: 10ms, forward: [ { subjects: ["telemetry.>"], ack: jetstream, name: TELEMETRY, stream: HUB } ] }
+`, leafPort, filepath.Join(dir, "store")))
+	d := daemonStartRun(t, "-c", conf)
+	nc := daemonMustConnect(t, d.client)
+	js, _ := jetstream.New(nc.Conn)
+	for i := 1; i <= 3; i++ {
+		ack, err := js.Publish(ctx, "telemetry.d", []byte(strconv.Itoa(i)))
+		if err != nil || ack.Stream != "TELEMETRY" || ack.Sequence != uint64(i) {
+			t.Fatalf("local ack %d: %+v %v", i, ack, err)
+		}
+	}
+	daemonWaitFor(t, 10*time.Second, "3 messages in the hub stream", func() bool {
+		info, err := stream.Info(ctx)
+		return err == nil && info.State.Msgs == 3
+	})
+	m, err := stream.GetMsg(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// <server_name>-<store epoch>-<rule>-<seq>
+	if id := m.Header.Get("Nats-Msg-Id"); !regexp.MustCompile(`^gw1-[0-9a-z]{1,13}-TELEMETRY-1$`).MatchString(id) {
+		t.Fatalf("Nats-Msg-Id %q", id)
+	}
+	daemonWaitFor(t, 5*time.Second, "/varz forward figures", func() bool {
+		vz := daemonGetJSON(t, "http://"+d.http+"/varz")
+		md, _ := vz["metadata"].(map[string]any)
+		return md["forward.TELEMETRY.acked"] == "3" && md["forward.TELEMETRY.queued"] == "0"
+	})
+}
+
+// startJSHub runs a nats-server hub with JetStream, a leafnode listener and
+// the stream HUB on telemetry.> (default duplicate window, 2 minutes); it
+// returns the stream and the leafnode port.
+func startJSHub(t *testing.T) (jetstream.Stream, int) {
+	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "hub.conf")
 	hubConf := fmt.Sprintf("listen: 127.0.0.1:-1\nserver_name: hub\njetstream { store_dir: %q }\nleafnodes { listen: 127.0.0.1:-1 }\n", filepath.Join(dir, "js"))
@@ -45,12 +90,12 @@ func TestDaemonForward(t *testing.T) {
 	if !hub.ReadyForConnections(5 * time.Second) {
 		t.Fatal("hub did not start")
 	}
-	defer hub.Shutdown()
+	t.Cleanup(hub.Shutdown)
 	hnc, err := nats.Connect(hub.ClientURL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer hnc.Close()
+	t.Cleanup(hnc.Close)
 	hjs, _ := jetstream.New(hnc)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -59,38 +104,59 @@ func TestDaemonForward(t *testing.T) {
 		t.Fatal(err)
 	}
 	v, _ := hub.Varz(nil)
+	return stream, v.LeafNode.Port
+}
 
+// TestDaemonForwardAfterStoreWipe is the issue's reproduction: server_name
+// gw1, ack: jetstream, 5 acked publishes, stop, the store directory
+// removed (a reflash), start, 5 more acked publishes: all 10 are in the hub
+// stream. With ids that restart with the store, the hub dropped the second
+// five as duplicates and the gateway deleted them as delivered.
+func TestDaemonForwardAfterStoreWipe(t *testing.T) {
+	dir := t.TempDir()
+	stream, leafPort := startJSHub(t)
+	storeDir := filepath.Join(dir, "store")
 	conf := daemonWriteConf(t, dir, "gw.conf", fmt.Sprintf(`listen: 127.0.0.1:-1
 http: 127.0.0.1:-1
 server_name: gw1
 leafnodes { reconnect: "100ms", remotes = [ { url: "nats-leaf://127.0.0.1:%d", compression: off } ] }
-store { dir: %q, sync_interval: 10ms, forward: [ { subjects: ["telemetry.>"], ack: jetstream, name: TELEMETRY, stream: HUB } ] }
-`, v.LeafNode.Port, filepath.Join(dir, "store")))
-	d := daemonStartRun(t, "-c", conf)
-	nc := daemonMustConnect(t, d.client)
-	js, _ := jetstream.New(nc.Conn)
-	for i := 1; i <= 3; i++ {
-		ack, err := js.Publish(ctx, "telemetry.d", []byte(strconv.Itoa(i)))
-		if err != nil || ack.Stream != "TELEMETRY" || ack.Sequence != uint64(i) {
-			t.Fatalf("local ack %d: %+v %v", i, ack, err)
+store { dir: %q, sync_interval: 10ms, forward: [ { subjects: ["telemetry.>"], ack: jetstream, name: TELEMETRY } ] }
+`, leafPort, storeDir))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	sent := 0
+	batch := func(d *daemonInProc) {
+		t.Helper()
+		nc := daemonMustConnect(t, d.client)
+		js, _ := jetstream.New(nc.Conn)
+		for range 5 {
+			sent++
+			if _, err := js.Publish(ctx, "telemetry.w", []byte(strconv.Itoa(sent))); err != nil {
+				t.Fatalf("publish %d: %v", sent, err)
+			}
 		}
+		daemonWaitFor(t, 10*time.Second, "queue drained", func() bool {
+			md, _ := daemonGetJSON(t, "http://"+d.http+"/varz")["metadata"].(map[string]any)
+			return md["forward.TELEMETRY.queued"] == "0" && md["forward.TELEMETRY.acked"] == "5"
+		})
 	}
-	daemonWaitFor(t, 10*time.Second, "3 messages in the hub stream", func() bool {
-		info, err := stream.Info(ctx)
-		return err == nil && info.State.Msgs == 3
-	})
-	m, err := stream.GetMsg(ctx, 1)
+	d := daemonStartRun(t, "-c", conf)
+	batch(d)
+	if code, _ := d.stop(t); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if err := os.RemoveAll(storeDir); err != nil {
+		t.Fatal(err)
+	}
+	d = daemonStartRun(t, "-c", conf)
+	batch(d)
+	info, err := stream.Info(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id := m.Header.Get("Nats-Msg-Id"); id != "gw1-TELEMETRY-1" {
-		t.Fatalf("Nats-Msg-Id %q", id)
+	if info.State.Msgs != 10 {
+		t.Fatalf("hub stream holds %d messages after the wipe, want 10", info.State.Msgs)
 	}
-	daemonWaitFor(t, 5*time.Second, "/varz forward figures", func() bool {
-		vz := daemonGetJSON(t, "http://"+d.http+"/varz")
-		md, _ := vz["metadata"].(map[string]any)
-		return md["forward.TELEMETRY.acked"] == "3" && md["forward.TELEMETRY.queued"] == "0"
-	})
 }
 
 // TestMQTTDurableForward pins the wiring of the MQTT durable hook: a QoS 1

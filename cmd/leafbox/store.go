@@ -2,10 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"math"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/leafbox/leafbox/broker/monitor"
 	"github.com/leafbox/leafbox/storage"
 )
 
@@ -166,11 +173,14 @@ type openStore = storage.Store
 // storeComponent owns the open store and closes it when the daemon stops.
 type storeComponent struct {
 	s *storage.Store
+	// rec is the damage storage.Open found and set aside, or nil.
+	rec *storage.Recovery
 }
 
 // newStoreComponent opens the store when store.dir is set and puts it in
 // d.store for the components after it. A damaged file has already been set
-// aside and reported by storage.Open; a store that cannot be opened at all
+// aside and logged by storage.Open; the component reports it where
+// operators look (damageNotice). A store that cannot be opened at all
 // (directory not writable, file locked) is logged and the daemon runs on
 // without it: the broker matters more than the buffer.
 func newStoreComponent(opts *options, d *deps) (component, error) {
@@ -182,9 +192,54 @@ func newStoreComponent(opts *options, d *deps) (component, error) {
 		d.log.Error("store unavailable; forwarded messages are not buffered", "dir", opts.Store.Dir, "err", err)
 		return nil, nil
 	}
-	_ = rec // logged at error level by storage.Open
 	d.store = s
-	return &storeComponent{s: s}, nil
+	c := &storeComponent{s: s, rec: rec}
+	if rec != nil {
+		d.varz = append(d.varz, c.varz)
+		d.health = append(d.health, c.health)
+	}
+	return c, nil
+}
+
+// damageNotice describes the damage found at start until an operator
+// acknowledges it by removing (or moving away) the damaged copy; "" after
+// that. When the file could not be kept, nothing can be removed and the
+// notice stays until the next start, which opens the fresh store cleanly.
+// The daemon runs normally either way: the notice is for people, so it
+// goes to /varz warnings and to /healthz as "degraded" (HTTP 200).
+func (c *storeComponent) damageNotice() string {
+	r := c.rec
+	held := "an unknown number of queued messages"
+	if r.QueuedMsgs >= 0 {
+		held = strconv.FormatInt(r.QueuedMsgs, 10) + " queued messages"
+	}
+	at := r.At.UTC().Format(time.RFC3339)
+	if r.MovedTo == "" {
+		return fmt.Sprintf("store damaged at %s (%v): the file, with %s, could not be kept; started an empty store", at, r.Reason, held)
+	}
+	if _, err := os.Stat(r.MovedTo); errors.Is(err, fs.ErrNotExist) {
+		return ""
+	}
+	return fmt.Sprintf("store damaged at %s (%v): moved aside to %s with %s; started an empty store; remove that file to acknowledge",
+		at, r.Reason, r.MovedTo, held)
+}
+
+// varz adds the damage notice to /varz warnings and counts the event for
+// /metrics (leafbox_store_damage_events_total).
+func (c *storeComponent) varz(v *monitor.Varz) {
+	v.StoreDamage++
+	if n := c.damageNotice(); n != "" {
+		// Clip: the broker's warnings slice must not be appended to.
+		v.Warnings = append(slices.Clip(v.Warnings), n)
+	}
+}
+
+// health reports the unacknowledged damage as degraded.
+func (c *storeComponent) health() error {
+	if n := c.damageNotice(); n != "" {
+		return &monitor.Degraded{Reason: n}
+	}
+	return nil
 }
 
 // Run waits for ctx and closes the store, committing what is pending.

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +78,10 @@ func TestParseStoreErrors(t *testing.T) {
 			`bad.conf:1: store: storage: bad config: forward[0]: bad subject "a..b"`}},
 		{"duplicate names", "store {\n dir: /d\n forward: [ { subjects: a, name: X }, { subjects: b, name: X } ]\n}", []string{
 			`bad.conf:1: store: storage: bad config: forward[1]: duplicate name "X"`}},
+		// Overlapping rules would share messages of the overlap between
+		// their queue groups and lose part of them: refused.
+		{"overlapping rules", "store {\n dir: /d\n forward: [ { subjects: [\"telemetry.>\"] }, { subjects: [\"x.y\", \"telemetry.b\"], name: B } ]\n}", []string{
+			`bad.conf:1: store: storage: bad config: forward[1] "B" and forward[0] "FORWARD" overlap: subject "telemetry.b" (of "telemetry.b" and "telemetry.>") would match both; a subject may belong to one rule only`}},
 		{"forward not array", "store {\n dir: /d\n forward: { subjects: a }\n}", []string{
 			`bad.conf:3: store.forward: wrong type: expected array of forward rules, got block`}},
 	}
@@ -158,5 +165,103 @@ func TestStoreComponentAbsent(t *testing.T) {
 	d := &deps{log: slog.New(slog.DiscardHandler)}
 	if c, err := newStoreComponent(&options{}, d); c != nil || err != nil || d.store != nil {
 		t.Fatalf("without store.dir: %v %v %v", c, err, d.store)
+	}
+}
+
+// TestDaemonStoreDamageReported pins where store damage is reported to
+// operators: a zero-length store file (a store whose contents are gone) is
+// set aside, /varz warnings name the aside file, /healthz says degraded
+// with 200, /metrics counts the event, and removing the aside file
+// acknowledges it: /healthz is ok again and the warning goes.
+func TestDaemonStoreDamageReported(t *testing.T) {
+	dir := t.TempDir()
+	storeDir := filepath.Join(dir, "store")
+	if err := os.MkdirAll(storeDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(storeDir, storage.FileName), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conf := daemonWriteConf(t, dir, "gw.conf", fmt.Sprintf(`listen: 127.0.0.1:-1
+http: 127.0.0.1:-1
+server_name: gw1
+store { dir: %q, forward: [ { subjects: ["telemetry.>"] } ] }
+`, storeDir))
+	d := daemonStartRun(t, "-c", conf)
+	aside, _ := filepath.Glob(filepath.Join(storeDir, storage.FileName+".damaged-*"))
+	if len(aside) != 1 {
+		t.Fatalf("damaged copies: %v", aside)
+	}
+	storeWarning := func() string {
+		vz := daemonGetJSON(t, "http://"+d.http+"/varz")
+		ws, _ := vz["warnings"].([]any)
+		for _, w := range ws {
+			if s, _ := w.(string); strings.Contains(s, "store") {
+				return s
+			}
+		}
+		return ""
+	}
+	w := storeWarning()
+	if !strings.Contains(w, aside[0]) || !strings.Contains(w, "empty file") {
+		t.Fatalf("/varz warning %q does not name %s and the damage", w, aside[0])
+	}
+	t.Logf("/varz warning: %s", w)
+	code, body := daemonGet(t, "http://"+d.http+"/healthz")
+	var hs struct{ Status, Error string }
+	if err := json.Unmarshal(body, &hs); err != nil || code != 200 || hs.Status != "degraded" || !strings.Contains(hs.Error, aside[0]) {
+		t.Fatalf("/healthz: %d %s", code, body)
+	}
+	_, metrics := daemonGet(t, "http://"+d.http+"/metrics")
+	if !regexp.MustCompile(`(?m)^leafbox_store_damage_events_total\{server_id="[^"]+"\} 1$`).Match(metrics) ||
+		!strings.Contains(string(metrics), "# TYPE leafbox_store_damage_events_total counter") {
+		t.Fatalf("/metrics has no damage counter of 1:\n%s", metrics)
+	}
+	// The operator takes the file away: acknowledged.
+	if err := os.Remove(aside[0]); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := daemonGet(t, "http://"+d.http+"/healthz"); code != 200 || string(body) != `{"status":"ok"}` {
+		t.Fatalf("/healthz after the aside file was removed: %d %s", code, body)
+	}
+	if w := storeWarning(); w != "" {
+		t.Fatalf("warning kept after acknowledgement: %q", w)
+	}
+	// The counter counts events; it does not go back.
+	if _, metrics := daemonGet(t, "http://"+d.http+"/metrics"); !regexp.MustCompile(`(?m)^leafbox_store_damage_events_total\{.*\} 1$`).Match(metrics) {
+		t.Fatal("damage counter went back after acknowledgement")
+	}
+}
+
+// TestCheckConfigOverlappingRules pins that leafbox -t refuses overlapping
+// store.forward rules with a message naming the file, both rules and the
+// overlap, and accepts disjoint ones.
+func TestCheckConfigOverlappingRules(t *testing.T) {
+	dir := t.TempDir()
+	bad := daemonWriteConf(t, dir, "bad.conf", `store {
+  dir: /data/leafbox
+  forward: [
+    { subjects: ["telemetry.>"], name: ALL }
+    { subjects: ["telemetry.b"], name: B }
+  ]
+}
+`)
+	var stdout, stderr strings.Builder
+	if code := run(context.Background(), []string{"-t", "-c", bad}, &stdout, &stderr); code != 1 {
+		t.Fatalf("-t on overlapping rules: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	want := `bad.conf:1: store: storage: bad config: forward[1] "B" and forward[0] "ALL" overlap: subject "telemetry.b"`
+	if !strings.Contains(stderr.String(), want) {
+		t.Fatalf("-t output %q does not contain %q", stderr.String(), want)
+	}
+	good := daemonWriteConf(t, dir, "good.conf", `store {
+  dir: /data/leafbox
+  forward: [ { subjects: ["telemetry.a"] }, { subjects: ["telemetry.b"] } ]
+}
+`)
+	stdout.Reset()
+	stderr.Reset()
+	if code := run(context.Background(), []string{"-t", "-c", good}, &stdout, &stderr); code != 0 {
+		t.Fatalf("-t on disjoint rules: exit %d\n%s%s", code, stdout.String(), stderr.String())
 	}
 }

@@ -30,7 +30,9 @@
 // taken as a publish into the queue and answered with an ack. Do not forward
 // subjects that a local service answers requests on.
 //
-// When a subject matches several rules, the first rule takes it.
+// Rules may not overlap: storage.Config.Validate refuses two rules with a
+// subject both would match (all rules subscribe in one queue group, so the
+// overlap would be split between them at random).
 //
 // # Uplink side
 //
@@ -43,12 +45,31 @@
 // ack: jetstream sends each record as a request with the reply subject
 // <inbox>.<rule>.<seq> (the inbox is subscribed locally so the link
 // advertises it and the hub's stream ack routes back), and the headers
-// Nats-Msg-Id: <id>-<rule>-<seq> (the hub stream drops the duplicates a
-// resend after a reconnect or a timeout causes) and Leafbox-Published:
-// <RFC 3339 publish time>, before the message's own headers. A record
-// leaves the queue once the hub's stream acked it and every record before
-// it; an error reply or no answer within AckTimeout sends the window again
-// from the first unacknowledged record after RetryDelay.
+// Nats-Msg-Id: <id>-<epoch>-<rule>-<seq> (the hub stream drops the
+// duplicates a resend after a reconnect or a timeout causes) and
+// Leafbox-Published: <RFC 3339 publish time>, before the message's own
+// headers. <id> is Config.ID (server_name), <epoch> the store file's epoch
+// (storage.Store.Epoch): sequences start again at 1 in a new store file,
+// and the epoch keeps the ids of the new file from repeating those of an
+// old one, which the hub would drop as duplicates. A record leaves the
+// queue once the hub's stream acked it and every record before it; an
+// error reply or no answer within AckTimeout sends the window again from
+// the first unacknowledged record after RetryDelay.
+//
+// A duplicate publish ack ({"duplicate":true}) counts as delivered only for
+// a record that may have been sent before under the current epoch: one
+// already queued when the forwarder started (an earlier run may have sent
+// it) or one already sent in this run. For a record appended in this run
+// and sent for the first time, the stream holds somebody else's message
+// under our id (a copied store file with the same server_name, say): the
+// record is not delivered. It stays queued, Stats.IDCollisions counts it,
+// a warning is logged, the store takes a new epoch and the window is sent
+// again after RetryDelay under ids the hub has not seen. At most three new
+// epochs are taken per run; past that the record waits, and each further
+// collision doubles the pause (up to 64 times RetryDelay).
+//
+// A store written before epochs existed gets one at its first open: records
+// it still holds that an older version sent may reach the stream twice.
 //
 // ack: flush sends records without a reply and, after each batch, a
 // PING; the PONG acknowledges the batch.

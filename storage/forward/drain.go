@@ -18,12 +18,17 @@ type ackEvent struct {
 	seq   uint64
 	ok    bool
 	flush bool
+	// dup is a positive ack with "duplicate":true: the stream already
+	// had a message with the record's id.
+	dup bool
 }
 
 // slot is one record in flight.
 type slot struct {
-	seq   uint64
-	sent  time.Time
+	seq  uint64
+	sent time.Time
+	// fresh: never sent before under the current epoch (see rule.sentTo).
+	fresh bool
 	acked bool
 }
 
@@ -37,8 +42,8 @@ type window struct {
 func (w *window) at(i int) *slot { return &w.s[(w.head+i)%len(w.s)] }
 func (w *window) full() bool     { return w.n == len(w.s) }
 
-func (w *window) push(seq uint64, now time.Time) {
-	*w.at(w.n) = slot{seq: seq, sent: now}
+func (w *window) push(seq uint64, now time.Time, fresh bool) {
+	*w.at(w.n) = slot{seq: seq, sent: now, fresh: fresh}
 	w.n++
 }
 
@@ -162,6 +167,11 @@ func (d *drainer) fill() error {
 // is full or the queue has nothing more for now.
 func (d *drainer) send(rec *storage.Record, now time.Time) error {
 	r := d.r
+	if g := r.f.idGen.Load(); g != r.idGen {
+		// The epoch was renewed: nothing was sent under the new one.
+		r.msgIDPrefix, r.idGen = r.f.msgIDPrefix(r.name)
+		r.bootLast, r.sentTo, r.collidedTo = 0, 0, 0
+	}
 	d.hdr = appendHeader(d.hdr[:0], r.msgIDPrefix, rec)
 	m := broker.Msg{Subject: rec.Subject, Header: d.hdr, Data: rec.Payload}
 	if r.mode == storage.AckJetStream {
@@ -171,7 +181,9 @@ func (d *drainer) send(rec *storage.Record, now time.Time) error {
 	if err := d.s.Send(m); err != nil {
 		return err
 	}
-	d.w.push(rec.Seq, now)
+	fresh := rec.Seq > r.bootLast && rec.Seq > r.sentTo
+	r.sentTo = max(r.sentTo, rec.Seq)
+	d.w.push(rec.Seq, now, fresh)
 	r.sent.Add(1)
 	r.inFlight.Store(int64(d.w.n))
 	if r.mode == storage.AckFlush {
@@ -209,6 +221,10 @@ func (d *drainer) onEvent(ev ackEvent) {
 		d.rewind(time.Now())
 		return
 	}
+	if s := d.w.at(i); ev.dup && (s.fresh || s.seq <= r.collidedTo) {
+		d.collision(s.seq)
+		return
+	}
 	if ev.flush {
 		for j := 0; j <= i; j++ {
 			d.w.at(j).acked = true
@@ -225,11 +241,44 @@ func (d *drainer) onEvent(ev ackEvent) {
 		n++
 	}
 	if n > 0 {
+		r.collisionStreak = 0
 		r.q.Ack(top)
 		r.ackedTo.Store(top)
 		r.acked.Add(uint64(n))
 		r.inFlight.Store(int64(d.w.n))
 	}
+}
+
+// collision handles a duplicate reply for a record whose id this store
+// never sent under the current epoch: the hub stream holds someone else's
+// message under our id (two gateways with the same server_name and a
+// copied store file, say), so ours was dropped there and is not delivered.
+// Treating the reply as an ack would delete the record unsent. Instead the
+// record stays queued, the collision is counted and logged, the store takes
+// a new epoch and the window is sent again after RetryDelay under the new
+// ids, which the hub has never seen. Records in flight under the old epoch
+// may so reach the stream twice (at-least-once, as after any resend).
+//
+// A fresh random epoch cannot collide, so collisions that go on mean a hub
+// that answers "duplicate" to anything: the epoch is renewed at most
+// maxEpochRenewals times per run, and after that (or when the new epoch
+// cannot be stored) duplicate replies up to this record keep counting as
+// collisions. The record waits, it is never taken as delivered, and each
+// consecutive collision doubles the pause before the next try (up to 64
+// times RetryDelay), so the loop never runs hot.
+func (d *drainer) collision(seq uint64) {
+	r := d.r
+	r.idCollisions.Add(1)
+	r.collidedTo = max(r.collidedTo, seq)
+	r.collisionStreak = min(r.collisionStreak+1, 7)
+	r.f.log.Warn("forward: the hub stream reported a duplicate of a message id never sent by this store; keeping the message",
+		"queue", r.name, "seq", seq, "msg_id", string(r.msgIDPrefix)+strconv.FormatUint(seq, 10))
+	if err := r.f.renewEpoch(r.idGen); err != nil {
+		r.f.log.Error("forward: message ids not renewed; the message waits", "queue", r.name, "seq", seq, "err", err)
+	}
+	now := time.Now()
+	d.rewind(now)
+	d.retryAt = now.Add(r.f.cfg.RetryDelay << (r.collisionStreak - 1))
 }
 
 // checkTimeout sends the window again when its oldest record waited too

@@ -104,6 +104,12 @@ type Forwarder struct {
 	inbox     string
 	ackClient *broker.LocalClient
 
+	// idMu guards epoch; idGen counts its renewals, so a drain loop sees
+	// a change with one atomic load per record.
+	idMu  sync.Mutex
+	epoch string
+	idGen atomic.Uint64
+
 	mu     sync.Mutex
 	cancel context.CancelFunc // stops the current link's drain loops
 	done   chan struct{}      // closed once they have all returned
@@ -126,7 +132,7 @@ func New(cfg Config, d Deps) (*Forwarder, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	f := &Forwarder{cfg: cfg, srv: d.Server, store: d.Store, log: d.Log}
+	f := &Forwarder{cfg: cfg, srv: d.Server, store: d.Store, log: d.Log, epoch: d.Store.Epoch()}
 	if f.cfg.ID == "" {
 		id, err := storedID(d.Store)
 		if err != nil {
@@ -177,6 +183,50 @@ func randomToken() string {
 
 // ID is the gateway id used in Nats-Msg-Id headers.
 func (f *Forwarder) ID() string { return f.cfg.ID }
+
+// Epoch is the store epoch used in Nats-Msg-Id headers (see the package
+// documentation).
+func (f *Forwarder) Epoch() string {
+	f.idMu.Lock()
+	defer f.idMu.Unlock()
+	return f.epoch
+}
+
+// msgIDPrefix returns "<id>-<epoch>-<rule>-" and the epoch generation it
+// belongs to.
+func (f *Forwarder) msgIDPrefix(rule string) ([]byte, uint64) {
+	f.idMu.Lock()
+	defer f.idMu.Unlock()
+	return []byte(f.cfg.ID + "-" + f.epoch + "-" + rule + "-"), f.idGen.Load()
+}
+
+// maxEpochRenewals bounds the epoch renewals per run (see
+// drainer.collision).
+const maxEpochRenewals = 3
+
+// errRenewals is returned by renewEpoch past maxEpochRenewals.
+var errRenewals = errors.New("forward: the hub reports duplicates under fresh epochs too; check that no other gateway uses this id (server_name)")
+
+// renewEpoch makes the store take a new epoch, unless another rule already
+// renewed the one of generation seen.
+func (f *Forwarder) renewEpoch(seen uint64) error {
+	f.idMu.Lock()
+	defer f.idMu.Unlock()
+	switch g := f.idGen.Load(); {
+	case g != seen:
+		return nil
+	case g >= maxEpochRenewals:
+		return errRenewals
+	}
+	e, err := f.store.RenewEpoch()
+	if err != nil {
+		return err
+	}
+	f.log.Warn("forward: new store epoch for message ids", "epoch", e, "previous", f.epoch)
+	f.epoch = e
+	f.idGen.Add(1)
+	return nil
+}
 
 // Run blocks until ctx ends, then stops the drain loops and unsubscribes.
 func (f *Forwarder) Run(ctx context.Context) error {
@@ -299,8 +349,8 @@ type rule struct {
 	stream   string
 	lc       *broker.LocalClient
 
-	// replyPrefix is "<inbox>.<name>."; msgIDPrefix is "<id>-<name>-".
-	replyPrefix, msgIDPrefix []byte
+	// replyPrefix is "<inbox>.<name>.".
+	replyPrefix []byte
 	// ackBuf is the local publish ack being built; only the store's
 	// writer goroutine (which runs the append callbacks) touches it.
 	ackBuf   []byte
@@ -316,8 +366,22 @@ type rule struct {
 	// ackedTo is the highest sequence acknowledged by the hub.
 	ackedTo atomic.Uint64
 
-	sent, acked, resent, hubErrors, localErrors atomic.Uint64
-	inFlight                                    atomic.Int64
+	// Message id state, touched only by the rule's drain loop (one at a
+	// time). msgIDPrefix is "<id>-<epoch>-<name>-" of epoch generation
+	// idGen. A duplicate reply is genuine only for a record that may have
+	// been sent before under this epoch: one at or below bootLast (queued
+	// when the forwarder started, so maybe sent by an earlier run) or
+	// sentTo (sent already in this run). collidedTo is the highest record
+	// whose id the hub reported as used by someone else; duplicate replies
+	// up to it are not genuine either until the epoch is renewed.
+	// collisionStreak counts collisions since the last ack (the backoff).
+	msgIDPrefix                  []byte
+	idGen                        uint64
+	bootLast, sentTo, collidedTo uint64
+	collisionStreak              int
+
+	sent, acked, resent, hubErrors, localErrors, idCollisions atomic.Uint64
+	inFlight                                                  atomic.Int64
 }
 
 func newRule(f *Forwarder, i int, q *storage.Queue) *rule {
@@ -325,9 +389,10 @@ func newRule(f *Forwarder, i int, q *storage.Queue) *rule {
 	r := &rule{
 		f: f, idx: i, q: q, name: rl.Name, subjects: rl.Subjects, mode: rl.Ack, stream: rl.Stream,
 		replyPrefix: []byte(f.inbox + "." + rl.Name + "."),
-		msgIDPrefix: []byte(f.cfg.ID + "-" + rl.Name + "-"),
 		events:      make(chan ackEvent, 4*f.cfg.Window),
+		bootLast:    q.Stats().LastSeq,
 	}
+	r.msgIDPrefix, r.idGen = f.msgIDPrefix(rl.Name)
 	r.onCommit, r.onReply = r.committed, r.sendAck
 	return r
 }

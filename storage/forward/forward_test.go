@@ -105,7 +105,7 @@ func TestBacklogDrains(t *testing.T) {
 			waitFor(t, waitShort, "queue acked", func() bool { return q.Len() == 0 })
 			checkStream(t, h, want)
 			msgs := h.streamMsgs()
-			if id := msgs[0].Header.Get(forward.HeaderMsgID); id != g.fwd.ID()+"-TELEMETRY-1" {
+			if id := msgs[0].Header.Get(forward.HeaderMsgID); id != g.fwd.ID()+"-"+g.fwd.Epoch()+"-TELEMETRY-1" {
 				t.Fatalf("Nats-Msg-Id %q", id)
 			}
 			if _, err := time.Parse(time.RFC3339Nano, msgs[0].Header.Get(forward.HeaderPublished)); err != nil {

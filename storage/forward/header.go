@@ -45,6 +45,7 @@ var (
 	jsonError  = []byte(`"error"`)
 	jsonStream = []byte(`"stream":"`)
 	jsonSeq    = []byte(`"seq":`)
+	jsonDup    = []byte(`"duplicate":true`)
 )
 
 // onHubAck receives the hub stream's answers on <inbox>.<rule>.<seq>, on
@@ -71,6 +72,7 @@ func (f *Forwarder) onHubAck(m broker.Msg) {
 		return
 	}
 	ev := ackEvent{seq: seq, ok: r.isStreamAck(m)}
+	ev.dup = ev.ok && bytes.Contains(m.Data, jsonDup)
 	select {
 	case r.events <- ev:
 	default: // the drain loop is behind: the timeout sends again

@@ -16,7 +16,8 @@ const jsStoreFailed = 10077
 // onLocal takes a local message on one of the rule's subjects into the
 // queue (the relay handler, on the publisher's goroutine).
 func (r *rule) onLocal(m broker.Msg, _ [][]byte) {
-	// A subject an earlier rule also matches belongs to that rule.
+	// A subject an earlier rule also matches belongs to that rule (config
+	// validation refuses such overlaps; this keeps a message queued once).
 	if r.f.ruleFor(m.Subject) != r {
 		return
 	}

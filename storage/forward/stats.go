@@ -26,6 +26,10 @@ type Stats struct {
 	// HubErrors counts error replies and failed flushes from the uplink;
 	// LocalErrors counts local publishes answered with an error.
 	HubErrors, LocalErrors uint64
+	// IDCollisions counts duplicate replies from the hub stream for
+	// records never sent under the current epoch: not taken as delivered
+	// (see the package documentation).
+	IDCollisions uint64
 	// Dropped counts records lost to limits or refused, by reason.
 	Dropped storage.Drops
 }
@@ -39,6 +43,7 @@ func (f *Forwarder) Stats() []Stats {
 			Name: r.name, Queued: qs.Msgs, Bytes: qs.Bytes, InFlight: r.inFlight.Load(),
 			Sent: r.sent.Load(), Resent: r.resent.Load(), Acked: r.acked.Load(),
 			HubErrors: r.hubErrors.Load(), LocalErrors: r.localErrors.Load(), Dropped: qs.Dropped,
+			IDCollisions: r.idCollisions.Load(),
 		}
 	}
 	return out
@@ -64,6 +69,7 @@ func (f *Forwarder) Varz(v *monitor.Varz) {
 		u("rejected", s.Dropped.Rejected)
 		u("hub_errors", s.HubErrors)
 		u("local_errors", s.LocalErrors)
+		u("id_collisions", s.IDCollisions)
 	}
 	v.Metadata = md
 }
