@@ -47,12 +47,13 @@ func TestLocalDurableAck(t *testing.T) {
 			t.Fatalf("local subscriber: %v", err)
 		}
 	}
-	// PublishAsync with a window of 256.
+	// PublishAsync with a window of 256. The stall wait is nats.go's 200 ms
+	// by default, shorter than one group commit on a loaded machine.
 	jsa, _ := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(256))
 	const n = 2000
 	futures := make([]jetstream.PubAckFuture, n)
 	for i := range n {
-		if futures[i], err = jsa.PublishAsync("telemetry.async", []byte(strconv.Itoa(i))); err != nil {
+		if futures[i], err = jsa.PublishAsync("telemetry.async", []byte(strconv.Itoa(i)), jetstream.WithStallWait(waitShort)); err != nil {
 			t.Fatal(err)
 		}
 	}
