@@ -117,7 +117,7 @@ func newLink(r *remote, u *url.URL, conn net.Conn, start time.Time) *link {
 	return l
 }
 
-// handshake runs the soliciting side up to CONNECT (see LEAFNODE.md §1).
+// handshake runs the soliciting side up to CONNECT (docs/leafnode.md §1).
 func (l *link) handshake(ctx context.Context) error {
 	cfg := &l.r.cfg
 	var ir infoReader
@@ -146,7 +146,7 @@ func (l *link) handshake(ctx context.Context) error {
 	}
 	l.conn.SetReadDeadline(time.Now().Add(cfg.FirstInfoTimeout + cfg.TLSTimeout))
 
-	// Compression (§6). Not over websockets: nats-server puts S2 beneath
+	// Compression (docs/leafnode.md §4). Not over websockets: nats-server puts S2 beneath
 	// the websocket framing, which a framed net.Conn cannot do; such links
 	// use permessage-deflate (ws_compression) instead.
 	mode := cfg.Compression
@@ -198,7 +198,7 @@ func (l *link) handshake(ctx context.Context) error {
 	l.info = info
 	l.headers = info.Headers
 
-	// CONNECT (§3).
+	// CONNECT (docs/leafnode.md §1, credentials §2).
 	c := connectInfo{
 		Version:       compatVersion,
 		ID:            l.r.u.srv.ID(),
