@@ -3,12 +3,13 @@
 // routing in process to bridges and device services.
 //
 // Each client connection has a reader goroutine that parses the byte stream
-// (package proto) and routes every message as soon as it is parsed, and a
-// writer goroutine that flushes the connection's outbound buffer. Delivery
+// (package proto) and routes every message as soon as it is parsed. Delivery
 // appends the wire form of a message to the receiver's outbound buffer under
-// the receiver's lock; the publisher's reader wakes the writers it touched once
-// per read, so a burst of messages leaves in one write. No message is
-// allocated on this path.
+// the receiver's lock; the publisher's reader wakes the receivers it touched
+// once per read, so a burst of messages leaves in one write. A writer
+// goroutine runs only while a connection has output pending and exits when
+// its buffer is flushed, so an idle connection costs one goroutine, not two.
+// No message is allocated on this path.
 //
 // Memory is bounded per connection: outbound data beyond MaxPending marks the
 // receiver a slow consumer, and it is disconnected with -ERR 'Slow Consumer'.

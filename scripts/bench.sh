@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench.sh — leafbox side by side with nats-server 2.15.2, following the method of BENCHMARKS.md in the shared project docs:
+# bench.sh — leafbox side by side with nats-server 2.15.2, by the method in docs/benchmarks.md:
 # fresh processes, alternating leafbox / nats-server every round, median ratio with min–max.
 #
 # Environment (all optional):

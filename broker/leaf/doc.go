@@ -1,6 +1,7 @@
 // Package leaf is the leafnode uplink: the soliciting side of nats-server's
 // leafnode protocol, so a leafbox gateway joins a cloud nats-server cluster
-// exactly as a nats-server leaf would (see LEAFNODE.md in the shared docs).
+// exactly as a nats-server leaf would. docs/leafnode.md describes the
+// protocol as this package speaks it.
 //
 // # Links
 //

@@ -1,6 +1,10 @@
 package leaf
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/leafbox/leafbox/broker/proto"
+)
 
 // appendMsg appends an LMSG (or HMSG when hdr is not empty) for the hub:
 //
@@ -32,15 +36,7 @@ func appendMsg(dst, subj, reply []byte, queues [][]byte, hdr, data []byte) []byt
 		dst = append(dst, q...)
 	}
 	dst = append(dst, ' ')
-	if len(hdr) > 0 {
-		dst = strconv.AppendInt(dst, int64(len(hdr)), 10)
-		dst = append(dst, ' ')
-	}
-	dst = strconv.AppendInt(dst, int64(len(hdr)+len(data)), 10)
-	dst = append(dst, "\r\n"...)
-	dst = append(dst, hdr...)
-	dst = append(dst, data...)
-	return append(dst, "\r\n"...)
+	return proto.AppendMsgBody(dst, len(hdr) > 0, hdr, data)
 }
 
 // appendSub appends LS+ for plain (weight 0) or queue interest.

@@ -86,7 +86,7 @@ func (ir *infoReader) readInfo(r io.Reader) (hubInfo, error) {
 			return parseInfoLine(line)
 		}
 		if len(ir.buf) > maxInfoLine {
-			return hubInfo{}, ErrMaxControlLine
+			return hubInfo{}, proto.ErrMaxControlLine
 		}
 		n, err := r.Read(chunk[:])
 		ir.buf = append(ir.buf, chunk[:n]...)
@@ -102,13 +102,13 @@ func parseInfoLine(line []byte) (hubInfo, error) {
 	switch {
 	case len(line) > 5 && equalFold(line[:4], "INFO") && (line[4] == ' ' || line[4] == '\t'):
 		if err := json.Unmarshal(bytes.TrimSpace(line[5:]), &info); err != nil {
-			return info, fmt.Errorf("%w: INFO: %v", ErrBadArgs, err)
+			return info, fmt.Errorf("%w: INFO: %v", proto.ErrBadArgs, err)
 		}
 		return info, nil
 	case len(line) >= 4 && equalFold(line[:4], "-ERR"):
 		return info, &rejectError{text: string(bytes.Trim(bytes.TrimSpace(line[4:]), "'"))}
 	}
-	return info, fmt.Errorf("%w: expected INFO, got %q", ErrWrongPort, truncate(line))
+	return info, fmt.Errorf("%w: expected INFO, got %q", ErrWrongPort, proto.Snippet(line))
 }
 
 // wrongPort applies nats-server's test: a leafnode listener's first INFO
@@ -158,7 +158,7 @@ func selectCompression(mine, theirs string) (string, error) {
 		}
 		return mine, nil
 	}
-	return "", fmt.Errorf("%w: unsupported compression mode %q", ErrBadArgs, theirs)
+	return "", fmt.Errorf("%w: unsupported compression mode %q", proto.ErrBadArgs, theirs)
 }
 
 // autoLevel picks the s2 level for s2_auto from the RTT: the first

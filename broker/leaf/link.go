@@ -117,7 +117,7 @@ func newLink(r *remote, u *url.URL, conn net.Conn, start time.Time) *link {
 	return l
 }
 
-// handshake runs the soliciting side up to CONNECT (see LEAFNODE.md §1).
+// handshake runs the soliciting side up to CONNECT (docs/leafnode.md §1).
 func (l *link) handshake(ctx context.Context) error {
 	cfg := &l.r.cfg
 	var ir infoReader
@@ -136,7 +136,7 @@ func (l *link) handshake(ctx context.Context) error {
 	tlsWanted := info.TLSRequired || cfg.TLS != nil || strings.EqualFold(l.url.Scheme, "tls")
 	if tlsWanted && !cfg.TLSFirst && !l.ws {
 		if len(ir.rest) > 0 {
-			return fmt.Errorf("%w: data after INFO before TLS", ErrBadArgs)
+			return fmt.Errorf("%w: data after INFO before TLS", proto.ErrBadArgs)
 		}
 		tc, err := upgradeTLS(ctx, l.conn, cfg.TLS, l.url.Hostname(), cfg.TLSTimeout)
 		if err != nil {
@@ -146,7 +146,7 @@ func (l *link) handshake(ctx context.Context) error {
 	}
 	l.conn.SetReadDeadline(time.Now().Add(cfg.FirstInfoTimeout + cfg.TLSTimeout))
 
-	// Compression (§6). Not over websockets: nats-server puts S2 beneath
+	// Compression (docs/leafnode.md §4). Not over websockets: nats-server puts S2 beneath
 	// the websocket framing, which a framed net.Conn cannot do; such links
 	// use permessage-deflate (ws_compression) instead.
 	mode := cfg.Compression
@@ -167,7 +167,7 @@ func (l *link) handshake(ctx context.Context) error {
 				advertised = CompressionS2Auto
 			}
 			if len(ir.rest) > 0 {
-				return fmt.Errorf("%w: data after INFO before compression", ErrBadArgs)
+				return fmt.Errorf("%w: data after INFO before compression", proto.ErrBadArgs)
 			}
 			js, err := json.Marshal(struct {
 				ID          string `json:"server_id"`
@@ -198,7 +198,7 @@ func (l *link) handshake(ctx context.Context) error {
 	l.info = info
 	l.headers = info.Headers
 
-	// CONNECT (§3).
+	// CONNECT (docs/leafnode.md §1, credentials §2).
 	c := connectInfo{
 		Version:       compatVersion,
 		ID:            l.r.u.srv.ID(),
@@ -321,16 +321,19 @@ func (l *link) readLoop() {
 	}
 }
 
-// protocolError answers a bad stream with nats-server's -ERR texts (none
-// for bad arguments, as nats-server) and drops the link. This is the one
-// place parse errors become -ERR.
+// protocolError answers a bad stream with an -ERR and drops the link; this
+// is the one place the leaf's parse errors become -ERR text. Unknown
+// operations (proto.ErrPayloadEnd is one) and oversize payloads get
+// nats-server's texts, bad arguments none, as nats-server. The control-line
+// text is leafbox's own, not proto.ErrText's lower-case client text; the hub
+// only logs it, and it is kept as it always was.
 func (l *link) protocolError(err error) {
 	switch {
-	case errors.Is(err, ErrUnknownOp), errors.Is(err, ErrPayloadEnd):
+	case errors.Is(err, proto.ErrUnknownOp):
 		l.sendErr("Unknown Protocol Operation")
-	case errors.Is(err, ErrMaxPayload):
+	case errors.Is(err, proto.ErrMaxPayload):
 		l.sendErr("Maximum Payload Violation")
-	case errors.Is(err, ErrMaxControlLine):
+	case errors.Is(err, proto.ErrMaxControlLine):
 		l.sendErr("Maximum Control Line Exceeded")
 	}
 	l.close(err)

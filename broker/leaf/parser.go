@@ -2,25 +2,20 @@ package leaf
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 
 	"github.com/leafbox/leafbox/broker/proto"
 )
 
-// Protocol errors of the hub's byte stream. Any of them drops the link.
-var (
-	ErrUnknownOp      = errors.New("leaf: unknown protocol operation")
-	ErrBadArgs        = errors.New("leaf: bad protocol arguments")
-	ErrMaxControlLine = errors.New("leaf: maximum control line exceeded")
-	ErrMaxPayload     = errors.New("leaf: maximum payload exceeded")
-	ErrPayloadEnd     = errors.New("leaf: payload not followed by CRLF")
-)
+// The parser reports a bad stream from the hub with broker/proto's sentinels
+// (ErrUnknownOp, ErrBadArgs, ErrMaxControlLine, ErrMaxPayload, ErrPayloadEnd),
+// wrapped with what was wrong; bad sizes and weights are ErrBadArgs here.
+// Any of them drops the link (link.protocolError).
 
-// Limits of the leaf protocol (nats-server MAX_CONTROL_LINE_SIZE and its
-// INFO, which may carry many URLs, may be longer).
+// Limits of the leaf protocol: nats-server's MAX_CONTROL_LINE_SIZE, except
+// for INFO, which may carry many URLs and may be longer.
 const (
-	maxControlLine = 4096
+	maxControlLine = proto.DefaultMaxControlLine
 	maxInfoLine    = 1 << 20
 	maxArgs        = 64
 )
@@ -88,7 +83,7 @@ func (p *parser) parse(buf []byte, h handler) error {
 		i := bytes.IndexByte(buf, '\n')
 		if i < 0 {
 			if len(p.line)+len(buf) > maxInfoLine || (len(p.line)+len(buf) > maxControlLine && !isInfoPrefix(p.line, buf)) {
-				return ErrMaxControlLine
+				return proto.ErrMaxControlLine
 			}
 			p.line = append(p.line, buf...)
 			return nil
@@ -151,7 +146,7 @@ func (p *parser) dispatch(line, rest []byte, split bool, h handler) (int, error)
 		verb, args = line[:i], bytes.TrimLeft(line[i+1:], " \t")
 	}
 	if len(line) > maxControlLine && !equalFold(verb, "INFO") {
-		return 0, ErrMaxControlLine
+		return 0, proto.ErrMaxControlLine
 	}
 	switch {
 	case equalFold(verb, "LMSG"), equalFold(verb, "HMSG"):
@@ -174,42 +169,18 @@ func (p *parser) dispatch(line, rest []byte, split bool, h handler) (int, error)
 		return 0, h.onErr(args)
 	case equalFold(verb, "INFO"):
 		if len(args) == 0 {
-			return 0, fmt.Errorf("%w: INFO without JSON", ErrBadArgs)
+			return 0, fmt.Errorf("%w: INFO without JSON", proto.ErrBadArgs)
 		}
 		return 0, h.onInfo(args)
 	}
-	return 0, fmt.Errorf("%w: %q", ErrUnknownOp, truncate(verb))
-}
-
-func truncate(b []byte) []byte {
-	if len(b) > 32 {
-		return b[:32]
-	}
-	return b
+	return 0, fmt.Errorf("%w: %q", proto.ErrUnknownOp, proto.Snippet(verb))
 }
 
 // split fills p.fields with the blank-separated fields of args.
 func (p *parser) split(args []byte) (int, error) {
-	n := 0
-	for len(args) > 0 {
-		i := 0
-		for i < len(args) && (args[i] == ' ' || args[i] == '\t') {
-			i++
-		}
-		args = args[i:]
-		if len(args) == 0 {
-			break
-		}
-		j := 0
-		for j < len(args) && args[j] != ' ' && args[j] != '\t' {
-			j++
-		}
-		if n == maxArgs {
-			return 0, fmt.Errorf("%w: too many arguments", ErrBadArgs)
-		}
-		p.fields[n] = args[:j]
-		n++
-		args = args[j:]
+	n := proto.SplitArgs(args, p.fields[:])
+	if n > maxArgs {
+		return 0, fmt.Errorf("%w: too many arguments", proto.ErrBadArgs)
 	}
 	return n, nil
 }
@@ -226,11 +197,11 @@ func (p *parser) sub(args []byte, h handler) error {
 	case 3:
 		w := proto.ParseSize(p.fields[2])
 		if w <= 0 || w > 1<<31-1 {
-			return fmt.Errorf("%w: LS+ weight %q", ErrBadArgs, p.fields[2])
+			return fmt.Errorf("%w: LS+ weight %q", proto.ErrBadArgs, p.fields[2])
 		}
 		return h.onSub(p.fields[0], p.fields[1], int32(w))
 	}
-	return fmt.Errorf("%w: LS+ takes 1 or 3 arguments, got %d", ErrBadArgs, n)
+	return fmt.Errorf("%w: LS+ takes 1 or 3 arguments, got %d", proto.ErrBadArgs, n)
 }
 
 // unsub parses LS- <subject> [<queue>].
@@ -245,7 +216,7 @@ func (p *parser) unsub(args []byte, h handler) error {
 	case 2:
 		return h.onUnsub(p.fields[0], p.fields[1])
 	}
-	return fmt.Errorf("%w: LS- takes 1 or 2 arguments, got %d", ErrBadArgs, n)
+	return fmt.Errorf("%w: LS- takes 1 or 2 arguments, got %d", proto.ErrBadArgs, n)
 }
 
 // msgArgs parses the arguments of LMSG/HMSG into p.msg and the sizes.
@@ -259,7 +230,7 @@ func (p *parser) msgArgs(args []byte, hmsg bool) (total int, err error) {
 		sizes = 2
 	}
 	if n < 1+sizes {
-		return 0, fmt.Errorf("%w: too few message arguments", ErrBadArgs)
+		return 0, fmt.Errorf("%w: too few message arguments", proto.ErrBadArgs)
 	}
 	m := &p.msg
 	*m = inMsg{Subject: p.fields[0]}
@@ -268,12 +239,12 @@ func (p *parser) msgArgs(args []byte, hmsg bool) (total int, err error) {
 	case len(mid) == 0:
 	case mid[0][0] == '+' || mid[0][0] == '|':
 		if len(mid[0]) != 1 {
-			return 0, fmt.Errorf("%w: bad queue marker %q", ErrBadArgs, mid[0])
+			return 0, fmt.Errorf("%w: bad queue marker %q", proto.ErrBadArgs, mid[0])
 		}
 		q := mid[1:]
 		if mid[0][0] == '+' {
 			if len(q) == 0 {
-				return 0, fmt.Errorf("%w: reply marker without reply", ErrBadArgs)
+				return 0, fmt.Errorf("%w: reply marker without reply", proto.ErrBadArgs)
 			}
 			m.Reply, q = q[0], q[1:]
 		}
@@ -282,21 +253,21 @@ func (p *parser) msgArgs(args []byte, hmsg bool) (total int, err error) {
 	case len(mid) == 1:
 		m.Reply = mid[0]
 	default:
-		return 0, fmt.Errorf("%w: too many message arguments", ErrBadArgs)
+		return 0, fmt.Errorf("%w: too many message arguments", proto.ErrBadArgs)
 	}
 	total = proto.ParseSize(p.fields[n-1])
 	if total < 0 {
-		return 0, fmt.Errorf("%w: bad size %q", ErrBadArgs, p.fields[n-1])
+		return 0, fmt.Errorf("%w: bad size %q", proto.ErrBadArgs, p.fields[n-1])
 	}
 	p.hdrLen = 0
 	if hmsg {
 		p.hdrLen = proto.ParseSize(p.fields[n-2])
 		if p.hdrLen < 0 || p.hdrLen > total {
-			return 0, fmt.Errorf("%w: bad header size %q", ErrBadArgs, p.fields[n-2])
+			return 0, fmt.Errorf("%w: bad header size %q", proto.ErrBadArgs, p.fields[n-2])
 		}
 	}
 	if total > p.maxPayload {
-		return 0, fmt.Errorf("%w: %d > %d", ErrMaxPayload, total, p.maxPayload)
+		return 0, fmt.Errorf("%w: %d > %d", proto.ErrMaxPayload, total, p.maxPayload)
 	}
 	return total, nil
 }
@@ -333,7 +304,7 @@ func (p *parser) startMsg(args, rest []byte, split, hmsg bool, h handler) (int, 
 func (p *parser) finishMsg(b []byte, h handler) error {
 	n := len(b) - 2
 	if b[n] != '\r' || b[n+1] != '\n' {
-		return ErrPayloadEnd
+		return proto.ErrPayloadEnd
 	}
 	m := &p.msg
 	m.Header, m.Data = b[:p.hdrLen], b[p.hdrLen:n]

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/leafbox/leafbox/broker/proto"
 )
 
 // recorder turns parsed operations into comparable strings.
@@ -57,20 +59,20 @@ var goldenWire = []struct {
 	{"hmsg", "HMSG a 12 14\r\nNATS/1.0\r\n\r\nhi\r\n", []string{`MSG a r= q=[] h="NATS/1.0\r\n\r\n" d="hi"`}, nil},
 	{"hmsg reply queue", "HMSG a + r q 12 12\r\nNATS/1.0\r\n\r\n\r\n", []string{`MSG a r=r q=[q] h="NATS/1.0\r\n\r\n" d=""`}, nil},
 	{"tabs and extra blanks", "LMSG\ta  r \t 1\r\nx\r\nLS+   s   q   2\r\n", []string{`MSG a r=r q=[] h="" d="x"`, "LS+ s q 2"}, nil},
-	{"unknown verb", "FOO bar\r\n", nil, ErrUnknownOp},
-	{"client verb", "PUB a 1\r\nx\r\n", nil, ErrUnknownOp},
-	{"bad size", "LMSG a b c\r\n", nil, ErrBadArgs},
+	{"unknown verb", "FOO bar\r\n", nil, proto.ErrUnknownOp},
+	{"client verb", "PUB a 1\r\nx\r\n", nil, proto.ErrUnknownOp},
+	{"bad size", "LMSG a b c\r\n", nil, proto.ErrBadArgs},
 	// Ten digits overflow an int on 32-bit ARM; nats-server takes nine.
-	{"ten-digit size", "LMSG a 1234567890\r\n", nil, ErrBadArgs},
-	{"bad marker", "LMSG a ++ r q 1\r\nx\r\n", nil, ErrBadArgs},
-	{"header > total", "HMSG a 5 3\r\nabc\r\n", nil, ErrBadArgs},
-	{"too few", "LMSG 1\r\n", nil, ErrBadArgs},
-	{"ls+ bad weight", "LS+ a q x\r\n", nil, ErrBadArgs},
-	{"ls+ two args", "LS+ a q\r\n", nil, ErrBadArgs},
-	{"payload end", "LMSG a 1\r\nxyz\r\n", nil, ErrPayloadEnd},
-	{"oversize", "LMSG a 2000000\r\n", nil, ErrMaxPayload},
-	{"garbage", "\x00\x01\x02\xff\r\n", nil, ErrUnknownOp},
-	{"long line", "LS+ " + strings.Repeat("a", maxControlLine) + "\r\n", nil, ErrMaxControlLine},
+	{"ten-digit size", "LMSG a 1234567890\r\n", nil, proto.ErrBadArgs},
+	{"bad marker", "LMSG a ++ r q 1\r\nx\r\n", nil, proto.ErrBadArgs},
+	{"header > total", "HMSG a 5 3\r\nabc\r\n", nil, proto.ErrBadArgs},
+	{"too few", "LMSG 1\r\n", nil, proto.ErrBadArgs},
+	{"ls+ bad weight", "LS+ a q x\r\n", nil, proto.ErrBadArgs},
+	{"ls+ two args", "LS+ a q\r\n", nil, proto.ErrBadArgs},
+	{"payload end", "LMSG a 1\r\nxyz\r\n", nil, proto.ErrPayloadEnd},
+	{"oversize", "LMSG a 2000000\r\n", nil, proto.ErrMaxPayload},
+	{"garbage", "\x00\x01\x02\xff\r\n", nil, proto.ErrUnknownOp},
+	{"long line", "LS+ " + strings.Repeat("a", maxControlLine) + "\r\n", nil, proto.ErrMaxControlLine},
 }
 
 const testMaxPayload = 1 << 20

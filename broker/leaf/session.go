@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/broker/proto"
 )
 
 // ldsPrefix starts the loop-detection subject each uplink advertises.
@@ -23,7 +24,7 @@ func (e *rejectError) Is(t error) bool { return t == ErrRejected }
 func (l *link) onInfo(js []byte) error {
 	var info hubInfo
 	if err := json.Unmarshal(js, &info); err != nil {
-		return fmt.Errorf("%w: INFO: %v", ErrBadArgs, err)
+		return fmt.Errorf("%w: INFO: %v", proto.ErrBadArgs, err)
 	}
 	if info.ConnectInfo && !l.registered {
 		l.account = info.RemoteAccount

@@ -36,16 +36,19 @@
 // allocates nothing. The package imports no Prometheus library.
 //
 // The HTTP server is the package's own (httpd.go, request.go,
-// response.go), so the daemon does not link net/http. It speaks HTTP/1.0
-// and 1.1 with fixed-length responses: 1.1 connections stay open (idle
-// timeout 30s, at most 1000 requests) unless the client sends
-// "Connection: close"; 1.0 connections close after one response. It
-// bounds what a client can hold: 64 connections (more are closed at once),
-// 8 KiB of request line and headers (431), 5s to send them, 10s to take a
-// response, 4 KiB of request body, read and discarded (413 beyond);
-// chunked bodies, malformed heads and HTTP/1.1 without Host are 400, other
-// versions 505. On shutdown the listener and idle connections close at
-// once and requests in flight get up to 5s to finish.
+// response.go), so the broker core with monitoring links no net/http. The
+// full daemon links net/http anyway, through paho (the MQTT client bridge)
+// and its gorilla/websocket dependency; `make size` shows what it costs.
+//
+// The server speaks HTTP/1.0 and 1.1 with fixed-length responses: 1.1
+// connections stay open (idle timeout 30s, at most 1000 requests) unless
+// the client sends "Connection: close"; 1.0 connections close after one
+// response. It bounds what a client can hold: 64 connections (more are
+// closed at once), 8 KiB of request line and headers (431), 5s to send
+// them, 10s to take a response, 4 KiB of request body, read and discarded
+// (413 beyond); chunked bodies, malformed heads and HTTP/1.1 without Host
+// are 400, other versions 505. On shutdown the listener and idle
+// connections close at once and requests in flight get up to 5s to finish.
 //
 // Monitoring is not on the message path: each request takes a snapshot from
 // the Source and encodes it. Keep the listener on loopback (the default

@@ -14,14 +14,14 @@ func isBlank(b byte, crBlank bool) bool {
 	return b == ' ' || b == '\t' || (crBlank && b == '\r')
 }
 
-// splitFields stores up to maxArgs fields of line in out and returns how many fields the line
-// has; a result above maxArgs means "too many" and out holds only the first maxArgs.
-func splitFields(line []byte, crBlank bool, out *[maxArgs][]byte) int {
+// splitFields stores the first len(out) fields of line in out and returns how many fields the
+// line has; a result above len(out) means "too many" and out holds only the first len(out).
+func splitFields(line []byte, crBlank bool, out [][]byte) int {
 	n, start := 0, -1
 	for i, b := range line {
 		if isBlank(b, crBlank) {
 			if start >= 0 {
-				if n == maxArgs {
+				if n == len(out) {
 					return n + 1
 				}
 				out[n] = line[start:i]
@@ -33,7 +33,7 @@ func splitFields(line []byte, crBlank bool, out *[maxArgs][]byte) int {
 		}
 	}
 	if start >= 0 {
-		if n == maxArgs {
+		if n == len(out) {
 			return n + 1
 		}
 		out[n] = line[start:]
@@ -42,9 +42,18 @@ func splitFields(line []byte, crBlank bool, out *[maxArgs][]byte) int {
 	return n
 }
 
+// SplitArgs splits the arguments of a control line at runs of spaces and tabs, as
+// nats-server's PUB and leafnode parsers do. It stores the first len(out) fields in out,
+// as slices of line, and returns how many fields line has; a result above len(out) means
+// too many, and out then holds only the first len(out). It does not allocate.
+func SplitArgs(line []byte, out [][]byte) int {
+	return splitFields(line, false, out)
+}
+
 // ParseSize parses a decimal size of 1 to 9 digits, returning -1 for anything else
 // (empty, sign, non-digit, too long), as nats-server's parseSize does. Nine
-// digits always fit an int, also on 32-bit ARM.
+// digits always fit an int, also on 32-bit ARM. The leafnode parser uses it too,
+// for LMSG/HMSG sizes and LS+ weights.
 func ParseSize(d []byte) int {
 	if len(d) == 0 || len(d) > maxSizeDigits {
 		return -1
@@ -70,7 +79,7 @@ type pubArgs struct {
 // maxPayload < 0 means no limit.
 func parsePub(line []byte, hpub bool, maxPayload int) (pubArgs, error) {
 	var f [maxArgs][]byte
-	n := splitFields(line, false, &f)
+	n := SplitArgs(line, f[:])
 	var a pubArgs
 	op := "PUB"
 	if hpub {
@@ -111,7 +120,7 @@ func parsePub(line []byte, hpub bool, maxPayload int) (pubArgs, error) {
 // parseSub parses "<subject> [queue] <sid>".
 func parseSub(line []byte) (subject, queue, sid []byte, err error) {
 	var f [maxArgs][]byte
-	switch splitFields(line, true, &f) {
+	switch splitFields(line, true, f[:]) {
 	case 2:
 		return f[0], nil, f[1], nil
 	case 3:
@@ -124,7 +133,7 @@ func parseSub(line []byte) (subject, queue, sid []byte, err error) {
 // does not reject it, and any max ≤ 0 removes the subscription at once (processUnsub).
 func parseUnsub(line []byte) (sid []byte, max int64, err error) {
 	var f [maxArgs][]byte
-	switch splitFields(line, true, &f) {
+	switch splitFields(line, true, f[:]) {
 	case 1:
 		return f[0], 0, nil
 	case 2:

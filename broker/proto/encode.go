@@ -14,10 +14,7 @@ const (
 func AppendMsg(dst, subject, sid, reply, payload []byte) []byte {
 	dst = append(dst, "MSG "...)
 	dst = appendSubjectSidReply(dst, subject, sid, reply)
-	dst = strconv.AppendInt(dst, int64(len(payload)), 10)
-	dst = append(dst, "\r\n"...)
-	dst = append(dst, payload...)
-	return append(dst, "\r\n"...)
+	return AppendMsgBody(dst, false, nil, payload)
 }
 
 // AppendHMsg appends "HMSG <subject> <sid> [reply] <hdrLen> <total>\r\n<msg>\r\n" to dst, where
@@ -31,11 +28,24 @@ func AppendHMsg(dst, subject, sid, reply []byte, hdrLen int, msg []byte) []byte 
 func AppendHMsgSplit(dst, subject, sid, reply, hdr, payload []byte) []byte {
 	dst = append(dst, "HMSG "...)
 	dst = appendSubjectSidReply(dst, subject, sid, reply)
-	dst = strconv.AppendInt(dst, int64(len(hdr)), 10)
-	dst = append(dst, ' ')
-	dst = strconv.AppendInt(dst, int64(len(hdr)+len(payload)), 10)
-	dst = append(dst, "\r\n"...)
-	dst = append(dst, hdr...)
+	return AppendMsgBody(dst, true, hdr, payload)
+}
+
+// AppendMsgBody appends what ends every message operation, client (MSG, HMSG) and leafnode
+// (LMSG, HMSG) alike: the size fields, CRLF, the message and CRLF. With headers it appends
+// "<hdrLen> <total>\r\n<hdr><payload>\r\n", total being len(hdr)+len(payload); without,
+// "<len>\r\n<payload>\r\n" and hdr is ignored. It does not allocate when dst has room.
+func AppendMsgBody(dst []byte, headers bool, hdr, payload []byte) []byte {
+	if headers {
+		dst = strconv.AppendInt(dst, int64(len(hdr)), 10)
+		dst = append(dst, ' ')
+		dst = strconv.AppendInt(dst, int64(len(hdr)+len(payload)), 10)
+		dst = append(dst, "\r\n"...)
+		dst = append(dst, hdr...)
+	} else {
+		dst = strconv.AppendInt(dst, int64(len(payload)), 10)
+		dst = append(dst, "\r\n"...)
+	}
 	dst = append(dst, payload...)
 	return append(dst, "\r\n"...)
 }

@@ -105,10 +105,16 @@ func Closes(err error) bool {
 // snippetLen bounds how much of the offending input an error message quotes.
 const snippetLen = 32
 
+// Snippet returns the start of data that an error message quotes: at most 32 bytes, so a
+// flood of garbage does not end up in a log line.
+func Snippet(data []byte) []byte {
+	if len(data) > snippetLen {
+		return data[:snippetLen]
+	}
+	return data
+}
+
 // wireError wraps sentinel with what was being parsed and a short quote of the input.
 func wireError(sentinel *ProtoError, what string, data []byte) error {
-	if len(data) > snippetLen {
-		data = data[:snippetLen]
-	}
-	return fmt.Errorf("%s %q: %w", what, data, sentinel)
+	return fmt.Errorf("%s %q: %w", what, Snippet(data), sentinel)
 }

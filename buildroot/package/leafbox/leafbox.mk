@@ -10,6 +10,8 @@
 LEAFBOX_VERSION = $(call qstrip,$(BR2_PACKAGE_LEAFBOX_VERSION))
 LEAFBOX_SITE = $(call qstrip,$(BR2_PACKAGE_LEAFBOX_SRCDIR))
 LEAFBOX_SITE_METHOD = local
+LEAFBOX_LICENSE = Apache-2.0
+LEAFBOX_LICENSE_FILES = LICENSE
 LEAFBOX_GOMOD = github.com/leafbox/leafbox
 LEAFBOX_BUILD_TARGETS = cmd/leafbox
 # -trimpath comes from the golang-package infrastructure.
