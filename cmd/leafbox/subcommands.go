@@ -301,9 +301,9 @@ func cmdInstall(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	src, opts := ota.Source(ota.FileSource(fs.Arg(0))), ota.InstallOptions{Force: *force, Reboot: !*noReboot, VerifyFirst: true}
+	src, opts := ota.Source(ota.FileSource(fs.Arg(0))), ota.InstallOptions{Force: *force, Reboot: !*noReboot}
 	if u := fs.Arg(0); strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://") {
-		src, opts.VerifyFirst = httpget.Source{URL: u}, false
+		src = httpget.Source{URL: u}
 	}
 	man, err := m.Install(ctx, src, opts)
 	if err != nil {

@@ -36,6 +36,7 @@ var (
 	ErrUBootEnv       = errors.New("ota: bad U-Boot environment")
 	ErrAlreadyCurrent = errors.New("ota: bundle version is already installed and running")
 	ErrStatusSig      = errors.New("ota: bad status message signature")
+	ErrNoSpace        = errors.New("ota: no room on the data partition to stage the bundle")
 )
 
 // jsonStrict decodes exactly one JSON value, refusing unknown fields.
