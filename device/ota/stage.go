@@ -39,7 +39,7 @@ func (m *Manager) stage(ctx context.Context, r, counted io.Reader, hdr *Header) 
 	if err := os.MkdirAll(m.cfg.StateDir, 0o755); err != nil {
 		return nil, fmt.Errorf("ota: stage bundle: %w", err)
 	}
-	if free, ok := freeSpace(m.cfg.StateDir); !ok || free >= size+stageReserve {
+	if free, ok := m.freeSpace(m.cfg.StateDir); !ok || free >= size+stageReserve {
 		f, err := os.CreateTemp(m.cfg.StateDir, ".staging-*")
 		if err != nil {
 			return nil, fmt.Errorf("ota: stage bundle: %w", err)

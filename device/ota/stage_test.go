@@ -29,43 +29,72 @@ func flipRootfs(b []byte) []byte {
 
 // TestInstallFileSwappedAfterOpen pins that a bundle file replaced on disk
 // while it is installed cannot get unverified bytes into the slot: the
-// install reads the bundle once and writes exactly what it verified.
+// install reads the bundle once and writes exactly what it verified, from
+// its staged copy or, with no room to stage, from the file it opened.
 func TestInstallFileSwappedAfterOpen(t *testing.T) {
+	for _, noRoom := range []bool{false, true} {
+		t.Run(map[bool]string{false: "staged", true: "no room to stage"}[noRoom], func(t *testing.T) {
+			r := newRig(t)
+			good := r.bundle("1.1.0", nil)
+			path := r.writeBundle(good)
+			var opens atomic.Int32
+			src := ota.SourceFunc(func(ctx context.Context) (io.ReadCloser, error) {
+				opens.Add(1)
+				f, err := ota.FileSource(path).Open(ctx)
+				if err != nil {
+					return nil, err
+				}
+				// Swap in an altered bundle under the same name once it is open.
+				tmp := path + ".tmp"
+				if err := os.WriteFile(tmp, flipRootfs(good), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Rename(tmp, path); err != nil {
+					t.Fatal(err)
+				}
+				return f, nil
+			})
+			m := r.manager()
+			if noRoom {
+				ota.SetNoRoomToStage(m)
+			}
+			man, err := m.Install(t.Context(), src, ota.InstallOptions{})
+			if err != nil {
+				t.Fatalf("install: %v", err)
+			}
+			if n := opens.Load(); n != 1 {
+				t.Errorf("bundle opened %d times, want 1", n)
+			}
+			for _, im := range man.Images {
+				p := r.cfg.B.Rootfs
+				if im.Name == ota.ImageBoot {
+					p = r.cfg.B.Boot
+				}
+				if got := otatest.FileHash(p); got != im.SHA256 {
+					t.Errorf("slot b %s holds %s, want the verified %s", im.Name, got, im.SHA256)
+				}
+			}
+		})
+	}
+}
+
+// TestInstallNoRoomForStream pins that a bundle from a source that can be
+// read only once is refused, with nothing written, when the data partition
+// has no room to stage it.
+func TestInstallNoRoomForStream(t *testing.T) {
 	r := newRig(t)
 	good := r.bundle("1.1.0", nil)
-	path := r.writeBundle(good)
-	var opens atomic.Int32
-	src := ota.SourceFunc(func(ctx context.Context) (io.ReadCloser, error) {
-		opens.Add(1)
-		f, err := ota.FileSource(path).Open(ctx)
-		if err != nil {
-			return nil, err
-		}
-		// Swap in an altered bundle under the same name once it is open.
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, flipRootfs(good), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			t.Fatal(err)
-		}
-		return f, nil
-	})
-	man, err := r.manager().Install(t.Context(), src, ota.InstallOptions{})
-	if err != nil {
-		t.Fatalf("install: %v", err)
+	before := r.snapshot()
+	m := r.manager()
+	ota.SetNoRoomToStage(m)
+	_, err := m.Install(t.Context(), ota.SourceFunc(func(context.Context) (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(good)), nil
+	}), ota.InstallOptions{})
+	if !errors.Is(err, ota.ErrNoSpace) {
+		t.Fatalf("err %v, want %v", err, ota.ErrNoSpace)
 	}
-	if n := opens.Load(); n != 1 {
-		t.Errorf("bundle opened %d times, want 1", n)
-	}
-	for _, im := range man.Images {
-		p := r.cfg.B.Rootfs
-		if im.Name == ota.ImageBoot {
-			p = r.cfg.B.Boot
-		}
-		if got := otatest.FileHash(p); got != im.SHA256 {
-			t.Errorf("slot b %s holds %s, want the verified %s", im.Name, got, im.SHA256)
-		}
+	if after := r.snapshot(); after != before {
+		t.Errorf("refused install changed the slots or boot state")
 	}
 }
 
