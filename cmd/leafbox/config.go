@@ -62,8 +62,9 @@ type options struct {
 
 // parseConfigFile reads a nats-server-syntax configuration file. include paths
 // are relative to the file's directory; include cycles and nesting deeper
-// than maxIncludeDepth are refused before the conf package reads them. All problems found are returned joined,
-// each as "FILE:LINE: KEY: message".
+// than maxIncludeDepth are refused before the conf package reads them (see
+// checkIncludes). All problems found are returned joined, each as
+// "FILE:LINE: KEY: message".
 func parseConfigFile(path string) (*options, error) {
 	info, err := os.Stat(path)
 	var data []byte
