@@ -47,6 +47,7 @@ func checkIncludes(name, dir string, data []byte, self fs.FileInfo) error {
 type includeFrame struct {
 	name string      // as in error messages
 	info fs.FileInfo // nil for in-memory text
+	env  string      // the environment variable whose value this is
 }
 
 // includeWalk is the state of one checkIncludes: the chain of files being
@@ -89,7 +90,54 @@ func (w *includeWalk) walk(f includeFrame, dir string, data []byte) error {
 			return err
 		}
 	}
+	// conf parses the value of an environment variable a $NAME refers to as
+	// configuration text too, includes and all (relative to the working
+	// directory), and forgets the variables it is inside of when it reads an
+	// included file: a file can include itself through a variable.
+	for _, ref := range scanVariables(data) {
+		val, ok := os.LookupEnv(ref.path)
+		if !ok {
+			continue
+		}
+		at := func(err error) error { return &configError{File: f.name, Line: ref.line, Err: err} }
+		for i, up := range w.stack {
+			if up.env == ref.path {
+				return at(fmt.Errorf("%w: %s", errIncludeCycle, w.chain(i, "$"+ref.path)))
+			}
+		}
+		if len(w.stack) > maxIncludeDepth {
+			return at(fmt.Errorf("%w: %s (more than %d levels)", errIncludeDepth, w.chain(0, "$"+ref.path), maxIncludeDepth))
+		}
+		if w.count++; w.count > maxIncludes {
+			return at(fmt.Errorf("%w: more than %d files read through include", errIncludeCount, maxIncludes))
+		}
+		if err := w.walk(includeFrame{name: "$" + ref.path, env: ref.path}, "", []byte("pk="+val)); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// scanVariables finds the $NAME references of configuration text, reading
+// every '$' as the start of one, up to where conf ends a bare string.
+func scanVariables(data []byte) []includeDirective {
+	var found []includeDirective
+	line := 1
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case '\n':
+			line++
+		case '$':
+			j := i + 1
+			for j < len(data) && !strings.ContainsRune("\n\r;,]} \t'\x00", rune(data[j])) {
+				j++
+			}
+			if j > i+1 {
+				found = append(found, includeDirective{path: string(data[i+1 : j]), line: line})
+			}
+		}
+	}
+	return found
 }
 
 // chain is "a.conf -> b.conf -> next" from the stack's i-th file on.

@@ -124,6 +124,25 @@ func TestCheckConfigIncludeLoop(t *testing.T) {
 	}
 }
 
+// TestIncludeLoopThroughEnvironment pins that a cycle through the value of an
+// environment variable, which conf parses as configuration text, is refused
+// too: conf forgets which variables it is inside of across an include.
+func TestIncludeLoopThroughEnvironment(t *testing.T) {
+	boundStack(t)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "a.conf"), "port: 4222\nmax_payload: $LB_TEST_INCLUDE\n")
+	t.Setenv("LB_TEST_INCLUDE", "1024\ninclude a.conf")
+	t.Chdir(dir)
+	_, err := parseConfigFile("a.conf")
+	if want := "$LB_TEST_INCLUDE:2: include cycle: a.conf -> $LB_TEST_INCLUDE -> a.conf"; err == nil || err.Error() != want {
+		t.Errorf("error %v, want %s", err, want)
+	}
+	t.Setenv("LB_TEST_INCLUDE", "1024")
+	if _, err := parseConfigFile("a.conf"); err != nil {
+		t.Errorf("plain variable: %v", err)
+	}
+}
+
 // TestParseConfigIncludeLoopSentinels pins the error kinds of include checks.
 func TestParseConfigIncludeLoopSentinels(t *testing.T) {
 	boundStack(t)
