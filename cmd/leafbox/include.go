@@ -38,7 +38,8 @@ var (
 //
 // An include that cannot be read is skipped here: conf reports it with its own
 // message. The directives are found by scanIncludes, which may report more of
-// them than conf follows, never fewer.
+// them than conf follows, never fewer. conf reads the files again after this
+// check: a file rewritten into a cycle in between is not caught.
 func checkIncludes(name, dir string, data []byte, self fs.FileInfo) error {
 	w := &includeWalk{}
 	return w.walk(includeFrame{name: name, info: self}, dir, data)
