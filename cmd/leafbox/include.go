@@ -97,7 +97,9 @@ func (w *includeWalk) walk(f includeFrame, dir string, data []byte) error {
 	// included file: a file can include itself through a variable.
 	for _, ref := range scanVariables(data) {
 		val, ok := os.LookupEnv(ref.path)
-		if !ok {
+		sub := []byte("pk=" + val)
+		// A plain value leads nowhere and does not count.
+		if !ok || len(scanIncludes(sub)) == 0 && len(scanVariables(sub)) == 0 {
 			continue
 		}
 		at := func(err error) error { return &configError{File: f.name, Line: ref.line, Err: err} }
@@ -112,7 +114,7 @@ func (w *includeWalk) walk(f includeFrame, dir string, data []byte) error {
 		if w.count++; w.count > maxIncludes {
 			return at(fmt.Errorf("%w: more than %d files read through include", errIncludeCount, maxIncludes))
 		}
-		if err := w.walk(includeFrame{name: "$" + ref.path, env: ref.path}, "", []byte("pk="+val)); err != nil {
+		if err := w.walk(includeFrame{name: "$" + ref.path, env: ref.path}, "", sub); err != nil {
 			return err
 		}
 	}

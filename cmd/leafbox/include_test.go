@@ -141,6 +141,15 @@ func TestIncludeLoopThroughEnvironment(t *testing.T) {
 	if _, err := parseConfigFile("a.conf"); err != nil {
 		t.Errorf("plain variable: %v", err)
 	}
+	// Plain variables do not count as includes.
+	var many strings.Builder
+	for i := range maxIncludes + 10 {
+		fmt.Fprintf(&many, "v%d: $LB_TEST_INCLUDE\n", i)
+	}
+	many.WriteString("port: $v0\n")
+	if _, err := parseConfigData("many.conf", []byte(many.String())); errors.Is(err, errIncludeCount) {
+		t.Errorf("%d plain variables: %v", maxIncludes+10, err)
+	}
 }
 
 // TestParseConfigIncludeLoopSentinels pins the error kinds of include checks.
