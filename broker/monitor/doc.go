@@ -43,12 +43,15 @@
 // The server speaks HTTP/1.0 and 1.1 with fixed-length responses: 1.1
 // connections stay open (idle timeout 30s, at most 1000 requests) unless
 // the client sends "Connection: close"; 1.0 connections close after one
-// response. It bounds what a client can hold: 64 connections (more are
-// closed at once), 8 KiB of request line and headers (431), 5s to send
-// them, 10s to take a response, 4 KiB of request body, read and discarded
-// (413 beyond); chunked bodies, malformed heads and HTTP/1.1 without Host
-// are 400, other versions 505. On shutdown the listener and idle
-// connections close at once and requests in flight get up to 5s to finish.
+// response. It bounds what a client can hold: 64 connections (a new one
+// evicts the connection that has waited longest for a request head, so
+// /healthz is answered however many idle or slowloris connections are
+// held; only when all 64 are inside a request is it closed at once), 8 KiB
+// of request line and headers (431), 5s to send them, 10s to take a
+// response, 4 KiB of request body, read and discarded (413 beyond);
+// chunked bodies, malformed heads and HTTP/1.1 without Host are 400, other
+// versions 505. On shutdown the listener and idle connections close at
+// once and requests in flight get up to 5s to finish.
 //
 // Monitoring is not on the message path: each request takes a snapshot from
 // the Source and encodes it. Keep the listener on loopback (the default

@@ -9,11 +9,20 @@ import (
 	"time"
 )
 
-// A small HTTP/1.x server, so the daemon does not link net/http (about
-// 1.3 MiB on linux/arm64). It serves GET and HEAD with fixed-length
+// A small HTTP/1.x server, so that the broker core with monitoring does not
+// need net/http (about 1.3 MiB on linux/arm64; the full daemon still links it
+// through paho's websocket dependency, see doc.go). It serves GET and HEAD with fixed-length
 // bodies, keeps 1.1 connections alive, and bounds everything a client on
 // the LAN could hold: connections, head size, time to send a head, time to
 // take a response, idle time and requests per connection.
+//
+// A full server makes room rather than turning clients away: a new
+// connection evicts the one that has waited longest for a request head
+// (an idle keep-alive or a slowloris), so a supervisor polling /healthz is
+// answered however many connections a local process holds open. Only when
+// every connection is inside a request is a new one closed at once.
+// Goroutines are bounded too: evicted connections still count until their
+// goroutine has ended, up to twice maxConns, and accepting waits beyond.
 
 // httpLimits bounds what one client can hold; tests shorten them.
 type httpLimits struct {
@@ -37,7 +46,8 @@ type httpLimits struct {
 	// maxBody bounds a request body that is read and discarded (413
 	// beyond); the monitor takes no input from bodies.
 	maxBody int64
-	// maxConns bounds open connections; more are closed at once.
+	// maxConns bounds open connections; beyond it a new connection
+	// evicts the one waiting longest for a request head.
 	maxConns int
 	// maxRequests bounds requests per connection; the last response says
 	// "Connection: close".
@@ -76,9 +86,16 @@ type httpd struct {
 	closing atomic.Bool
 	done    chan struct{} // closed when shutdown starts
 
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup // one per tracked connection
+	// slots bounds connection goroutines, evicted ones included.
+	slots chan struct{}
+
+	mu sync.Mutex
+	// conns maps each tracked connection to when it began waiting for a
+	// request head (a sequence number, oldest lowest), or 0 while it is
+	// inside a request.
+	conns map[net.Conn]uint64
+	seq   uint64
+	wg    sync.WaitGroup // one per connection goroutine
 }
 
 func newHTTPD(lim httpLimits, handler func(*response, *request), log *slog.Logger, now func() time.Time) *httpd {
@@ -88,7 +105,8 @@ func newHTTPD(lim httpLimits, handler func(*response, *request), log *slog.Logge
 		log:     log,
 		now:     now,
 		done:    make(chan struct{}),
-		conns:   make(map[net.Conn]struct{}),
+		slots:   make(chan struct{}, 2*lim.maxConns),
+		conns:   make(map[net.Conn]uint64),
 	}
 }
 
@@ -118,25 +136,70 @@ func (h *httpd) serve(ln net.Listener) error {
 			continue
 		}
 		backoff = 0
-		if !h.track(c) {
+		// Evicted connections end at once, so a slot frees quickly.
+		select {
+		case h.slots <- struct{}{}:
+		case <-h.done:
+			_ = c.Close()
+			return nil
+		}
+		evicted, ok := h.track(c)
+		if evicted != nil {
+			h.log.Debug("monitor connection evicted: limit reached", "remote", evicted.RemoteAddr().String())
+			_ = evicted.Close()
+		}
+		if !ok {
 			h.log.Debug("monitor connection refused: limit reached", "remote", c.RemoteAddr().String())
 			_ = c.Close()
+			<-h.slots
 			continue
 		}
 		go h.serveConn(c)
 	}
 }
 
-// track registers c, unless the server is closing or full.
-func (h *httpd) track(c net.Conn) bool {
+// track registers c, unless the server is closing. A full server untracks
+// the connection that has waited longest for a request head and returns it
+// for the caller to close; if every connection is inside a request, c is
+// not tracked.
+func (h *httpd) track(c net.Conn) (evicted net.Conn, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closing.Load() || len(h.conns) >= h.lim.maxConns {
-		return false
+	if h.closing.Load() {
+		return nil, false
 	}
-	h.conns[c] = struct{}{}
+	if len(h.conns) >= h.lim.maxConns {
+		var oldest uint64
+		for o, since := range h.conns {
+			if since != 0 && (oldest == 0 || since < oldest) {
+				evicted, oldest = o, since
+			}
+		}
+		if evicted == nil {
+			return nil, false
+		}
+		delete(h.conns, evicted)
+	}
+	h.seq++
+	h.conns[c] = h.seq
 	h.wg.Add(1)
-	return true
+	return evicted, true
+}
+
+// waiting records whether c waits for a request head (and may be evicted)
+// or is inside a request.
+func (h *httpd) waiting(c net.Conn, wait bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	since, ok := h.conns[c]
+	switch {
+	case !ok: // evicted
+	case !wait:
+		h.conns[c] = 0
+	case since == 0:
+		h.seq++
+		h.conns[c] = h.seq
+	}
 }
 
 func (h *httpd) untrack(c net.Conn) {
@@ -144,6 +207,7 @@ func (h *httpd) untrack(c net.Conn) {
 	delete(h.conns, c)
 	h.mu.Unlock()
 	h.wg.Done()
+	<-h.slots
 }
 
 // openConns reports the number of tracked connections.
@@ -274,8 +338,10 @@ func (hc *httpConn) readHead(first bool) (int, error) {
 	if !h.armRead(hc.c, d) {
 		return 0, net.ErrClosed
 	}
+	h.waiting(hc.c, true)
 	for {
 		if end := headEnd(hc.buf); end >= 0 {
+			h.waiting(hc.c, false)
 			return end, nil
 		}
 		if len(hc.buf) == cap(hc.buf) {
@@ -369,6 +435,7 @@ func (hc *httpConn) linger() {
 	if !ok || cw.CloseWrite() != nil {
 		return
 	}
+	hc.h.waiting(hc.c, true)
 	if !hc.h.armRead(hc.c, hc.h.lim.lingerTimeout) {
 		return
 	}

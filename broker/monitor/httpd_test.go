@@ -357,25 +357,58 @@ func TestWriteTimeout(t *testing.T) {
 	}
 }
 
+// TestConnectionCap pins what a full server does: a new connection evicts the
+// one that has waited longest for a request, and is served; only when every
+// connection is inside a request is the new one closed at once.
 func TestConnectionCap(t *testing.T) {
 	addr, s := startRaw(t, newFakeSource(), func(l *httpLimits) { l.maxConns = 2 })
-	a, b := dialRaw(t, addr), dialRaw(t, addr)
+	a := dialRaw(t, addr)
+	waitFor(t, 5*time.Second, func() bool { return s.httpd.openConns() == 1 })
+	b := dialRaw(t, addr)
 	waitFor(t, 5*time.Second, func() bool { return s.httpd.openConns() == 2 })
 
-	over := dialRaw(t, addr)
-	over.closedWithin(2 * time.Second)
-
-	// The held connections still work; closing one makes room.
-	a.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-	if resp, _ := a.read("GET"); resp.StatusCode != 200 {
+	// b answers a request after a, so a has waited longest.
+	b.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp, _ := b.read("GET"); resp.StatusCode != 200 {
 		t.Fatalf("held connection: status %d", resp.StatusCode)
 	}
-	b.c.Close()
-	waitFor(t, 5*time.Second, func() bool { return s.httpd.openConns() == 1 })
 	c := dialRaw(t, addr)
 	c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
 	if resp, _ := c.read("GET"); resp.StatusCode != 200 {
-		t.Fatalf("after room was made: status %d", resp.StatusCode)
+		t.Fatalf("new connection on a full server: status %d", resp.StatusCode)
+	}
+	a.closedWithin(2 * time.Second)
+	b.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp, _ := b.read("GET"); resp.StatusCode != 200 {
+		t.Fatalf("kept connection: status %d", resp.StatusCode)
+	}
+	if n := s.httpd.openConns(); n != 2 {
+		t.Errorf("%d connections open, want 2", n)
+	}
+}
+
+// TestConnectionCapAllBusy: with every connection inside a request, there is
+// nothing to evict and a new connection is closed at once.
+func TestConnectionCapAllBusy(t *testing.T) {
+	src := &blockingSource{fakeSource: newFakeSource(), entered: make(chan struct{}), release: make(chan struct{})}
+	addr, s := startRaw(t, src, func(l *httpLimits) { l.maxConns = 2 })
+	var busy []*rawClient
+	for range 2 {
+		rc := dialRaw(t, addr)
+		rc.send("GET /varz HTTP/1.1\r\nHost: x\r\n\r\n")
+		<-src.entered
+		busy = append(busy, rc)
+	}
+	over := dialRaw(t, addr)
+	over.closedWithin(2 * time.Second)
+	close(src.release)
+	for _, rc := range busy {
+		if resp, _ := rc.read("GET"); resp.StatusCode != 200 {
+			t.Fatalf("busy connection: status %d", resp.StatusCode)
+		}
+	}
+	if n := s.httpd.openConns(); n != 2 {
+		t.Errorf("%d connections open, want 2", n)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -60,15 +61,25 @@ type options struct {
 }
 
 // parseConfigFile reads a nats-server-syntax configuration file. include paths
-// are relative to the file's directory. All problems found are returned joined,
-// each as "FILE:LINE: KEY: message".
+// are relative to the file's directory; include cycles and nesting deeper
+// than maxIncludeDepth are refused before the conf package reads them (see
+// checkIncludes). All problems found are returned joined, each as
+// "FILE:LINE: KEY: message".
 func parseConfigFile(path string) (*options, error) {
-	if _, err := os.Stat(path); err != nil {
+	info, err := os.Stat(path)
+	var data []byte
+	if err == nil {
+		data, err = os.ReadFile(path)
+	}
+	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
 		return nil, &configError{File: path, Err: fmt.Errorf("read config: %w", err)}
+	}
+	if err := checkIncludes(path, filepath.Dir(path), data, info); err != nil {
+		return nil, err
 	}
 	m, err := parseConf(path, func() (map[string]any, error) { return conf.ParseFileWithChecks(path) })
 	if err != nil {
@@ -81,6 +92,9 @@ func parseConfigFile(path string) (*options, error) {
 // Limitation: the conf package resolves include paths of in-memory text
 // against the current working directory, not against name's directory.
 func parseConfigData(name string, data []byte) (*options, error) {
+	if err := checkIncludes(name, "", data, nil); err != nil {
+		return nil, err
+	}
 	m, err := parseConf(name, func() (map[string]any, error) { return conf.ParseWithChecks(string(data)) })
 	if err != nil {
 		return nil, err

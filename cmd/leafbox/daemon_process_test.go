@@ -238,7 +238,16 @@ func daemonTestReload(t *testing.T, bin string) {
 	broken := []struct{ name, text, wantLog string }{
 		{"syntax error", "authorization {\n  users = [ { user: alice\n", "leafbox.conf:3: Parse error"},
 		{"unknown key", daemonUsersConf(true) + "colour: blue\n", "leafbox.conf:9: colour: unknown field"},
+		// An include cycle or too deep nesting is refused before it is
+		// read, rather than recursing until the stack overflows.
+		{"self include", "include \"leafbox.conf\"\n", "leafbox.conf:1: include cycle: "},
+		{"include cycle", daemonUsersConf(true) + "include other.conf\n", "other.conf:1: include cycle: "},
+		{"deep include", "include d1.conf\n", "d10.conf:1: includes nested too deeply: "},
 		{"missing file", "", "no such file"},
+	}
+	daemonWriteConf(t, dir, "other.conf", "include leafbox.conf\n")
+	for i := 1; i <= 11; i++ {
+		daemonWriteConf(t, dir, fmt.Sprintf("d%d.conf", i), fmt.Sprintf("include d%d.conf\n", i+1))
 	}
 	for i, b := range broken {
 		if b.name == "missing file" {

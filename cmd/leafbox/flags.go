@@ -31,6 +31,10 @@ Other options:
   -h, --help                        show this help
 
 Flags override the configuration file.
+
+Subcommands (each prints its flags and an example for -h):
+  leafbox id                        print the device id
+  leafbox ota SUBCOMMAND            signed A/B updates; leafbox ota -h lists them
 `
 
 // usage writes the help text to w; run prints it when loadOptions returns

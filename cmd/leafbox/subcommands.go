@@ -18,26 +18,9 @@ import (
 )
 
 // runSubcommand runs an operator subcommand when args start with one, and
-// reports whether it did. The subcommands:
-//
-//	leafbox id [-c FILE | -dir DIR]
-//	    Print the device id (the identity's public nkey), creating the
-//	    identity on first use.
-//	leafbox ota keygen -o SEEDFILE
-//	    Create an operator signing key; the seed goes to SEEDFILE (0600),
-//	    the public key to stdout (put it in ota.trusted_keys).
-//	leafbox ota pack -version V -board B [-min-version V] [-zstd] -rootfs IMG [-boot IMG] [-key SEEDFILE] -o BUNDLE
-//	    Build a bundle; with -key it is signed, else sign it later.
-//	leafbox ota sign -key SEEDFILE BUNDLE
-//	    Sign a packed bundle in place.
-//	leafbox ota verify (-trusted PUBKEY[,PUBKEY] | -c FILE) BUNDLE
-//	    Check the signature and every image; print the manifest.
-//	leafbox ota install -c FILE [-force] [-no-reboot] BUNDLE|URL
-//	    Install into the inactive slot and reboot into the trial.
-//	leafbox ota status -c FILE
-//	    Print the boot state, slots and update history as JSON.
-//	leafbox ota command -key SEEDFILE -device ID (-url URL | -bucket B -object NAME) [-force] [-reboot]
-//	    Print a signed install command to publish on $LB.<ID>.ota.install.
+// reports whether it did. The subcommands, their flags and examples are in
+// subcommandHelp; each prints them for -h or --help, and "leafbox ota -h"
+// lists the ota subcommands.
 func runSubcommand(ctx context.Context, args []string, stdout, stderr io.Writer) (code int, handled bool) {
 	if len(args) == 0 {
 		return 0, false
@@ -48,15 +31,19 @@ func runSubcommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		err = cmdID(args[1:], stdout)
 	case "ota":
 		if len(args) < 2 {
-			err = errors.New("usage: leafbox ota keygen|pack|sign|verify|install|status|command ...")
+			err = errors.New("usage: leafbox ota keygen|pack|sign|verify|install|status|command ... (see leafbox ota -h)")
 			break
+		}
+		if h := args[1]; h == "-h" || h == "-help" || h == "--help" || h == "help" {
+			otaUsage(stdout)
+			return 0, true
 		}
 		sub := map[string]func(context.Context, []string, io.Writer) error{
 			"keygen": cmdKeygen, "pack": cmdPack, "sign": cmdSign, "verify": cmdVerify,
 			"install": cmdInstall, "status": cmdStatus, "command": cmdCommand,
 		}[args[1]]
 		if sub == nil {
-			err = fmt.Errorf("unknown ota subcommand %q", args[1])
+			err = fmt.Errorf("unknown ota subcommand %q (see leafbox ota -h)", args[1])
 			break
 		}
 		err = sub(ctx, args[2:], stdout)
@@ -77,7 +64,23 @@ func runSubcommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 func newFlags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	return fs
+}
+
+// parseFlags parses args into fs; for -h or --help it prints the
+// subcommand's help to stdout and returns flag.ErrHelp.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		h := subcommandHelp(fs.Name())
+		fmt.Fprintf(stdout, "Usage: %s\n\n%s\n\nFlags:\n", h.usage, h.about)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+		fmt.Fprintf(stdout, "\nExample:\n  %s\n", h.example)
+	}
+	return err
 }
 
 // deviceOptions loads a config file that has a device block.
@@ -99,7 +102,7 @@ func cmdID(args []string, stdout io.Writer) error {
 	fs := newFlags("id")
 	conf := fs.String("c", "", "config file")
 	dir := fs.String("dir", "", "identity directory")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if *dir == "" {
@@ -120,7 +123,7 @@ func cmdID(args []string, stdout io.Writer) error {
 func cmdKeygen(_ context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("keygen")
 	out := fs.String("o", "", "seed file to create")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if *out == "" {
@@ -171,7 +174,7 @@ func cmdPack(_ context.Context, args []string, stdout io.Writer) error {
 	boot := fs.String("boot", "", "boot partition image")
 	key := fs.String("key", "", "operator seed file to sign with")
 	out := fs.String("o", "", "bundle to write")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if *rootfs == "" || *out == "" {
@@ -206,7 +209,7 @@ func cmdPack(_ context.Context, args []string, stdout io.Writer) error {
 func cmdSign(_ context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("sign")
 	key := fs.String("key", "", "operator seed file")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if *key == "" || fs.NArg() != 1 {
@@ -234,7 +237,7 @@ func cmdVerify(_ context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("verify")
 	trusted := fs.String("trusted", "", "trusted public keys, comma-separated")
 	conf := fs.String("c", "", "config file with ota.trusted_keys")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -291,7 +294,7 @@ func cmdInstall(ctx context.Context, args []string, stdout io.Writer) error {
 	conf := fs.String("c", "", "config file")
 	force := fs.Bool("force", false, "allow a downgrade")
 	noReboot := fs.Bool("no-reboot", false, "arm the trial but do not reboot")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -301,9 +304,9 @@ func cmdInstall(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	src, opts := ota.Source(ota.FileSource(fs.Arg(0))), ota.InstallOptions{Force: *force, Reboot: !*noReboot, VerifyFirst: true}
+	src, opts := ota.Source(ota.FileSource(fs.Arg(0))), ota.InstallOptions{Force: *force, Reboot: !*noReboot}
 	if u := fs.Arg(0); strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://") {
-		src, opts.VerifyFirst = httpget.Source{URL: u}, false
+		src = httpget.Source{URL: u}
 	}
 	man, err := m.Install(ctx, src, opts)
 	if err != nil {
@@ -316,7 +319,7 @@ func cmdInstall(ctx context.Context, args []string, stdout io.Writer) error {
 func cmdStatus(_ context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("status")
 	conf := fs.String("c", "", "config file")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	m, err := otaManager(*conf)
@@ -336,7 +339,7 @@ func cmdCommand(_ context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&c.Object, "object", "", "object name")
 	fs.BoolVar(&c.Force, "force", false, "allow a downgrade")
 	fs.BoolVar(&c.Reboot, "reboot", true, "reboot into the trial when installed")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if *key == "" || c.Device == "" {

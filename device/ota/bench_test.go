@@ -60,7 +60,7 @@ func BenchmarkInstall(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := m.Install(b.Context(), ota.FileSource(path), ota.InstallOptions{VerifyFirst: true}); err != nil {
+		if _, err := m.Install(b.Context(), ota.FileSource(path), ota.InstallOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,6 +1,7 @@
 // Package ota installs signed A/B updates: a bundle (bundle.go) whose
-// manifest is signed by a trusted operator nkey is streamed into the
-// inactive slot while hashed, read back, and booted once as a trial
+// manifest is signed by a trusted operator nkey is read once, verified
+// whole while staged on the data partition (stage.go), written from the
+// staged copy into the inactive slot, read back, and booted once as a trial
 // through a boot control backend (Raspberry Pi tryboot, U-Boot with a boot
 // counter, or a file for tests). The trial is committed only after the
 // health checks have passed for Config.ConfirmAfter in a row; otherwise the

@@ -12,17 +12,15 @@ type InstallOptions struct {
 	// Force allows a downgrade and a bundle whose minimum version is above
 	// the running one.
 	Force bool
-	// VerifyFirst reads the whole bundle once to check every hash before
-	// writing a byte (for sources that are cheap to read twice, like files):
-	// then an altered image leaves even the inactive slot untouched.
-	VerifyFirst bool
 	// Reboot reboots into the trial once the slot is written.
 	Reboot bool
 }
 
 // Install writes the bundle from src into the inactive slot and arranges a
-// one-time trial boot of it. The signature and manifest are verified before
-// anything is written; the active slot is never opened for writing.
+// one-time trial boot of it. src is opened once. The whole bundle, signature,
+// manifest and every image hash, is verified before anything is written or
+// an armed trial is cancelled, and what is written is exactly what was
+// verified (see stage). The active slot is never opened for writing.
 func (m *Manager) Install(ctx context.Context, src Source, opts InstallOptions) (*Manifest, error) {
 	if !m.installing.TryLock() {
 		return nil, ErrBusy
@@ -59,11 +57,6 @@ func (m *Manager) install(ctx context.Context, src Source, opts InstallOptions) 
 			return nil, fmt.Errorf("%w: slot %s target %s is the running slot's", ErrActiveSlot, target, t)
 		}
 	}
-	if opts.VerifyFirst {
-		if _, err := m.verifySource(ctx, src, bs, opts); err != nil {
-			return nil, err
-		}
-	}
 	r, err := src.Open(ctx)
 	if err != nil {
 		return nil, err
@@ -84,6 +77,16 @@ func (m *Manager) install(ctx context.Context, src Source, opts InstallOptions) 
 		}
 	}
 
+	m.update(func(s *Status) {
+		s.State, s.Error = StateDownloading, ""
+		s.Progress = &Progress{Version: man.Version, Slot: target, Total: hdr.Size}
+	})
+	st, err := m.stage(ctx, r, cr, hdr)
+	if err != nil {
+		return man, err
+	}
+	defer st.close()
+
 	// From here the inactive slot changes: first take back any trial that
 	// points at it, and mark it incomplete, so that no crash can leave the
 	// firmware booting a half-written slot.
@@ -103,14 +106,15 @@ func (m *Manager) install(ctx context.Context, src Source, opts InstallOptions) 
 	if err != nil {
 		return man, err
 	}
-	m.update(func(s *Status) {
-		s.State, s.Error = StateDownloading, ""
-		s.Progress = &Progress{Version: man.Version, Slot: target, Total: hdr.Size}
-	})
 	m.log.Info("ota install", "version", man.Version, "slot", target, "signer", hdr.Signer)
 
+	// The staged bytes are hashed again on the way into the slot.
 	buf := make([]byte, 256<<10)
-	err = EachImage(cr, man, func(im Image, content io.Reader) error {
+	images, err := st.images()
+	if err != nil {
+		return man, err
+	}
+	err = EachImage(images, man, func(im Image, content io.Reader) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -146,26 +150,6 @@ func (m *Manager) install(ctx context.Context, src Source, opts InstallOptions) 
 		return man, m.RebootToTrial()
 	}
 	return man, nil
-}
-
-// verifySource reads the whole bundle once, checking everything.
-func (m *Manager) verifySource(ctx context.Context, src Source, bs BootState, opts InstallOptions) (*Manifest, error) {
-	r, err := src.Open(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	hdr, err := ReadHeader(r, m.cfg.TrustedKeys)
-	if err != nil {
-		return nil, err
-	}
-	if err := m.check(hdr.Manifest, bs, opts); err != nil {
-		return hdr.Manifest, err
-	}
-	if err := EachImage(r, hdr.Manifest, func(Image, io.Reader) error { return ctx.Err() }); err != nil {
-		return hdr.Manifest, err
-	}
-	return hdr.Manifest, nil
 }
 
 // check applies the board and version rules to a verified manifest.

@@ -86,6 +86,10 @@ type Manager struct {
 	status Status
 	// lastPublish throttles progress messages.
 	lastPublish time.Time
+
+	// freeSpace reports the room left on the data partition (freeSpace of
+	// stage_linux.go; tests make it small).
+	freeSpace func(dir string) (int64, bool)
 }
 
 // StatusSubject is the subject status is published on.
@@ -109,7 +113,7 @@ func New(cfg Config, deps Deps) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg.withDefaults(), deps: deps, log: deps.Log, state: st}
+	m := &Manager{cfg: cfg.withDefaults(), deps: deps, log: deps.Log, state: st, freeSpace: freeSpace}
 	m.status = Status{Device: deps.DeviceID, State: StateIdle, Version: cfg.Version}
 	if bs, err := deps.Boot.State(); err == nil {
 		m.status.Boot = bs

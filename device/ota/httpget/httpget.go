@@ -1,8 +1,9 @@
 // Package httpget is a minimal HTTP/1.1 GET client for downloading OTA
 // bundles: plain TCP or TLS, Content-Length or chunked bodies, bounded
 // redirects, timeouts, and transparent resumption with Range requests when
-// a connection breaks. It exists so that the daemon does not link net/http
-// (about 1.3 MiB on arm64).
+// a connection breaks. It keeps net/http (about 1.3 MiB on arm64) out of the
+// device services; the full daemon links net/http only through paho's
+// websocket dependency, which a build without the MQTT client bridge drops.
 package httpget
 
 import (

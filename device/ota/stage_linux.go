@@ -1,0 +1,13 @@
+package ota
+
+import "syscall"
+
+// freeSpace reports the bytes an unprivileged writer may still use in dir's
+// file system.
+func freeSpace(dir string) (int64, bool) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, false
+	}
+	return int64(st.Bavail) * int64(st.Bsize), true
+}
