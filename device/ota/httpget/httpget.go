@@ -2,8 +2,8 @@
 // bundles: plain TCP or TLS, Content-Length or chunked bodies, bounded
 // redirects, timeouts, and transparent resumption with Range requests when
 // a connection breaks. It keeps net/http (about 1.3 MiB on arm64) out of the
-// device services; the full daemon links net/http only through paho's
-// websocket dependency, which a build without the MQTT client bridge drops.
+// device services; the full daemon links net/http today only through paho's
+// websocket dependency (the MQTT client bridge).
 package httpget
 
 import (
