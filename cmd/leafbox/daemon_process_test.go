@@ -17,19 +17,18 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/leafbox/leafbox/internal/testenv"
 )
 
 // daemonTestVersion is stamped into the test binary, to check -ldflags -X works.
 const daemonTestVersion = "e2e-test"
 
 // daemonBuild builds the daemon into dir and returns the binary's path. It
-// skips the test when the go command is not available.
+// skips the test when the go command is not available (see testenv.Skip).
 func daemonBuild(t *testing.T, dir string) string {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("skipping: cannot build the leafbox binary, go is not on PATH: %v", err)
-	}
+	goBin := testenv.NeedTool(t, "go", "the Go toolchain, to build the leafbox binary")
 	bin := filepath.Join(dir, "leafbox")
 	cmd := exec.Command(goBin, "build", "-ldflags", "-X main.version="+daemonTestVersion, "-o", bin, ".")
 	if out, err := cmd.CombinedOutput(); err != nil {
