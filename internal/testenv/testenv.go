@@ -2,9 +2,9 @@
 // it needs: a program, a free fixed port, a kernel or file system feature.
 //
 // By default such a test skips, so `go test ./...` works on a laptop without
-// mosquitto or nats-server. With LEAFBOX_REQUIRE_INTEGRATION=1 (CI sets it)
-// it fails instead: a CI machine that lost a tool must go red, not quietly
-// skip the tests that use it.
+// mosquitto or nats-server. With LEAFBOX_REQUIRE_INTEGRATION=1 (make test and
+// .ci/run set it) it fails instead: a CI machine that lost a tool must go
+// red, not quietly skip the tests that use it.
 package testenv
 
 import (
