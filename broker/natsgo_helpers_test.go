@@ -24,6 +24,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/internal/testenv"
 )
 
 // Timeouts shared by the nats.go integration tests. They are generous
@@ -275,7 +276,7 @@ func rssBytes(t testing.TB) int64 {
 	t.Helper()
 	data, err := os.ReadFile("/proc/self/status")
 	if err != nil {
-		t.Skipf("no /proc/self/status: %v", err)
+		testenv.Skip(t, "no /proc/self/status: %v", err)
 	}
 	for _, line := range bytes.Split(data, []byte("\n")) {
 		rest, ok := bytes.CutPrefix(line, []byte("VmRSS:"))
@@ -292,7 +293,7 @@ func rssBytes(t testing.TB) int64 {
 		}
 		return kb << 10
 	}
-	t.Skip("no VmRSS in /proc/self/status")
+	testenv.Skip(t, "no VmRSS in /proc/self/status")
 	return 0
 }
 

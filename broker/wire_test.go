@@ -27,8 +27,9 @@ import (
 )
 
 // Timeouts of the wire steps. The only deliberate waits are quietWindow (how
-// long "nothing arrives" is observed) and splitPause (between the chunks of a
-// split write, so the server reads them one by one).
+// long drain waits for more) and splitPause (between the chunks of a split
+// write, so the server reads them one by one); quiet uses a PING barrier and
+// quietFor its own window.
 const (
 	stepTimeout = 1500 * time.Millisecond
 	quietWindow = 100 * time.Millisecond
@@ -139,7 +140,7 @@ const (
 	stepSend                   // write bytes (in chunks when split is set)
 	stepExpect                 // read frames that must match
 	stepClosed                 // the server closes the connection
-	stepQuiet                  // nothing arrives for quietWindow
+	stepQuiet                  // nothing is due: PING answered by PONG first (or nothing for wait)
 	stepSync                   // PING, expect PONG
 	stepSpread                 // n equal frames arrive in total over several conns
 	stepDrain                  // record whatever arrives until quiet or close
@@ -170,7 +171,9 @@ func dialc(c int) step { return step{kind: stepDial, conn: c, data: connect("")}
 func send(c int, s string) step { return step{kind: stepSend, conn: c, data: s} }
 func syncc(c int) step          { return step{kind: stepSync, conn: c} }
 func closed(c int) step         { return step{kind: stepClosed, conn: c} }
-func quiet(cs ...int) step      { return step{kind: stepQuiet, conns: cs} }
+
+// quiet expects nothing due on conns (see quietBarrier).
+func quiet(cs ...int) step { return step{kind: stepQuiet, conns: cs} }
 
 // connectNkey sends a CONNECT that signs the nonce of c's INFO with seed,
 // plus the given extra JSON fields.
@@ -263,6 +266,7 @@ type wireConn struct {
 	buf   []byte
 	eof   bool
 	nonce string // from INFO
+	pings int    // PINGs the script sent whose PONG has not been read
 }
 
 // errClosed reports that the server closed the connection.
@@ -274,6 +278,9 @@ func (w *wireConn) readFrame(deadline time.Time) (string, error) {
 		if n := frameLen(w.buf); n > 0 {
 			f := string(w.buf[:n])
 			w.buf = w.buf[n:]
+			if f == "PONG\r\n" && w.pings > 0 {
+				w.pings--
+			}
 			return f, nil
 		}
 		if w.eof {
@@ -535,6 +542,7 @@ func (r *runner) do(s step) error {
 
 // write sends s.data, in chunks with a pause between them when asked to.
 func (r *runner) write(w *wireConn, s step) error {
+	w.pings += countPings(s.data)
 	data := []byte(s.data)
 	var chunks [][]byte
 	switch {
@@ -605,6 +613,51 @@ func (r *runner) expectFrames(c int, w *wireConn, want []string, timeout time.Du
 	return nil
 }
 
+// countPings counts the lines of data that a server takes for a PING (any
+// case, anything after it ignored). A payload line starting with PING is
+// counted too, which can only make a later quiet step fail, never pass.
+func countPings(data string) int {
+	n := 0
+	for line := range strings.Lines(data) {
+		if len(line) >= 4 && strings.EqualFold(line[:4], "PING") {
+			n++
+		}
+	}
+	return n
+}
+
+// quietBarrier checks that nothing is due on any of conns: it sends PING on
+// each and wants PONG as the next frame. A server writes a connection's
+// frames in order, so a message routed to it by an earlier step (one that
+// synced its publisher) comes first, however slow the machine; and a PONG
+// still owed to an earlier PING of the script is not quiet either.
+func (r *runner) quietBarrier(conns []int) error {
+	for _, c := range conns {
+		w, err := r.conn(c)
+		if err != nil {
+			return err
+		}
+		owed := w.pings
+		if err := r.write(w, step{data: "PING\r\n"}); err != nil {
+			return err
+		}
+		f, err := w.readFrame(time.Now().Add(stepTimeout))
+		switch {
+		case errors.Is(err, errClosed):
+			r.record(c, "closed")
+			return errors.New("expected quiet, connection closed")
+		case err != nil:
+			r.record(c, "error %v", err)
+			return fmt.Errorf("quiet: %w", err)
+		case f != "PONG\r\n" || owed > 0:
+			r.record(c, "< %s", q(f))
+			return fmt.Errorf("expected quiet, got %s", q(f))
+		}
+	}
+	r.record(conns[0], "quiet %v", conns)
+	return nil
+}
+
 // doMulti runs stepQuiet and stepSpread, which look at several connections.
 func (r *runner) doMulti(s step) error {
 	if s.kind == stepSpread {
@@ -636,10 +689,10 @@ func (r *runner) doMulti(s step) error {
 			return fmt.Errorf("spread: got %d of %d frames", got, s.n)
 		}
 	}
-	window := quietWindow
-	if s.wait > 0 {
-		window = s.wait
+	if s.wait == 0 {
+		return r.quietBarrier(s.conns)
 	}
+	window := s.wait
 	// All connections are watched at once: a read whose deadline has already
 	// passed fails without looking at data that did arrive.
 	type result struct {

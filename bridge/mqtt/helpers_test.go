@@ -95,6 +95,20 @@ func startListener(t testing.TB, srv *broker.Server, cfg Config, d Deps) *testLi
 	return tl
 }
 
+// unacked is how many QoS 1/2 deliveries of the connected client id wait
+// for an ack, and so would be sent again after ack_wait.
+func (tl *testListener) unacked(id string) int {
+	tl.mu.Lock()
+	s := tl.sessions[id]
+	tl.mu.Unlock()
+	if s == nil {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.out)
+}
+
 // port of a listener.
 func port(l *Listener) int { return l.Addr().(*net.TCPAddr).Port }
 

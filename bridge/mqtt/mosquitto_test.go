@@ -16,17 +16,14 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/internal/testenv"
 )
 
 // needBinary skips the test when a mosquitto program is missing (Debian
-// packages mosquitto and mosquitto-clients).
+// packages mosquitto and mosquitto-clients); see testenv.Skip.
 func needBinary(t *testing.T, name, pkg string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s not installed (Debian package %s): skipping", name, pkg)
-	}
-	return p
+	return testenv.NeedTool(t, name, "Debian package "+pkg)
 }
 
 // TestMosquittoClients drives the listener with mosquitto_pub and

@@ -18,6 +18,7 @@ import (
 
 	"github.com/leafbox/leafbox/broker/leaf"
 	"github.com/leafbox/leafbox/broker/monitor"
+	"github.com/leafbox/leafbox/internal/testenv"
 )
 
 // freePort reserves a loopback port number (released again at once).
@@ -31,7 +32,8 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// natsServerBinary finds the real nats-server, or skips the test.
+// natsServerBinary finds the real nats-server, or skips the test (fails it
+// under LEAFBOX_REQUIRE_INTEGRATION=1).
 func natsServerBinary(t *testing.T) string {
 	t.Helper()
 	if p, err := exec.LookPath("nats-server"); err == nil {
@@ -41,7 +43,7 @@ func natsServerBinary(t *testing.T) string {
 	if _, err := os.Stat(p); err == nil {
 		return p
 	}
-	t.Skip("nats-server binary not found (go install github.com/nats-io/nats-server/v2@v2.15.2)")
+	testenv.Skip(t, "nats-server binary not found (go install github.com/nats-io/nats-server/v2@v2.15.2)")
 	return ""
 }
 

@@ -3,7 +3,6 @@ package leaf_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -164,12 +163,8 @@ func waitRoute(t testing.TB, pub *nats.Conn, sub *nats.Subscription, subj string
 		}
 		pub.Flush()
 		if _, err := sub.NextMsg(20 * time.Millisecond); err == nil {
-			// Drain further probes.
-			for {
-				if _, err := sub.NextMsg(20 * time.Millisecond); err != nil {
-					return
-				}
-			}
+			barrier(t, pub, subj, sub) // drop the probes still on their way
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no route for %s within %v", subj, waitShort)
@@ -182,13 +177,43 @@ func remote(urls ...*url.URL) leaf.Remote {
 	return leaf.Remote{URLs: urls, Compression: leaf.CompressionOff, FirstInfoTimeout: 500 * time.Millisecond, DialTimeout: 500 * time.Millisecond}
 }
 
-// expectNone fails if sub receives a message within d.
-func expectNone(t testing.TB, sub *nats.Subscription, d time.Duration) {
+// barrier publishes a unique sentinel on subj with pub, waits for it on
+// every one of subs, and returns what they received before it. subj must
+// reach each sub along the same path (publisher, link, direction) as the
+// messages the caller is asking about: messages on one path keep their
+// order, so once the sentinel is in, anything published before it is in
+// too, however slow the machine.
+func barrier(t testing.TB, pub *nats.Conn, subj string, subs ...*nats.Subscription) []*nats.Msg {
 	t.Helper()
-	if m, err := sub.NextMsg(d); err == nil {
-		t.Fatalf("unexpected message on %s: %q", m.Subject, m.Data)
-	} else if !errors.Is(err, nats.ErrTimeout) {
-		t.Fatal(err)
+	sentinel := "sentinel-" + nats.NewInbox()
+	if err := pub.Publish(subj, []byte(sentinel)); err != nil {
+		t.Fatalf("publish sentinel on %s: %v", subj, err)
+	}
+	if err := pub.Flush(); err != nil {
+		t.Fatalf("flush sentinel on %s: %v", subj, err)
+	}
+	var before []*nats.Msg
+	for _, sub := range subs {
+		for {
+			m, err := sub.NextMsg(waitShort)
+			if err != nil {
+				t.Fatalf("sentinel on %s not received by %s: %v", subj, sub.Subject, err)
+			}
+			if string(m.Data) == sentinel {
+				break
+			}
+			before = append(before, m)
+		}
+	}
+	return before
+}
+
+// expectNone fails if any of subs receives anything before a sentinel that
+// pub publishes on subj now (see barrier).
+func expectNone(t testing.TB, pub *nats.Conn, subj string, subs ...*nats.Subscription) {
+	t.Helper()
+	for _, m := range barrier(t, pub, subj, subs...) {
+		t.Errorf("unexpected message on %s: %q", m.Subject, m.Data)
 	}
 }
 

@@ -2,7 +2,6 @@ package leaf_test
 
 import (
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,7 +72,7 @@ func TestMessagesBothDirections(t *testing.T) {
 					t.Fatalf("got %s %q, want %s %q", m.Subject, m.Data, s, fmt.Sprint(i))
 				}
 			}
-			expectNone(t, sub, 50*time.Millisecond)
+			expectNone(t, tc.pub, tc.pubTo[0], sub)
 		})
 	}
 }
@@ -95,13 +94,7 @@ func TestOverlappingInterestNoDuplicates(t *testing.T) {
 	for _, sub := range subs {
 		waitRoute(t, gwNC, sub, "ov.b")
 	}
-	for _, sub := range subs {
-		for {
-			if _, err := sub.NextMsg(30 * time.Millisecond); err != nil {
-				break
-			}
-		}
-	}
+	barrier(t, gwNC, "ov.b", subs...) // drop the probes still on their way
 	if err := gwNC.Publish("ov.b", []byte("once")); err != nil {
 		t.Fatal(err)
 	}
@@ -109,47 +102,63 @@ func TestOverlappingInterestNoDuplicates(t *testing.T) {
 		if _, err := sub.NextMsg(waitShort); err != nil {
 			t.Fatalf("%s: %v", sub.Subject, err)
 		}
-		expectNone(t, sub, 50*time.Millisecond)
 	}
+	// A duplicate of "once" would arrive before the sentinel.
+	expectNone(t, gwNC, "ov.b", subs...)
 }
 
 func TestQueueGroupSpansBothSides(t *testing.T) {
 	t.Parallel()
 	hubNC, gwNC, _ := linked(t, plainHub, remote())
-	var hubGot, gwGot atomic.Int64
-	if _, err := hubNC.QueueSubscribe("work", "g", func(*nats.Msg) { hubGot.Add(1) }); err != nil {
+	// Synchronous members: a connection's reader queues messages in the
+	// order they came, so once a later sentinel is read on that connection,
+	// every earlier delivery is pending already.
+	hubQ, err := hubNC.QueueSubscribeSync("work", "g")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := gwNC.QueueSubscribe("work", "g", func(*nats.Msg) { gwGot.Add(1) }); err != nil {
+	gwQ, err := gwNC.QueueSubscribeSync("work", "g")
+	if err != nil {
 		t.Fatal(err)
 	}
+	hubBar, _ := hubNC.SubscribeSync("work.barrier")
+	gwBar, _ := gwNC.SubscribeSync("work.barrier")
 	hubNC.Flush()
 	gwNC.Flush()
 	// Wait until each side knows of the other's member: a probe group.
 	probe, _ := hubNC.SubscribeSync("work")
 	waitRoute(t, gwNC, probe, "work")
 	probe.Unsubscribe()
-	hubGot.Store(0)
-	gwGot.Store(0)
+	waitRoute(t, gwNC, hubBar, "work.barrier")
+	waitRoute(t, hubNC, gwBar, "work.barrier")
+	drain := func(sub *nats.Subscription) int {
+		n := 0
+		for {
+			if _, err := sub.NextMsg(0); err != nil {
+				return n
+			}
+			n++
+		}
+	}
+	drain(hubQ)
+	drain(gwQ)
 	pubs := []struct {
 		name string
 		nc   *nats.Conn
 	}{{"from gateway", gwNC}, {"from hub", hubNC}}
 	for _, p := range pubs {
 		t.Run(p.name, func(t *testing.T) {
-			hubGot.Store(0)
-			gwGot.Store(0)
 			const n = 200
 			for range n {
 				if err := p.nc.Publish("work", []byte("x")); err != nil {
 					t.Fatal(err)
 				}
 			}
-			p.nc.Flush()
-			waitFor(t, waitShort, func() bool { return hubGot.Load()+gwGot.Load() >= n })
-			time.Sleep(50 * time.Millisecond) // let any duplicate arrive before counting
-			if got := hubGot.Load() + gwGot.Load(); got != n {
-				t.Fatalf("delivered %d times (hub %d, gateway %d), want exactly %d", got, hubGot.Load(), gwGot.Load(), n)
+			// A duplicate would travel ahead of the sentinel on its path.
+			barrier(t, p.nc, "work.barrier", hubBar, gwBar)
+			hubGot, gwGot := drain(hubQ), drain(gwQ)
+			if got := hubGot + gwGot; got != n {
+				t.Fatalf("delivered %d times (hub %d, gateway %d), want exactly %d", got, hubGot, gwGot, n)
 			}
 		})
 	}
@@ -222,14 +231,16 @@ func TestUnsubscribeStopsFlow(t *testing.T) {
 	sub.Unsubscribe()
 	gwNC.Flush()
 	// The hub forgets the interest: publishing there sends nothing down.
+	// Each try is followed by a sentinel the gateway still wants; once it
+	// is in, gone.x would have been counted before it.
+	still, _ := gwNC.SubscribeSync("still.x")
+	gwNC.Flush()
+	waitRoute(t, hubNC, still, "still.x")
 	waitFor(t, waitShort, func() bool {
-		z := gw.up.Leafz(leafzSubs)
-		_ = z
 		before := inMsgs(gw)
 		hubNC.Publish("gone.x", nil)
-		hubNC.Flush()
-		time.Sleep(20 * time.Millisecond)
-		return inMsgs(gw) == before
+		barrier(t, hubNC, "still.x", still)
+		return inMsgs(gw) == before+1
 	})
 }
 

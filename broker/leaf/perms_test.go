@@ -3,7 +3,6 @@ package leaf_test
 import (
 	"net/url"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -28,7 +27,12 @@ func TestDenyImportsExports(t *testing.T) {
 	gwNC.Publish("public.x", []byte("yes"))
 	hubNC.Publish("cmd.private", []byte("no"))
 	hubNC.Publish("cmd.ok", []byte("yes"))
-	for _, sub := range []*nats.Subscription{up, down} {
+	for _, c := range []struct {
+		sub      *nats.Subscription
+		pub      *nats.Conn
+		sentinel string
+	}{{up, gwNC, "public.x"}, {down, hubNC, "cmd.ok"}} {
+		sub := c.sub
 		m, err := sub.NextMsg(waitShort)
 		for err == nil && string(m.Data) == "probe" {
 			m, err = sub.NextMsg(waitShort)
@@ -39,7 +43,7 @@ func TestDenyImportsExports(t *testing.T) {
 		if string(m.Data) != "yes" {
 			t.Fatalf("denied subject %s passed the link", m.Subject)
 		}
-		expectNone(t, sub, 50*time.Millisecond)
+		expectNone(t, c.pub, c.sentinel, sub)
 	}
 }
 
@@ -72,7 +76,7 @@ leafnodes { listen: 127.0.0.1:-1 }`)
 	if err != nil || string(m.Data) != "yes" {
 		t.Fatalf("got %v, %v", m, err)
 	}
-	expectNone(t, up, 100*time.Millisecond)
+	expectNone(t, gwNC, "ok.x", up)
 	if gw.logs.count("connection lost") != 0 {
 		t.Fatalf("link dropped:\n%s", gw.logs.String())
 	}

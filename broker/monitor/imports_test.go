@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/leafbox/leafbox/internal/testenv"
 )
 
 // The daemon links this package, so it may import only the standard library:
@@ -59,7 +61,7 @@ func TestNoNetHTTPInDeps(t *testing.T) {
 	}
 	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
 	if _, err := os.Stat(gobin); err != nil {
-		t.Skipf("go command not available: %v", err)
+		testenv.Skip(t, "go command not available: %v", err)
 	}
 	cmd := exec.Command(gobin, "list", "-deps", ".")
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")

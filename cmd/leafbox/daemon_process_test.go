@@ -17,19 +17,18 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/leafbox/leafbox/internal/testenv"
 )
 
 // daemonTestVersion is stamped into the test binary, to check -ldflags -X works.
 const daemonTestVersion = "e2e-test"
 
 // daemonBuild builds the daemon into dir and returns the binary's path. It
-// skips the test when the go command is not available.
+// skips the test when the go command is not available (see testenv.Skip).
 func daemonBuild(t *testing.T, dir string) string {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("skipping: cannot build the leafbox binary, go is not on PATH: %v", err)
-	}
+	goBin := testenv.NeedTool(t, "go", "the Go toolchain, to build the leafbox binary")
 	bin := filepath.Join(dir, "leafbox")
 	cmd := exec.Command(goBin, "build", "-ldflags", "-X main.version="+daemonTestVersion, "-o", bin, ".")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -143,8 +142,8 @@ func TestDaemonProcess(t *testing.T) {
 	})
 	t.Run("check exit codes", func(t *testing.T) {
 		dir := t.TempDir()
-		good := daemonWriteConf(t, dir, "good.conf", "listen: 127.0.0.1:4999\n")
-		bad := daemonWriteConf(t, dir, "bad.conf", "listen: 127.0.0.1:4999\ncolour: blue\n")
+		good := daemonWriteConf(t, dir, "good.conf", "listen: \"127.0.0.1:-1\"\n")
+		bad := daemonWriteConf(t, dir, "bad.conf", "listen: \"127.0.0.1:-1\"\ncolour: blue\n")
 		for _, tc := range []struct {
 			args []string
 			code int
@@ -162,7 +161,7 @@ func TestDaemonProcess(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String()+" drains and exits 0", func(t *testing.T) { daemonTestStopSignal(t, bin, sig) })
 	}
-	t.Run("no flags uses the embedded default", func(t *testing.T) { daemonTestDefaultConfig(t, bin) })
+	t.Run("no config file uses the embedded default", func(t *testing.T) { daemonTestDefaultConfig(t, bin) })
 }
 
 // daemonUsersConf is the configuration of the reload test: two users, and
@@ -368,31 +367,22 @@ func daemonTestStopSignal(t *testing.T, bin string, sig syscall.Signal) {
 	}
 }
 
-// daemonTestDefaultConfig: with no flags at all the daemon uses its embedded
-// config, loopback only, on the standard ports.
+// daemonTestDefaultConfig: without a config file the daemon runs on its
+// embedded config: loopback only, no authorization, monitoring on. The
+// ports are overridden with -p/-m to free ones, so the test never depends on
+// 4222 and 8222 being free; that the embedded config names those ports is
+// pinned without binding them, by TestLoadOptions.
 func daemonTestDefaultConfig(t *testing.T, bin string) {
-	for _, addr := range []string{"127.0.0.1:4222", "127.0.0.1:8222"} {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			t.Skipf("skipping: %s is not free (%v)", addr, err)
-		}
-		ln.Close()
-	}
-	p := daemonLaunch(t, bin)
+	p := daemonLaunch(t, bin, "-p", "-1", "-m", "-1")
 	var line string
 	daemonWaitFor(t, 10*time.Second, "the startup log line", func() bool {
 		line = daemonStartLine(p.stderr.String())
 		if line == "" && p.exited() {
-			if strings.Contains(p.stderr.String(), "address already in use") {
-				t.Skipf("skipping: a standard port was taken after the check:\n%s", p.stderr)
-			}
 			t.Fatalf("leafbox exited before starting:\n%s", p.stderr)
 		}
 		return line != ""
 	})
 	for key, want := range map[string]string{
-		"listen": "127.0.0.1:4222",
-		"http":   "127.0.0.1:8222",
 		"auth":   "false",
 		"config": `"default.conf`,
 	} {
@@ -400,17 +390,24 @@ func daemonTestDefaultConfig(t *testing.T, bin string) {
 			t.Errorf("startup line %s=%s, want %s: %s", key, got, want, line)
 		}
 	}
+	client, httpAddr := daemonLogField(line, "listen"), daemonLogField(line, "http")
+	for _, addr := range []string{client, httpAddr} {
+		if host, port, err := net.SplitHostPort(addr); err != nil || host != "127.0.0.1" || port == "0" {
+			t.Fatalf("startup line address %q, want 127.0.0.1 and a bound port: %s", addr, line)
+		}
+	}
 	if strings.Contains(p.stderr.String(), "INSECURE") {
 		t.Errorf("the default config warned INSECURE:\n%s", p.stderr)
 	}
-	c := daemonMustConnect(t, "127.0.0.1:4222")
+	c := daemonMustConnect(t, client)
 	daemonRoundTrip(t, c, c, "default.probe", "ok")
-	if m := daemonGetJSON(t, "http://127.0.0.1:8222/healthz"); m["status"] != "ok" {
+	if m := daemonGetJSON(t, "http://"+httpAddr+"/healthz"); m["status"] != "ok" {
 		t.Errorf("/healthz = %v", m)
 	}
-	m := daemonGetJSON(t, "http://127.0.0.1:8222/varz")
-	if m["host"] != "127.0.0.1" || fmt.Sprint(m["port"]) != "4222" {
-		t.Errorf("/varz host=%v port=%v, want 127.0.0.1 4222", m["host"], m["port"])
+	_, clientPort, _ := net.SplitHostPort(client)
+	m := daemonGetJSON(t, "http://"+httpAddr+"/varz")
+	if m["host"] != "127.0.0.1" || fmt.Sprint(m["port"]) != clientPort {
+		t.Errorf("/varz host=%v port=%v, want 127.0.0.1 %s", m["host"], m["port"], clientPort)
 	}
 	p.signal(t, syscall.SIGTERM)
 	if code := p.waitExit(t, 2*time.Second); code != 0 {

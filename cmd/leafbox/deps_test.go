@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/leafbox/leafbox/internal/testenv"
 )
 
 // daemonPkg is the package whose linked dependencies are guarded.
@@ -148,10 +150,7 @@ func parseGoList(out []byte) ([]linkedPackage, error) {
 // TestLinkedDependencies guards binary size: it lists what the daemon links for the
 // gateway target (linux/arm64, no cgo) and fails on test-only or unreviewed packages.
 func TestLinkedDependencies(t *testing.T) {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go command not on PATH; cannot list the daemon's dependencies")
-	}
+	goTool := testenv.NeedTool(t, "go", "the Go toolchain, to list the daemon's dependencies")
 	const format = `{{.ImportPath}}{{"\t"}}{{.Standard}}{{"\t"}}{{with .Module}}{{.Path}}{{end}}{{"\t"}}{{join .Imports " "}}`
 	cmd := exec.Command(goTool, "list", "-deps", "-f", format, daemonPkg)
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")

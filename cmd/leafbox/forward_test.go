@@ -228,10 +228,22 @@ func TestMQTTDurableForward(t *testing.T) {
 	if err := d.store.Sync(); err != nil {
 		t.Fatal(err)
 	}
+	// A sentinel on a topic nothing forwards, to the same client: paho
+	// hands messages to the handlers in the order they arrived, so a second
+	// copy of "v" would come before it.
+	if tok := c.Subscribe("barrier/#", 1, func(_ paho.Client, m paho.Message) { got <- string(m.Payload()) }); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal("subscribe barrier failed")
+	}
+	if tok := c.Publish("barrier/x", 1, false, []byte("sentinel")); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal("publish sentinel failed")
+	}
 	select {
 	case m := <-got:
-		t.Fatalf("MQTT subscriber got a second copy %q", m)
-	case <-time.After(100 * time.Millisecond):
+		if m != "sentinel" {
+			t.Fatalf("MQTT subscriber got a second copy %q", m)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("MQTT subscriber did not get the sentinel")
 	}
 	if st := q.Stats(); st.LastSeq != 1 || local.Load() != 1 {
 		t.Fatalf("queued %d times, delivered %d times", st.LastSeq, local.Load())

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/leafbox/leafbox/internal/testenv"
 )
 
 // TestDiskFull makes the store file unable to grow (RLIMIT_FSIZE: writes
@@ -22,7 +24,7 @@ import (
 func TestDiskFull(t *testing.T) {
 	var old syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
-		t.Skipf("skipping: getrlimit: %v", err)
+		testenv.Skip(t, "getrlimit: %v", err)
 	}
 	signal.Ignore(syscall.SIGXFSZ)
 	defer signal.Reset(syscall.SIGXFSZ)
@@ -37,7 +39,7 @@ func TestDiskFull(t *testing.T) {
 	lim := old
 	lim.Cur = uint64(st.Size()) + 256<<10
 	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
-		t.Skipf("skipping: setrlimit: %v", err)
+		testenv.Skip(t, "setrlimit: %v", err)
 	}
 	restored := false
 	restore := func() {

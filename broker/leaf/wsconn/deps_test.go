@@ -4,6 +4,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/leafbox/leafbox/internal/testenv"
 )
 
 // TestNoHeavyDeps guards the binary size: the transport must not link
@@ -12,10 +14,7 @@ func TestNoHeavyDeps(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the go tool")
 	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go tool not found")
-	}
+	goTool := testenv.NeedTool(t, "go", "the Go toolchain")
 	out, err := exec.Command(goTool, "list", "-deps", "-f", "{{.Standard}} {{.ImportPath}}", ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
