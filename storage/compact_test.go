@@ -20,7 +20,7 @@ func TestCompactShrinksAndKeepsData(t *testing.T) {
 			for i := range 4000 {
 				q.AppendAsync(rec(i, 200), nil)
 			}
-			if err := s.Retained().Set(RetainedMessage{Topic: "keep/me", QoS: 1, Payload: []byte("v")}); err != nil {
+			if err := s.Table("t").Put([]byte("keep/me"), 1, []byte("v")); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.Sync(); err != nil {
@@ -48,8 +48,8 @@ func TestCompactShrinksAndKeepsData(t *testing.T) {
 			if st := q.Stats(); st.FirstSeq != 3901 || st.LastSeq < 4000 {
 				t.Fatalf("queue after compaction: %+v", st)
 			}
-			if m, ok, err := s.Retained().Get("keep/me"); err != nil || !ok || string(m.Payload) != "v" {
-				t.Fatalf("retained after compaction: %+v %v %v", m, ok, err)
+			if _, v, ok, err := s.Table("t").Get([]byte("keep/me")); err != nil || !ok || string(v) != "v" {
+				t.Fatalf("table entry after compaction: %q %v %v", v, ok, err)
 			}
 			// The sequence goes on in the new file.
 			seq := mustAppend(t, q, rec(1, 10))

@@ -1,7 +1,9 @@
 // Package storage is leafbox's durable state: one bbolt file holding a FIFO
-// queue per forward rule (the store-and-forward buffer of the uplink) and
-// small typed areas for MQTT retained messages, MQTT persistent sessions
-// and device state.
+// queue per forward rule (the store-and-forward buffer of the uplink),
+// tables of keyed entries that other packages encode and decode themselves
+// (Store.Table; the MQTT listener keeps its sessions and retained messages
+// there, through bridge/mqtt/boltstore), and the identifiers the gateway
+// makes for itself (Store.Identifiers).
 //
 // # Guarantees
 //
@@ -39,6 +41,17 @@
 // max_age. Each reason has its own counter in QueueStats.Dropped, kept in
 // the file.
 //
+// # Tables
+//
+// A table maps keys to a value and a version, both its owner's: the store
+// does not interpret them. Each Put, Delete or Update is one transaction,
+// committed and fsynced before it returns, so a change the caller saw
+// succeed survives a crash and a power cut. An older release kept such
+// state in top-level buckets of its own; Open moves each of them into the
+// table of the same name, as entries of version 0 holding the same bytes
+// (upgradeLegacy says how nested buckets are flattened), in the
+// transaction that checks the format version.
+//
 // # Damage
 //
 // Open never refuses to start because of the file's contents. Before bbolt
@@ -74,6 +87,6 @@
 // # Concurrency
 //
 // All methods are safe for concurrent use. One writer goroutine commits the
-// queues; the MQTT and device-state APIs run their own small transactions.
+// queues; tables and identifiers run their own small transactions.
 // AppendAsync callbacks run on the writer goroutine and must not block.
 package storage

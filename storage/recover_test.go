@@ -215,7 +215,7 @@ func corruptionRounds(t *testing.T, seed uint64) {
 		t.Fatal(err)
 	}
 	s.Queue("Q").Ack(500)
-	if err := s.Retained().Set(RetainedMessage{Topic: "a/b", Payload: []byte("x")}); err != nil {
+	if err := s.Table("t").Put([]byte("a/b"), 1, []byte("x")); err != nil {
 		t.Fatal(err)
 	}
 	closeChecked(t, s)

@@ -31,15 +31,18 @@ var (
 )
 
 // Bucket names. Every kind of state has its own top-level bucket; each
-// queue has one bucket of records.
+// queue has one bucket of records and each table one of entries
+// (tablePrefix). Any other top-level bucket is a legacy area, moved into
+// a table at open (upgradeLegacy): a new kind of bucket must be added to
+// ownBucket.
 var (
 	bucketMeta      = []byte("meta")
 	bucketQueueMeta = []byte("queue-meta")
-	bucketRetained  = []byte("mqtt-retained")
-	bucketSessions  = []byte("mqtt-sessions")
-	bucketDevice    = []byte("device-state")
-	keyVersion      = []byte("version")
-	queuePrefix     = "queue/"
+	// bucketIdentity holds Identifiers; the name is from when the area
+	// was called device state.
+	bucketIdentity = []byte("device-state")
+	keyVersion     = []byte("version")
+	queuePrefix    = "queue/"
 )
 
 // formatVersion is the layout version written in the meta bucket.
@@ -70,14 +73,15 @@ func (r *Recovery) String() string {
 }
 
 // Store is the gateway's durable state in one bbolt file: one FIFO queue per
-// forward rule plus small typed areas for MQTT and device state. All methods
+// forward rule, tables of keyed entries for other packages' state, and the
+// gateway's identifiers. All methods
 // are safe for concurrent use.
 type Store struct {
 	cfg  Config
 	log  *slog.Logger
 	path string
 
-	// dbMu guards db: commits, reads and the typed APIs hold it shared;
+	// dbMu guards db: commits, reads, tables and identifiers hold it shared;
 	// compaction, which swaps the file, holds it exclusively.
 	dbMu sync.RWMutex
 	db   *bolt.DB
@@ -332,6 +336,7 @@ func (s *Store) initLayout(db *bolt.DB) error {
 		}
 		return b, err
 	}
+	var moved []string
 	err := db.Update(func(tx *bolt.Tx) error {
 		meta, err := bucket(tx, bucketMeta)
 		if err != nil {
@@ -347,7 +352,10 @@ func (s *Store) initLayout(db *bolt.DB) error {
 		if err := s.loadEpoch(meta); err != nil {
 			return err
 		}
-		names := [][]byte{bucketQueueMeta, bucketRetained, bucketSessions, bucketDevice}
+		if moved, err = upgradeLegacy(tx); err != nil {
+			return err
+		}
+		names := [][]byte{bucketQueueMeta, bucketIdentity}
 		for _, r := range s.cfg.Forward {
 			names = append(names, queueBucket(r.Name))
 		}
@@ -363,6 +371,9 @@ func (s *Store) initLayout(db *bolt.DB) error {
 	}
 	if err != nil {
 		return fmt.Errorf("storage: init %s: %w", s.path, err)
+	}
+	for _, name := range moved {
+		s.log.Info("store: moved a legacy area into its table", "area", name)
 	}
 	return nil
 }
@@ -479,7 +490,7 @@ func (s *Store) view(fn func(*bolt.Tx) error) error {
 	return s.db.View(fn)
 }
 
-// update runs fn in its own write transaction (the typed state APIs; the
+// update runs fn in its own write transaction (tables and identifiers; the
 // queues go through the group-commit writer).
 func (s *Store) update(fn func(*bolt.Tx) error) error {
 	s.dbMu.RLock()

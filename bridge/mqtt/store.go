@@ -7,8 +7,8 @@ import (
 )
 
 // Store keeps what must survive a daemon restart: retained messages and
-// persistent sessions. The daemon adapts package storage to it; MemStore
-// serves tests and runs without a store.
+// persistent sessions. Package boltstore keeps them in the daemon's store
+// file; MemStore serves tests and runs without a store.
 type Store interface {
 	// SetRetained stores m as its topic's retained message, or removes it
 	// when m.Payload is empty.
@@ -46,7 +46,8 @@ type Subscription struct {
 // InflightState is where a QoS 1/2 message is in its handshake.
 type InflightState byte
 
-// In-flight states (the values of package storage).
+// In-flight states. boltstore writes these numbers to disk: never change
+// them.
 const (
 	// OutPublishSent: delivery sent (or queued), waiting for PUBACK/PUBREC.
 	OutPublishSent InflightState = 1

@@ -343,7 +343,7 @@ func storeHealth(s *openStore) func(context.Context) error {
 		}
 		done := make(chan error, 1)
 		go func() {
-			_, _, err := s.DeviceState().Get(storeProbeKey)
+			_, _, err := s.Identifiers().Get(storeProbeKey)
 			done <- err
 		}()
 		select {

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/leafbox/leafbox/bridge/mqtt"
+	"github.com/leafbox/leafbox/bridge/mqtt/boltstore"
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/auth"
-	"github.com/leafbox/leafbox/storage"
 )
 
 // mqtt parses the mqtt block into options.MQTT:
@@ -169,7 +169,7 @@ func newMQTTComponent(opts *options, d *deps) (component, error) {
 	if cfg.Listen {
 		var store mqtt.Store
 		if d.store != nil {
-			store = mqttStore{d.store}
+			store = boltstore.New(d.store)
 		} else {
 			d.log.Warn("mqtt: no store.dir: retained messages and persistent sessions are lost on restart")
 		}
@@ -302,60 +302,4 @@ func (ma *mqttAuth) check(user, pass string, hasUser bool) (mqtt.Permissions, er
 		return nil, err
 	}
 	return id.Perms, nil
-}
-
-// mqttStore adapts the store's MQTT areas to mqtt.Store.
-type mqttStore struct{ s *storage.Store }
-
-func (m mqttStore) SetRetained(r mqtt.Retained) error {
-	return m.s.Retained().Set(storage.RetainedMessage{Topic: r.Topic, QoS: r.QoS, Payload: r.Payload})
-}
-
-func (m mqttStore) ForEachRetained(fn func(mqtt.Retained) error) error {
-	return m.s.Retained().ForEach(func(r storage.RetainedMessage) error {
-		return fn(mqtt.Retained{Topic: r.Topic, QoS: r.QoS, Payload: r.Payload})
-	})
-}
-
-func (m mqttStore) SessionIDs() ([]string, error) { return m.s.Sessions().ClientIDs() }
-
-func (m mqttStore) SetSubscriptions(id string, subs []mqtt.Subscription) error {
-	out := make([]storage.Subscription, len(subs))
-	for i, s := range subs {
-		out[i] = storage.Subscription{Filter: s.Filter, QoS: s.QoS}
-	}
-	return m.s.Sessions().SetSubscriptions(id, out)
-}
-
-func (m mqttStore) Session(id string) ([]mqtt.Subscription, []mqtt.Inflight, bool, error) {
-	ss := m.s.Sessions()
-	subs, ok, err := ss.Subscriptions(id)
-	if err != nil || !ok {
-		return nil, nil, ok, err
-	}
-	in, err := ss.Inflight(id)
-	if err != nil {
-		return nil, nil, false, err
-	}
-	outSubs := make([]mqtt.Subscription, len(subs))
-	for i, s := range subs {
-		outSubs[i] = mqtt.Subscription{Filter: s.Filter, QoS: s.QoS}
-	}
-	outIn := make([]mqtt.Inflight, len(in))
-	for i, f := range in {
-		outIn[i] = mqtt.Inflight{PacketID: f.PacketID, State: mqtt.InflightState(f.State), QoS: f.QoS,
-			Retain: f.Retain, Topic: f.Topic, Payload: f.Payload}
-	}
-	return outSubs, outIn, true, nil
-}
-
-func (m mqttStore) DeleteSession(id string) error { return m.s.Sessions().Delete(id) }
-
-func (m mqttStore) PutInflight(id string, f mqtt.Inflight) error {
-	return m.s.Sessions().PutInflight(id, storage.Inflight{PacketID: f.PacketID, State: storage.InflightState(f.State),
-		QoS: f.QoS, Retain: f.Retain, Topic: f.Topic, Payload: f.Payload})
-}
-
-func (m mqttStore) DeleteInflight(id string, pid uint16) error {
-	return m.s.Sessions().DeleteInflight(id, pid)
 }

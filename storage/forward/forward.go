@@ -32,7 +32,7 @@ var (
 	ErrNotForwarded = errors.New("forward: subject not forwarded")
 )
 
-// idKey is the device-state key of the generated gateway id.
+// idKey is the store identifier key of the generated gateway id.
 const idKey = "forward.id"
 
 // queueGroup is the private queue group of the rules' subscriptions (see
@@ -162,7 +162,7 @@ func New(cfg Config, d Deps) (*Forwarder, error) {
 
 // storedID returns the gateway id kept in the store, making one first.
 func storedID(s *storage.Store) (string, error) {
-	ds := s.DeviceState()
+	ds := s.Identifiers()
 	if v, ok, err := ds.Get(idKey); err != nil {
 		return "", fmt.Errorf("forward: read id: %w", err)
 	} else if ok && len(v) > 0 {
