@@ -17,7 +17,8 @@
 //   - Persistent sessions (subscriptions, unfinished QoS 1/2 messages) and
 //     retained messages are written to the Store before they are relied on
 //     and reloaded by New, so they survive a daemon restart. Messages
-//     waiting beyond MaxAckPending are kept in memory only.
+//     waiting beyond MaxAckPending are kept in memory only. The daemon's
+//     Store is package boltstore, in its store file.
 //   - Incoming QoS 2 is routed once on PUBLISH; a repeated PUBLISH with the
 //     same packet id before PUBREL is acknowledged but not routed again.
 //   - With Deps.Durable, a QoS 1/2 publish on a forwarded subject is
