@@ -281,3 +281,22 @@ func gunzip(t *testing.T, src, dst string) {
 		t.Fatal(err)
 	}
 }
+
+// TestUnknownVersion: entries of an encoding this release does not know
+// are an error, not misread.
+func TestUnknownVersion(t *testing.T) {
+	s, _ := openStore(t, t.TempDir())
+	st := New(s)
+	if err := s.Table(tableRetained).Put([]byte("a"), version+1, []byte{1, 'x'}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ForEachRetained(func(mqtt.Retained) error { return nil }); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("retained of an unknown version: %v", err)
+	}
+	if err := s.Table(tableSessions).Put(sessionKey("dev"), version+1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := st.Session("dev"); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("session of an unknown version: %v", err)
+	}
+}
