@@ -49,8 +49,11 @@
 // succeed survives a crash and a power cut. An older release kept such
 // state in top-level buckets of its own; Open moves each of them into the
 // table of the same name, as entries of version 0 holding the same bytes
-// (upgradeLegacy says how nested buckets are flattened), in the
-// transaction that checks the format version.
+// (a nested bucket's values are keyed by their path, and the bucket
+// itself becomes an empty entry), in the transaction that checks the
+// format version. The format version stays the same: a release that finds
+// a version it does not know sets the whole file aside, queues included,
+// and an OTA rollback must not do that.
 //
 // # Damage
 //
