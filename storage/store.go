@@ -74,8 +74,7 @@ func (r *Recovery) String() string {
 
 // Store is the gateway's durable state in one bbolt file: one FIFO queue per
 // forward rule, tables of keyed entries for other packages' state, and the
-// gateway's identifiers. All methods
-// are safe for concurrent use.
+// gateway's identifiers. All methods are safe for concurrent use.
 type Store struct {
 	cfg  Config
 	log  *slog.Logger
