@@ -117,10 +117,6 @@ func TestSessions(t *testing.T) {
 	if err := ss.PutInflight("dev1", in[0]); err != nil {
 		t.Fatal(err)
 	}
-	// A client id that is a prefix of another must not see its entries.
-	if err := ss.SetSubscriptions("dev", nil); err != nil {
-		t.Fatal(err)
-	}
 	closeStore()
 	s, _ = openStore(t, dir)
 	ss = New(s)
@@ -138,11 +134,21 @@ func TestSessions(t *testing.T) {
 	if _, fl, _, _ := ss.Session("dev1"); len(fl) != 1 {
 		t.Fatalf("after delete: %+v", fl)
 	}
-	if ids, _ := ss.SessionIDs(); !slices.Equal(ids, []string{"dev", "dev1"}) {
+	if ids, _ := ss.SessionIDs(); !slices.Equal(ids, []string{"dev1"}) {
 		t.Fatalf("client ids %v", ids)
+	}
+	// A client id that is a prefix of another sees none of its entries.
+	if err := ss.SetSubscriptions("dev", nil); err != nil {
+		t.Fatal(err)
 	}
 	if subs, fl, ok, err := ss.Session("dev"); !ok || err != nil || len(subs) != 0 || len(fl) != 0 {
 		t.Fatalf("session dev: %v %v %v %v", subs, fl, ok, err)
+	}
+	if err := ss.DeleteSession("dev"); err != nil {
+		t.Fatal(err)
+	}
+	if got, fl, ok, _ := ss.Session("dev1"); !ok || len(fl) != 1 || !slices.Equal(got, subs) {
+		t.Fatalf("dev1 after deleting dev: %v %+v %v", got, fl, ok)
 	}
 	if err := ss.DeleteSession("dev1"); err != nil {
 		t.Fatal(err)
