@@ -10,6 +10,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Sentinel errors of the store.
@@ -275,7 +276,7 @@ func openBolt(path string, opts *bolt.Options) (db *bolt.DB, err error) {
 	}
 	var pe *os.PathError
 	switch {
-	case errors.Is(err, bolt.ErrTimeout):
+	case errors.Is(err, berrors.ErrTimeout):
 		return nil, fmt.Errorf("storage: open %s: locked by another process: %w", path, err)
 	case errors.As(err, &pe) && (errors.Is(err, os.ErrPermission) || errors.Is(err, os.ErrNotExist)):
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)
@@ -330,7 +331,7 @@ func (s *Store) integrityCheck(db *bolt.DB) error {
 func (s *Store) initLayout(db *bolt.DB) error {
 	bucket := func(tx *bolt.Tx, name []byte) (*bolt.Bucket, error) {
 		b, err := tx.CreateBucketIfNotExists(name)
-		if errors.Is(err, bolt.ErrIncompatibleValue) {
+		if errors.Is(err, berrors.ErrIncompatibleValue) {
 			return nil, damaged("bucket %s: %w", name, err)
 		}
 		return b, err

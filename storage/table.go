@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // ErrCorruptEntry is returned when a table entry does not decode.
@@ -130,7 +131,7 @@ func (tx TableTx) ForEach(prefix []byte, fn func(key []byte, version uint64, val
 // Put sets key to value with version.
 func (tx TableTx) Put(key []byte, version uint64, value []byte) error {
 	if !tx.write {
-		return bolt.ErrTxNotWritable
+		return berrors.ErrTxNotWritable
 	}
 	if len(key) == 0 {
 		return ErrEmptyKey
@@ -144,7 +145,7 @@ func (tx TableTx) Put(key []byte, version uint64, value []byte) error {
 // Delete removes key; deleting an absent key is not an error.
 func (tx TableTx) Delete(key []byte) error {
 	if !tx.write {
-		return bolt.ErrTxNotWritable
+		return berrors.ErrTxNotWritable
 	}
 	return tx.b.Delete(key)
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -59,8 +58,8 @@ func TestNoNetHTTPInDeps(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the go command")
 	}
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(gobin); err != nil {
+	gobin, err := exec.LookPath("go")
+	if err != nil {
 		testenv.Skip(t, "go command not available: %v", err)
 	}
 	cmd := exec.Command(gobin, "list", "-deps", ".")

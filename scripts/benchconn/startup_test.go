@@ -32,7 +32,9 @@ func runFakeServer(v string) {
 	if err != nil {
 		os.Exit(4)
 	}
-	var open []net.Conn // kept open: a closed connection would end the client's read early
+	// Keep every connection referenced: a closed connection would end the
+	// client's read early.
+	held := make(map[net.Conn]bool)
 	for {
 		c, err := l.Accept()
 		if err != nil {
@@ -41,7 +43,7 @@ func runFakeServer(v string) {
 		if mode == "info" {
 			_, _ = c.Write([]byte("INFO {}\r\n"))
 		}
-		open = append(open, c)
+		held[c] = true
 	}
 }
 
