@@ -151,14 +151,16 @@ type board struct {
 // The disk's cache mode is writeback, stated rather than defaulted,
 // because powerCut depends on it. The guest sees a disk with a volatile
 // write cache and sends a flush for every fsync, as on an SD card. What
-// survives a SIGKILL of QEMU is exactly what the guest had written to
-// the disk: QEMU writes it into the host file at once, and the host's
-// page cache keeps it for the next QEMU on the same file (the host does
-// not lose power, so host caching cannot change what the next boot reads;
-// cache=none or directsync would only move the same bytes to the host
-// disk sooner, and O_DIRECT fails on a tmpfs TMPDIR). What dies with the
-// process is the guest's RAM: its page cache, with every dirty page that
-// no fsync or writeback had sent to the disk yet.
+// dies with a SIGKILL of QEMU is the guest's RAM: its page cache, with
+// every dirty page that no fsync or writeback had sent to the disk yet.
+// What the guest had sent survives: QEMU has written it into the host
+// file, and the next QEMU reads the same file through the same host page
+// cache. The host keeps its power, so no cache mode changes what the next
+// boot reads (none or directsync only reach the host's own disk sooner,
+// and need O_DIRECT from the file system under TMPDIR). So a cut loses
+// exactly what the guest had not written out: it catches an ack sent
+// before fsync, not a card that drops writes it was sent but not told to
+// flush.
 func bootBoard(t testing.TB, disk, consoleLog string, port int) *board {
 	t.Helper()
 	b := &board{t: t, disk: disk, port: port, done: make(chan struct{})}
