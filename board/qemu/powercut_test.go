@@ -75,8 +75,12 @@ func testPowerCuts(t *testing.T, b *board, disk, work string, h *hub, dial func(
 		for _, n := range r.acked {
 			acked[powerCutPayload(cut, n)] = true
 		}
+		hubState := "up"
+		if hubAway {
+			hubState = "away"
+		}
 		t.Logf("cut %d (hub %s): %v after the first ack, %d sent, %d acked",
-			cut, map[bool]string{true: "away", false: "up"}[hubAway], delay.Round(time.Millisecond), r.sent, len(r.acked))
+			cut, hubState, delay.Round(time.Millisecond), r.sent, len(r.acked))
 		if len(r.badAcks) > 0 {
 			t.Errorf("cut %d: replies that are not acks: %s", cut, strings.Join(r.badAcks, "; "))
 		}
