@@ -43,12 +43,17 @@ func repoRoot(t testing.TB) string {
 // requireTools skips the test when QEMU itself is missing, and fails it
 // when QEMU is there but a tool the image build needs is not: then the
 // machine was set up by hand and `scripts/deps.sh test` was skipped.
+// With LEAFBOX_REQUIRE_INTEGRATION=1 (CI) a missing QEMU fails the test
+// too, so that a broken setup cannot pass as a skip.
 func requireTools(t testing.TB) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("boots an emulated board (minutes); not in -short mode")
 	}
 	if _, err := exec.LookPath("qemu-system-aarch64"); err != nil {
+		if os.Getenv("LEAFBOX_REQUIRE_INTEGRATION") == "1" {
+			t.Fatal("qemu-system-aarch64 is not installed and LEAFBOX_REQUIRE_INTEGRATION=1 (scripts/deps.sh test installs it)")
+		}
 		t.Skip("qemu-system-aarch64 is not installed (scripts/deps.sh test installs it)")
 	}
 	var missing []string
@@ -130,6 +135,7 @@ type board struct {
 	t    testing.TB
 	disk string
 	port int // host loopback port forwarded to the board's 4222
+	qemu *exec.Cmd
 
 	mu      sync.Mutex
 	console bytes.Buffer
@@ -141,6 +147,20 @@ type board struct {
 // virtio-blk, user networking with only the NATS port forwarded to
 // 127.0.0.1:port, and an i6300esb hardware watchdog. QEMU is killed when
 // the test ends; the console is logged when the test failed.
+//
+// The disk's cache mode is writeback, stated rather than defaulted,
+// because powerCut depends on it. The guest sees a disk with a volatile
+// write cache and sends a flush for every fsync, as on an SD card. What
+// dies with a SIGKILL of QEMU is the guest's RAM: its page cache, with
+// every dirty page that no fsync or writeback had sent to the disk yet.
+// What the guest had sent survives: QEMU has written it into the host
+// file, and the next QEMU reads the same file through the same host page
+// cache. The host keeps its power, so no cache mode changes what the next
+// boot reads (none or directsync only reach the host's own disk sooner,
+// and need O_DIRECT from the file system under TMPDIR). So a cut loses
+// exactly what the guest had not written out: it catches an ack sent
+// before fsync, not a card that drops writes it was sent but not told to
+// flush.
 func bootBoard(t testing.TB, disk, consoleLog string, port int) *board {
 	t.Helper()
 	b := &board{t: t, disk: disk, port: port, done: make(chan struct{})}
@@ -148,7 +168,7 @@ func bootBoard(t testing.TB, disk, consoleLog string, port int) *board {
 		"-M", "virt", "-cpu", "cortex-a57", "-m", "512", "-smp", "1",
 		"-nographic", "-no-user-config", "-nodefaults", "-serial", "stdio", "-monitor", "none",
 		"-bios", ubootBin,
-		"-drive", "if=none,format=raw,id=hd0,file="+disk,
+		"-drive", "if=none,format=raw,id=hd0,cache=writeback,file="+disk,
 		"-device", "virtio-blk-device,drive=hd0",
 		"-netdev", fmt.Sprintf("user,id=n0,hostfwd=tcp:127.0.0.1:%d-:4222", port),
 		"-device", "virtio-net-device,netdev=n0",
@@ -166,6 +186,7 @@ func bootBoard(t testing.TB, disk, consoleLog string, port int) *board {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start qemu: %v", err)
 	}
+	b.qemu = cmd
 	go func() {
 		defer close(b.done)
 		r := bufio.NewReader(stdout)
@@ -193,6 +214,17 @@ func bootBoard(t testing.TB, disk, consoleLog string, port int) *board {
 		}
 	})
 	return b
+}
+
+// powerCut kills QEMU with SIGKILL and waits until it is gone: the
+// board loses power. Its disk keeps what the guest had written to it and
+// nothing else (see bootBoard).
+func (b *board) powerCut() {
+	b.t.Helper()
+	if err := b.qemu.Process.Kill(); err != nil {
+		b.t.Fatalf("kill qemu: %v", err)
+	}
+	<-b.done
 }
 
 // tail returns the last n console lines, leaving out the uplink's

@@ -9,7 +9,12 @@
 // end: provisioning from the flash script, NATS publish/subscribe from the
 // host, an OTA update A→B that is confirmed, a broken update that the boot
 // counter rolls back, and the data partition (identity and the
-// store-and-forward queue) intact throughout.
+// store-and-forward queue) intact throughout. Then it cuts the power
+// (SIGKILL of QEMU, which loses the guest's page cache) three times at
+// random moments while the host publishes acked messages into the store,
+// and checks that every message acked before a cut reaches the hub's
+// JetStream stream exactly once. LEAFBOX_POWERCUT_SEED repeats the moments
+// of a run (the test logs its seed).
 //
 // Disk layout (MBR, one virtio disk):
 //
