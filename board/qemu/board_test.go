@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/leafbox/leafbox/internal/testenv"
 	"io"
 	"net"
 	"os"
@@ -44,18 +45,13 @@ func repoRoot(t testing.TB) string {
 // when QEMU is there but a tool the image build needs is not: then the
 // machine was set up by hand and `scripts/deps.sh test` was skipped.
 // With LEAFBOX_REQUIRE_INTEGRATION=1 (CI) a missing QEMU fails the test
-// too, so that a broken setup cannot pass as a skip.
+// too (testenv.NeedTool), so that a broken setup cannot pass as a skip.
 func requireTools(t testing.TB) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("boots an emulated board (minutes); not in -short mode")
 	}
-	if _, err := exec.LookPath("qemu-system-aarch64"); err != nil {
-		if os.Getenv("LEAFBOX_REQUIRE_INTEGRATION") == "1" {
-			t.Fatal("qemu-system-aarch64 is not installed and LEAFBOX_REQUIRE_INTEGRATION=1 (scripts/deps.sh test installs it)")
-		}
-		t.Skip("qemu-system-aarch64 is not installed (scripts/deps.sh test installs it)")
-	}
+	testenv.NeedTool(t, "qemu-system-aarch64", "scripts/deps.sh test installs it")
 	var missing []string
 	for _, tool := range []string{"apt-get", "dpkg-deb", "readelf", "mke2fs", "mkfs.vfat", "mcopy", "sfdisk", "mkimage", "mkenvimage", "cpio", "go"} {
 		if _, err := exec.LookPath(tool); err != nil {
