@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"github.com/leafbox/leafbox/internal/testenv"
 	"io"
 	"net"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/leafbox/leafbox/device/ota"
+	"github.com/leafbox/leafbox/internal/testenv"
 )
 
 const (
