@@ -13,6 +13,8 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // testPKI makes a CA and a server certificate for 127.0.0.1 signed by it.
@@ -72,7 +74,7 @@ func TestTLSListener(t *testing.T) {
 	for _, qos := range []byte{0, 1, 2} {
 		r := subscribe(t, sub, "secure/#", qos)
 		wait(t, pub.Publish("secure/x", qos, false, []byte("over tls")), "publish")
-		waitFor(t, 5*time.Second, func() bool { return r.len() == 1 }, "message at qos %d", qos)
+		testutil.WaitForf(t, 5*time.Second, func() bool { return r.len() == 1 }, "message at qos %d", qos)
 		if m := r.get(0); m.Topic() != "secure/x" || string(m.Payload()) != "over tls" || m.Qos() != qos {
 			t.Fatalf("got %q %q qos %d", m.Topic(), m.Payload(), m.Qos())
 		}
@@ -98,6 +100,6 @@ func TestTLSListener(t *testing.T) {
 	// The refused clients did not disturb the admitted ones.
 	r := subscribe(t, sub, "after", 0)
 	wait(t, pub.Publish("after", 0, false, []byte("ok")), "publish")
-	waitFor(t, 5*time.Second, func() bool { return r.len() == 1 }, "message after refusals")
-	waitFor(t, 5*time.Second, func() bool { return tl.Stats().Connections.Load() == 2 }, "two connections")
+	testutil.WaitForf(t, 5*time.Second, func() bool { return r.len() == 1 }, "message after refusals")
+	testutil.WaitForf(t, 5*time.Second, func() bool { return tl.Stats().Connections.Load() == 2 }, "two connections")
 }
