@@ -16,6 +16,7 @@ import (
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/auth"
 	"github.com/leafbox/leafbox/broker/monitor"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // nkeyUser makes an nkey user key pair and the nats.go option that signs
@@ -152,7 +153,7 @@ func TestNatsGoAuth(t *testing.T) {
 			}
 			// Failed attempts leave the good connection alone and are not counted as open.
 			roundTrip(t, nc, "still-authed")
-			waitFor(t, waitShort, func() bool { return srv.Varz().Connections == 1 })
+			testutil.WaitFor(t, waitShort, func() bool { return srv.Varz().Connections == 1 })
 		})
 	}
 }
@@ -333,7 +334,7 @@ func TestNatsGoTLS(t *testing.T) {
 				if !strings.Contains(err.Error(), tt.wantErr) {
 					t.Errorf("connect error %q, want it to contain %q", err, tt.wantErr)
 				}
-				waitFor(t, waitShort, func() bool { return srv.Varz().Connections == 0 })
+				testutil.WaitFor(t, waitShort, func() bool { return srv.Varz().Connections == 0 })
 				return
 			}
 			if err != nil {
@@ -368,7 +369,7 @@ func TestNatsGoTLSPlainClient(t *testing.T) {
 	if strings.Contains(line, "PONG") {
 		t.Fatalf("plain-text client got %q from a TLS-only server", line)
 	}
-	waitFor(t, waitShort, func() bool { return srv.Varz().Connections == 0 })
+	testutil.WaitFor(t, waitShort, func() bool { return srv.Varz().Connections == 0 })
 }
 
 func TestNatsGoReloadAuth(t *testing.T) {
@@ -406,7 +407,7 @@ func TestNatsGoReloadAuth(t *testing.T) {
 	}
 	// Bob tries to reconnect; the broker must keep refusing him. (nats.go
 	// reports the refusal as the server's text, not as the sentinel.)
-	waitFor(t, waitLong, bob.IsClosed)
+	testutil.WaitFor(t, waitLong, bob.IsClosed)
 	if err := bob.LastError(); err == nil || !strings.Contains(strings.ToLower(err.Error()), "authorization violation") {
 		t.Errorf("bob closed with %v, want an authorization violation", err)
 	}
@@ -430,7 +431,7 @@ func TestNatsGoReloadAuth(t *testing.T) {
 		t.Errorf("alice reconnected %d times (connected %v)", st.Reconnects, alice.IsConnected())
 	}
 	noErr(t, aliceErrs)
-	waitFor(t, waitShort, func() bool { return srv.Varz().Connections == 2 })
+	testutil.WaitFor(t, waitShort, func() bool { return srv.Varz().Connections == 2 })
 
 	// Reloading to no authorization at all keeps everyone and lifts the limits.
 	if err := srv.ReloadAuth(auth.Config{}); err != nil {

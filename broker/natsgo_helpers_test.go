@@ -87,18 +87,6 @@ func startBroker(t testing.TB, cfg broker.Config) (*broker.Server, string) {
 	return srv, url
 }
 
-// waitFor polls cond until it holds, failing the test after timeout.
-func waitFor(t testing.TB, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v", timeout)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // natsConnect opens a nats.go connection that is closed when the test ends.
 // It does not reconnect unless opts say otherwise, so a dropped
 // connection shows up as closed rather than being silently replaced.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/leafbox/leafbox/broker/leaf"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // testPKI is a throw-away CA with a server certificate for 127.0.0.1 and a
@@ -100,7 +101,7 @@ func TestTLS(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			hub := startHub(t, fmt.Sprintf("listen: 127.0.0.1:-1\nleafnodes { listen: 127.0.0.1:-1\n %s }", tc.hubTLS))
+			hub := testutil.StartHub(t, testutil.HubOptions(t, fmt.Sprintf("listen: 127.0.0.1:-1\nleafnodes { listen: 127.0.0.1:-1\n %s }", tc.hubTLS)))
 			r := remote(hubLeafURL(t, hub, tc.scheme))
 			r.TLS = &tls.Config{RootCAs: pki.pool, MinVersion: tls.VersionTLS12}
 			if tc.clientCrt {
@@ -119,12 +120,12 @@ func TestTLS(t *testing.T) {
 func TestMutualTLSWithoutClientCertRetries(t *testing.T) {
 	t.Parallel()
 	pki := newTestPKI(t)
-	hub := startHub(t, fmt.Sprintf(`listen: 127.0.0.1:-1
-leafnodes { listen: 127.0.0.1:-1, tls { cert_file: %q, key_file: %q, ca_file: %q, verify: true } }`, pki.serverCert, pki.serverKey, pki.caFile))
+	hub := testutil.StartHub(t, testutil.HubOptions(t, fmt.Sprintf(`listen: 127.0.0.1:-1
+leafnodes { listen: 127.0.0.1:-1, tls { cert_file: %q, key_file: %q, ca_file: %q, verify: true } }`, pki.serverCert, pki.serverKey, pki.caFile)))
 	r := remote(hubLeafURL(t, hub, "tls"))
 	r.TLS = &tls.Config{RootCAs: pki.pool}
 	gw := startGateway(t, leaf.Config{Remotes: []leaf.Remote{r}, Reconnect: 20 * time.Millisecond})
-	waitFor(t, waitLong, func() bool { return gw.logs.count("leafnode connection lost") >= 2 })
+	testutil.WaitFor(t, waitLong, func() bool { return gw.logs.count("leafnode connection lost") >= 2 })
 	if gw.up.NumLinks() != 0 {
 		t.Fatal("linked without a client certificate")
 	}

@@ -22,6 +22,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // startHub runs a nats-server with a websocket listener, and a leafnode
@@ -29,10 +31,6 @@ import (
 func startHub(t *testing.T, compress bool, tlsCfg *tls.Config, leaf bool) *server.Server {
 	t.Helper()
 	opts := &server.Options{
-		Host:   "127.0.0.1",
-		Port:   -1,
-		NoLog:  true,
-		NoSigs: true,
 		Websocket: server.WebsocketOpts{
 			Host:        "127.0.0.1",
 			Port:        -1,
@@ -44,20 +42,7 @@ func startHub(t *testing.T, compress bool, tlsCfg *tls.Config, leaf bool) *serve
 	if leaf {
 		opts.LeafNode = server.LeafNodeOpts{Host: "127.0.0.1", Port: -1}
 	}
-	s, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatalf("start nats-server: %v", err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(5 * time.Second) {
-		s.Shutdown()
-		t.Fatal("nats-server not ready within 5s")
-	}
-	t.Cleanup(func() {
-		s.Shutdown()
-		s.WaitForShutdown()
-	})
-	return s
+	return testutil.StartHub(t, opts)
 }
 
 // testPKI is a CA and a server certificate for 127.0.0.1.
@@ -259,7 +244,7 @@ func TestNATSServerLeafnodePath(t *testing.T) {
 					t.Fatalf("hub refused the leafnode: %q", line)
 				}
 			}
-			waitFor(t, 5*time.Second, func() bool { return s.NumLeafNodes() == 1 })
+			testutil.WaitFor(t, 5*time.Second, func() bool { return s.NumLeafNodes() == 1 })
 		})
 	}
 }
