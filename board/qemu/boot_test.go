@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/leafbox/leafbox/device/ota"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // Versions of the images in the test: the card ships v1, the update is v2,
@@ -66,7 +67,7 @@ func TestAppliance(t *testing.T) {
 	// would, with a hub that is not there yet and a stored subject.
 	disk := filepath.Join(work, "card.img")
 	copyFile(t, filepath.Join(imgA, "disk.img"), disk)
-	hubPort := freePort(t)
+	hubPort := testutil.FreePort(t)
 	localConf := filepath.Join(work, "local.conf")
 	if err := os.WriteFile(localConf, []byte(`store {
   dir: /data/leafbox/store
@@ -87,7 +88,7 @@ func TestAppliance(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	b := bootBoard(t, disk, filepath.Join(work, "console.log"), port)
 	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
 
@@ -119,11 +120,11 @@ func TestAppliance(t *testing.T) {
 	connect := func(t *testing.T) *nats.Conn {
 		t.Helper()
 		var c *nats.Conn
-		waitFor(t, bootTimeout, "connect to the board", func() bool {
+		testutil.WaitForf(t, bootTimeout, func() bool {
 			var err error
 			c, err = nats.Connect(url, nats.UserInfo(user, pass), nats.Timeout(5*time.Second), nats.NoReconnect())
 			return err == nil
-		})
+		}, "connect to the board")
 		return c
 	}
 
@@ -259,10 +260,10 @@ func TestAppliance(t *testing.T) {
 			`msg="leafbox started" version=`+v2,
 			`msg="ota trial confirmed" component=device slot=b`)
 		t.Logf("installed, rebooted and confirmed in %v", time.Since(start).Round(100*time.Millisecond))
-		waitFor(t, 10*time.Second, "committed environment", func() bool {
+		testutil.WaitForf(t, 10*time.Second, func() bool {
 			e := b.ubootEnv()
 			return e["boot_slot"] == "b" && e["upgrade_available"] == "0"
-		})
+		}, "committed environment")
 		updated = true
 	}) {
 		return
@@ -319,16 +320,11 @@ func TestAppliance(t *testing.T) {
 // card before the hub existed). It is shut down when owner ends.
 func startHub(t, owner testing.TB, leafPort int) *server.Server {
 	t.Helper()
-	hub, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true,
+	hub, err := testutil.RunHub(&server.Options{
 		LeafNode: server.LeafNodeOpts{Host: "127.0.0.1", Port: leafPort},
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	go hub.Start()
-	if !hub.ReadyForConnections(10 * time.Second) {
-		t.Fatal("hub did not start")
 	}
 	owner.Cleanup(hub.Shutdown)
 	return hub
