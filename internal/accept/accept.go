@@ -66,7 +66,7 @@ func Loop(ctx context.Context, ln net.Listener, log *slog.Logger, handle func(ne
 			return fmt.Errorf("accept on %s: %w", ln.Addr(), err)
 		}
 		backoff = min(max(2*backoff, MinBackoff), MaxBackoff)
-		log.Warn("accept failed; retrying", "err", err, "retry_in", backoff)
+		log.Warn("accept failed; retrying", "addr", ln.Addr().String(), "err", err, "retry_in", backoff)
 		t := time.NewTimer(backoff)
 		select {
 		case <-t.C:
