@@ -291,21 +291,21 @@ func TestNatsGoPermissions(t *testing.T) {
 
 func TestNatsGoTLS(t *testing.T) {
 	t.Parallel()
-	pki := newTestPKI(t)
+	pki := testutil.NewPKI(t)
 	serverTLS := func(verify bool) *tls.Config {
-		c := &tls.Config{Certificates: []tls.Certificate{pki.serverCert}, MinVersion: tls.VersionTLS12}
+		c := &tls.Config{Certificates: []tls.Certificate{pki.Server}, MinVersion: tls.VersionTLS12}
 		if verify {
 			// ClientAuth is left unset on purpose: Config.TLSVerify is
 			// documented to require and verify client certificates.
-			c.ClientCAs = pki.pool
+			c.ClientCAs = pki.Roots
 		}
 		return c
 	}
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, pki.caPEM, 0o600); err != nil {
+	if err := os.WriteFile(caFile, pki.CAPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	withCert := &tls.Config{RootCAs: pki.pool, Certificates: []tls.Certificate{pki.clientCert}}
+	withCert := &tls.Config{RootCAs: pki.Roots, Certificates: []tls.Certificate{pki.Client}}
 	tests := []struct {
 		name    string
 		verify  bool
@@ -313,12 +313,12 @@ func TestNatsGoTLS(t *testing.T) {
 		wantErr string // substring of the connect error; "" means success
 	}{
 		{"RootCAs file", false, []nats.Option{nats.RootCAs(caFile)}, ""},
-		{"Secure with pool", false, []nats.Option{nats.Secure(&tls.Config{RootCAs: pki.pool})}, ""},
+		{"Secure with pool", false, []nats.Option{nats.Secure(&tls.Config{RootCAs: pki.Roots})}, ""},
 		{"unknown CA", false, []nats.Option{nats.Secure(&tls.Config{})}, "certificate"},
 		{"mutual TLS", true, []nats.Option{nats.Secure(withCert)}, ""},
 		// The refusal reaches the client as "certificate required" or as
 		// the connection closing, depending on TLS 1.3 timing.
-		{"mutual TLS without client cert", true, []nats.Option{nats.Secure(&tls.Config{RootCAs: pki.pool})}, "tls"},
+		{"mutual TLS without client cert", true, []nats.Option{nats.Secure(&tls.Config{RootCAs: pki.Roots})}, "tls"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -360,8 +360,8 @@ func TestNatsGoTLS(t *testing.T) {
 // plain text gets no service. (nats.go itself upgrades on its own.)
 func TestNatsGoTLSPlainClient(t *testing.T) {
 	t.Parallel()
-	pki := newTestPKI(t)
-	srv, _ := startBroker(t, broker.Config{TLS: &tls.Config{Certificates: []tls.Certificate{pki.serverCert}}})
+	pki := testutil.NewPKI(t)
+	srv, _ := startBroker(t, broker.Config{TLS: &tls.Config{Certificates: []tls.Certificate{pki.Server}}})
 	rc := dialRaw(t, srv)
 	rc.send("CONNECT {\"verbose\":false}\r\nPING\r\n")
 	rc.conn.SetReadDeadline(time.Now().Add(waitLong))

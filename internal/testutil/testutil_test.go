@@ -1,8 +1,12 @@
 package testutil
 
 import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"runtime"
 	"strings"
@@ -144,5 +148,58 @@ func TestRunHubBadOptions(t *testing.T) {
 	if err == nil {
 		s.Shutdown()
 		t.Fatal("RunHub with an invalid websocket listener succeeded")
+	}
+}
+
+// The PKI's certificates verify against its roots for their purpose, in
+// memory and from its files, and a TLS handshake with client
+// authentication succeeds on 127.0.0.1.
+func TestPKI(t *testing.T) {
+	p := NewPKI(t)
+	fromFiles, err := tls.LoadX509KeyPair(p.ServerCertFile, p.ServerKeyFile)
+	if err != nil {
+		t.Fatalf("server files: %v", err)
+	}
+	if _, err := tls.LoadX509KeyPair(p.ClientCertFile, p.ClientKeyFile); err != nil {
+		t.Fatalf("client files: %v", err)
+	}
+	caPEM, err := os.ReadFile(p.CAFile)
+	if err != nil || !bytes.Equal(caPEM, p.CAPEM) {
+		t.Fatalf("CA file %v, differs from CAPEM: %v", err, !bytes.Equal(caPEM, p.CAPEM))
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
+		Certificates: []tls.Certificate{fromFiles},
+		ClientCAs:    p.Roots,
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	errc := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer c.Close()
+		errc <- c.(*tls.Conn).Handshake()
+	}()
+	c, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: p.Roots, Certificates: []tls.Certificate{p.Client}})
+	if err != nil {
+		t.Fatalf("client handshake: %v", err)
+	}
+	c.Close()
+	if err := <-errc; err != nil {
+		t.Fatalf("server handshake: %v", err)
+	}
+	// The server certificate also names localhost.
+	leaf, err := x509.ParseCertificate(p.Server.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := leaf.VerifyHostname("localhost"); err != nil {
+		t.Error(err)
 	}
 }

@@ -4,18 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -45,52 +40,6 @@ func startHub(t *testing.T, compress bool, tlsCfg *tls.Config, leaf bool) *serve
 	return testutil.StartHub(t, opts)
 }
 
-// testPKI is a CA and a server certificate for 127.0.0.1.
-type testPKI struct {
-	roots  *x509.CertPool
-	server tls.Certificate
-}
-
-func newTestPKI(t *testing.T) testPKI {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "wsconn test CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "hub"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(ca)
-	return testPKI{roots: roots, server: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}}
-}
-
 // payload returns n bytes, half compressible text and half noise.
 func payload(n int) []byte {
 	p := make([]byte, n)
@@ -116,7 +65,7 @@ func expectLine(t *testing.T, br *bufio.Reader, prefix string) string {
 }
 
 func TestNATSServerClientPath(t *testing.T) {
-	pki := newTestPKI(t)
+	pki := testutil.NewPKI(t)
 	tests := []struct {
 		name     string
 		compress bool
@@ -131,8 +80,8 @@ func TestNATSServerClientPath(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var srvTLS, cliTLS *tls.Config
 			if tc.tls {
-				srvTLS = &tls.Config{Certificates: []tls.Certificate{pki.server}, MinVersion: tls.VersionTLS12}
-				cliTLS = &tls.Config{RootCAs: pki.roots}
+				srvTLS = &tls.Config{Certificates: []tls.Certificate{pki.Server}, MinVersion: tls.VersionTLS12}
+				cliTLS = &tls.Config{RootCAs: pki.Roots}
 			}
 			s := startHub(t, tc.compress, srvTLS, false)
 			nc, err := nats.Connect(s.ClientURL())
@@ -198,8 +147,8 @@ func TestNATSServerClientPath(t *testing.T) {
 }
 
 func TestNATSServerWrongCA(t *testing.T) {
-	pki := newTestPKI(t)
-	s := startHub(t, false, &tls.Config{Certificates: []tls.Certificate{pki.server}}, false)
+	pki := testutil.NewPKI(t)
+	s := startHub(t, false, &tls.Config{Certificates: []tls.Certificate{pki.Server}}, false)
 	_, err := Dial(context.Background(), s.WebsocketURL(), Options{})
 	var uae x509.UnknownAuthorityError
 	if !errorsAs(err, &uae) {
