@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 func TestWatchSubscriptionsSnapshotAndEvents(t *testing.T) {
@@ -60,7 +61,7 @@ func TestWatchSubscriptionsSnapshotAndEvents(t *testing.T) {
 	}
 	flush(t, nc)
 	wantEv := []broker.SubEvent{{Subject: "live.>", Delta: 1}, {Subject: "live.>", Delta: -1}}
-	waitFor(t, 2*time.Second, func() bool {
+	testutil.WaitFor(t, 2*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(events) >= 2
@@ -102,7 +103,7 @@ func TestLocalClientNoEchoAndFilter(t *testing.T) {
 		sub  *nats.Subscription
 		want int
 	}{{"plain", plain, 1}, {"queue a", qa, 1}, {"queue b", qb, 2}} {
-		waitFor(t, 2*time.Second, func() bool { n, _, _ := tc.sub.Pending(); return n >= tc.want })
+		testutil.WaitFor(t, 2*time.Second, func() bool { n, _, _ := tc.sub.Pending(); return n >= tc.want })
 		if n, _, _ := tc.sub.Pending(); n != tc.want {
 			t.Errorf("%s received %d, want %d", tc.name, n, tc.want)
 		}

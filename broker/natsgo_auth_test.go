@@ -16,6 +16,7 @@ import (
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/auth"
 	"github.com/leafbox/leafbox/broker/monitor"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // nkeyUser makes an nkey user key pair and the nats.go option that signs
@@ -152,7 +153,7 @@ func TestNatsGoAuth(t *testing.T) {
 			}
 			// Failed attempts leave the good connection alone and are not counted as open.
 			roundTrip(t, nc, "still-authed")
-			waitFor(t, waitShort, func() bool { return srv.Varz().Connections == 1 })
+			testutil.WaitFor(t, waitShort, func() bool { return srv.Varz().Connections == 1 })
 		})
 	}
 }
@@ -290,21 +291,21 @@ func TestNatsGoPermissions(t *testing.T) {
 
 func TestNatsGoTLS(t *testing.T) {
 	t.Parallel()
-	pki := newTestPKI(t)
+	pki := testutil.NewPKI(t)
 	serverTLS := func(verify bool) *tls.Config {
-		c := &tls.Config{Certificates: []tls.Certificate{pki.serverCert}, MinVersion: tls.VersionTLS12}
+		c := &tls.Config{Certificates: []tls.Certificate{pki.Server}, MinVersion: tls.VersionTLS12}
 		if verify {
 			// ClientAuth is left unset on purpose: Config.TLSVerify is
 			// documented to require and verify client certificates.
-			c.ClientCAs = pki.pool
+			c.ClientCAs = pki.Roots
 		}
 		return c
 	}
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, pki.caPEM, 0o600); err != nil {
+	if err := os.WriteFile(caFile, pki.CAPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	withCert := &tls.Config{RootCAs: pki.pool, Certificates: []tls.Certificate{pki.clientCert}}
+	withCert := &tls.Config{RootCAs: pki.Roots, Certificates: []tls.Certificate{pki.Client}}
 	tests := []struct {
 		name    string
 		verify  bool
@@ -312,12 +313,12 @@ func TestNatsGoTLS(t *testing.T) {
 		wantErr string // substring of the connect error; "" means success
 	}{
 		{"RootCAs file", false, []nats.Option{nats.RootCAs(caFile)}, ""},
-		{"Secure with pool", false, []nats.Option{nats.Secure(&tls.Config{RootCAs: pki.pool})}, ""},
+		{"Secure with pool", false, []nats.Option{nats.Secure(&tls.Config{RootCAs: pki.Roots})}, ""},
 		{"unknown CA", false, []nats.Option{nats.Secure(&tls.Config{})}, "certificate"},
 		{"mutual TLS", true, []nats.Option{nats.Secure(withCert)}, ""},
 		// The refusal reaches the client as "certificate required" or as
 		// the connection closing, depending on TLS 1.3 timing.
-		{"mutual TLS without client cert", true, []nats.Option{nats.Secure(&tls.Config{RootCAs: pki.pool})}, "tls"},
+		{"mutual TLS without client cert", true, []nats.Option{nats.Secure(&tls.Config{RootCAs: pki.Roots})}, "tls"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -333,7 +334,7 @@ func TestNatsGoTLS(t *testing.T) {
 				if !strings.Contains(err.Error(), tt.wantErr) {
 					t.Errorf("connect error %q, want it to contain %q", err, tt.wantErr)
 				}
-				waitFor(t, waitShort, func() bool { return srv.Varz().Connections == 0 })
+				testutil.WaitFor(t, waitShort, func() bool { return srv.Varz().Connections == 0 })
 				return
 			}
 			if err != nil {
@@ -359,8 +360,8 @@ func TestNatsGoTLS(t *testing.T) {
 // plain text gets no service. (nats.go itself upgrades on its own.)
 func TestNatsGoTLSPlainClient(t *testing.T) {
 	t.Parallel()
-	pki := newTestPKI(t)
-	srv, _ := startBroker(t, broker.Config{TLS: &tls.Config{Certificates: []tls.Certificate{pki.serverCert}}})
+	pki := testutil.NewPKI(t)
+	srv, _ := startBroker(t, broker.Config{TLS: &tls.Config{Certificates: []tls.Certificate{pki.Server}}})
 	rc := dialRaw(t, srv)
 	rc.send("CONNECT {\"verbose\":false}\r\nPING\r\n")
 	rc.conn.SetReadDeadline(time.Now().Add(waitLong))
@@ -368,7 +369,7 @@ func TestNatsGoTLSPlainClient(t *testing.T) {
 	if strings.Contains(line, "PONG") {
 		t.Fatalf("plain-text client got %q from a TLS-only server", line)
 	}
-	waitFor(t, waitShort, func() bool { return srv.Varz().Connections == 0 })
+	testutil.WaitFor(t, waitShort, func() bool { return srv.Varz().Connections == 0 })
 }
 
 func TestNatsGoReloadAuth(t *testing.T) {
@@ -406,7 +407,7 @@ func TestNatsGoReloadAuth(t *testing.T) {
 	}
 	// Bob tries to reconnect; the broker must keep refusing him. (nats.go
 	// reports the refusal as the server's text, not as the sentinel.)
-	waitFor(t, waitLong, bob.IsClosed)
+	testutil.WaitFor(t, waitLong, bob.IsClosed)
 	if err := bob.LastError(); err == nil || !strings.Contains(strings.ToLower(err.Error()), "authorization violation") {
 		t.Errorf("bob closed with %v, want an authorization violation", err)
 	}
@@ -430,7 +431,7 @@ func TestNatsGoReloadAuth(t *testing.T) {
 		t.Errorf("alice reconnected %d times (connected %v)", st.Reconnects, alice.IsConnected())
 	}
 	noErr(t, aliceErrs)
-	waitFor(t, waitShort, func() bool { return srv.Varz().Connections == 2 })
+	testutil.WaitFor(t, waitShort, func() bool { return srv.Varz().Connections == 2 })
 
 	// Reloading to no authorization at all keeps everyone and lifts the limits.
 	if err := srv.ReloadAuth(auth.Config{}); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/monitor"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // healthyPair is a subscriber and a publisher that must not notice what
@@ -107,7 +108,7 @@ func TestNatsGoBadInputRaw(t *testing.T) {
 			healthy.probe(t, "after "+tt.name)
 		})
 	}
-	waitFor(t, waitShort, func() bool { return srv.Varz().Connections == 2 })
+	testutil.WaitFor(t, waitShort, func() bool { return srv.Varz().Connections == 2 })
 }
 
 // TestNatsGoManyClients runs 200 nats.go clients at once, each publishing
@@ -326,14 +327,14 @@ func TestNatsGoSlowConsumer(t *testing.T) {
 	t.Logf("published %d MiB in %v", total>>20, time.Since(start))
 
 	// The slow one is gone: two healthy clients, the good subscriber, the publisher.
-	waitFor(t, waitLong, func() bool { return srv.Varz().Connections <= 4 })
+	testutil.WaitFor(t, waitLong, func() bool { return srv.Varz().Connections <= 4 })
 	if cz := srv.Connz(monitor.ConnzOptions{}); cz.NumConns != 4 {
 		t.Fatalf("%d connections left, want 4: %+v", cz.NumConns, cz.Conns)
 	}
 	if v := srv.Varz(); v.SlowConsumers != 1 {
 		t.Errorf("slow_consumers %d, want 1 (one slow connection)", v.SlowConsumers)
 	}
-	waitFor(t, waitLong, func() bool { return got.Load() == total })
+	testutil.WaitFor(t, waitLong, func() bool { return got.Load() == total })
 	rssAfter := rssBytes(t)
 	if growth := rssAfter - rssBefore; growth > 64<<20 {
 		t.Errorf("RSS grew by %d MiB (from %d to %d MiB)", growth>>20, rssBefore>>20, rssAfter>>20)

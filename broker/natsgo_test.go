@@ -18,6 +18,7 @@ import (
 
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/monitor"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 func TestNatsGoPubSub(t *testing.T) {
@@ -482,7 +483,7 @@ func TestNatsGoDrain(t *testing.T) {
 	}
 	// Messages published after the drain go nowhere and the broker has
 	// forgotten the connection and its subscription.
-	waitFor(t, waitShort, func() bool { return srv.Varz().Connections == 1 })
+	testutil.WaitFor(t, waitShort, func() bool { return srv.Varz().Connections == 1 })
 	if s := srv.Varz().Subscriptions; s != 0 {
 		t.Errorf("%d subscriptions left after drain", s)
 	}
@@ -546,7 +547,7 @@ func TestNatsGoGracefulShutdown(t *testing.T) {
 	case <-time.After(waitShort):
 		t.Fatal("subscriber not disconnected by shutdown")
 	}
-	waitFor(t, waitShort, pub.IsClosed)
+	testutil.WaitFor(t, waitShort, pub.IsClosed)
 	if len(ch) != n {
 		t.Errorf("subscriber got %d of %d messages published before shutdown", len(ch), n)
 	}
@@ -583,7 +584,7 @@ func TestNatsGoShutdownWithStuckClient(t *testing.T) {
 		}
 	}
 	flush(t, pub)
-	waitFor(t, waitLong, func() bool {
+	testutil.WaitFor(t, waitLong, func() bool {
 		for _, c := range srv.Connz(monitor.ConnzOptions{}).Conns {
 			if c.Pending > 1<<20 {
 				return true
@@ -600,7 +601,7 @@ func TestNatsGoShutdownWithStuckClient(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("Run took %v to return with a stuck client, want under 3s", d)
 	}
-	waitFor(t, waitShort, pub.IsClosed)
+	testutil.WaitFor(t, waitShort, pub.IsClosed)
 }
 
 func TestNatsGoInProcess(t *testing.T) {
@@ -824,7 +825,7 @@ func TestNatsGoMonitoring(t *testing.T) {
 	}
 
 	beta.Close()
-	waitFor(t, waitShort, func() bool { return srv.Varz().Connections == 1 })
+	testutil.WaitFor(t, waitShort, func() bool { return srv.Varz().Connections == 1 })
 	if v := srv.Varz(); v.Subscriptions != 3 || v.TotalConnections != 2 {
 		t.Errorf("after beta left: subscriptions %d total_connections %d, want 3 and 2", v.Subscriptions, v.TotalConnections)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/leafbox/leafbox/broker/auth"
 	"github.com/leafbox/leafbox/broker/proto"
 	"github.com/leafbox/leafbox/broker/sublist"
+	"github.com/leafbox/leafbox/internal/accept"
 )
 
 // Version is the broker's version as reported in INFO and monitoring. The
@@ -208,31 +209,15 @@ func (s *Server) ID() string { return s.id }
 func (s *Server) Name() string { return s.name }
 
 // Run accepts connections until ctx is cancelled, then stops accepting,
-// flushes what each client has pending and closes every connection.
+// flushes what each client has pending and closes every connection. It
+// returns an error only when the listener fails for good (the same
+// shutdown happens first).
 func (s *Server) Run(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, func() { s.ln.Close() })
-	defer stop()
-	var delay time.Duration
-	for {
-		conn, err := s.ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				break
-			}
-			// Temporary errors such as EMFILE: back off as net/http does.
-			delay = min(max(delay*2, 5*time.Millisecond), time.Second)
-			s.log.Warn("accept failed", "err", err, "retry_in", delay)
-			select {
-			case <-time.After(delay):
-				continue
-			case <-ctx.Done():
-			}
-			break
-		}
-		delay = 0
-		s.accept(conn)
-	}
+	err := accept.Loop(ctx, s.ln, s.log, s.accept)
 	s.shutdown()
+	if err != nil {
+		return fmt.Errorf("broker: %w", err)
+	}
 	return nil
 }
 

@@ -24,6 +24,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
+
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // Timeouts of the wire steps. The only deliberate waits are quietWindow (how
@@ -76,19 +78,7 @@ type wireTarget struct {
 // startNATS starts the reference nats-server with o.
 func startNATS(t testing.TB, o wireOpts) wireTarget {
 	t.Helper()
-	ns, err := server.NewServer(natsOptions(o))
-	if err != nil {
-		t.Fatalf("start nats-server: %v", err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(5 * time.Second) {
-		ns.Shutdown()
-		t.Fatal("nats-server not ready within 5s")
-	}
-	t.Cleanup(func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	})
+	ns := testutil.StartHub(t, natsOptions(o))
 	return wireTarget{addr: ns.Addr().String(), reload: func(o wireOpts) error {
 		return ns.ReloadOptions(natsOptions(o))
 	}}

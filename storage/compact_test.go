@@ -4,6 +4,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 func TestCompactShrinksAndKeepsData(t *testing.T) {
@@ -33,7 +35,7 @@ func TestCompactShrinksAndKeepsData(t *testing.T) {
 			}
 			if tc.auto {
 				// The writer checks after its commits.
-				waitFor(t, 10*time.Second, func() bool {
+				testutil.WaitFor(t, 10*time.Second, func() bool {
 					q.AppendAsync(rec(0, 10), nil)
 					return fileSize(s.Path()) < big/2
 				})

@@ -73,18 +73,6 @@ func rec(i, n int) *Record {
 	return &Record{Subject: fmt.Appendf(nil, "telemetry.%d", i), Payload: p}
 }
 
-// waitFor polls cond until it holds or timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v", timeout)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // mustAppend appends and fails the test on error.
 func mustAppend(t testing.TB, q *Queue, r *Record) uint64 {
 	t.Helper()

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 func TestAppendReadAck(t *testing.T) {
@@ -134,8 +136,8 @@ func TestMaxAge(t *testing.T) {
 	mustAppend(t, q, old)
 	mustAppend(t, q, rec(1, 10))
 	// The expired record goes with the next commit or the expiry timer.
-	waitFor(t, 5*time.Second, func() bool { return q.Stats().Dropped.MaxAge >= 1 })
-	waitFor(t, 5*time.Second, func() bool { return q.Len() == 0 })
+	testutil.WaitFor(t, 5*time.Second, func() bool { return q.Stats().Dropped.MaxAge >= 1 })
+	testutil.WaitFor(t, 5*time.Second, func() bool { return q.Len() == 0 })
 	if st := q.Stats(); st.Dropped.MaxAge != 2 || st.FirstSeq != 3 {
 		t.Fatalf("stats %+v", st)
 	}
@@ -164,7 +166,7 @@ func TestAppendAsyncOrderAndCallbacks(t *testing.T) {
 		r.Reply = []byte("r")
 		q.AppendAsync(r, done)
 	}
-	waitFor(t, 10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == n })
+	testutil.WaitFor(t, 10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == n })
 	for i, seq := range got {
 		if seq != uint64(i+1) {
 			t.Fatalf("callback %d has seq %d", i, seq)
@@ -175,7 +177,7 @@ func TestAppendAsyncOrderAndCallbacks(t *testing.T) {
 	}
 	// Fire-and-forget appends are committed within the sync interval.
 	q.AppendAsync(rec(n, 10), nil)
-	waitFor(t, 5*time.Second, func() bool { return q.Stats().LastSeq == n+1 })
+	testutil.WaitFor(t, 5*time.Second, func() bool { return q.Stats().LastSeq == n+1 })
 }
 
 func TestReaderWaitsAndSkipsDropped(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,17 +92,6 @@ func buildLeafbox(t testing.TB, dir, version string) string {
 func buildImage(t testing.TB, dir, bin, version string, env []string) {
 	t.Helper()
 	run(t, env, "bash", "scripts/image/qemu-image.sh", "-b", bin, "-v", version, dir)
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // copyFile copies src to dst.
@@ -337,16 +325,4 @@ func (b *board) ubootEnv() map[string]string {
 		b.t.Fatalf("U-Boot environment on the disk: %v", err)
 	}
 	return vars
-}
-
-// waitFor polls cond until it holds, failing the test after timeout.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, timeout)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }

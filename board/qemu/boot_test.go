@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/leafbox/leafbox/device/ota"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // Versions of the images in the test: the card ships v1, the update is v2,
@@ -66,7 +67,7 @@ func TestAppliance(t *testing.T) {
 	// would, with a hub that is not there yet and a stored subject.
 	disk := filepath.Join(work, "card.img")
 	copyFile(t, filepath.Join(imgA, "disk.img"), disk)
-	hubPort := freePort(t)
+	hubPort := testutil.FreePort(t)
 	localConf := filepath.Join(work, "local.conf")
 	if err := os.WriteFile(localConf, []byte(`store {
   dir: /data/leafbox/store
@@ -88,7 +89,7 @@ func TestAppliance(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	b := bootBoard(t, disk, filepath.Join(work, "console.log"), port)
 	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
 
@@ -121,12 +122,12 @@ func TestAppliance(t *testing.T) {
 	dial := func(t testing.TB, port int) *nats.Conn {
 		t.Helper()
 		var c *nats.Conn
-		waitFor(t, bootTimeout, "connect to the board", func() bool {
+		testutil.WaitForf(t, bootTimeout, func() bool {
 			var err error
 			c, err = nats.Connect(fmt.Sprintf("nats://127.0.0.1:%d", port),
 				nats.UserInfo(user, pass), nats.Timeout(5*time.Second), nats.NoReconnect())
 			return err == nil
-		})
+		}, "connect to the board")
 		return c
 	}
 	connect := func(t *testing.T) *nats.Conn { return dial(t, b.port) }
@@ -243,10 +244,10 @@ func TestAppliance(t *testing.T) {
 			`msg="leafbox started" version=`+v2,
 			`msg="ota trial confirmed" component=device slot=b`)
 		t.Logf("installed, rebooted and confirmed in %v", time.Since(start).Round(100*time.Millisecond))
-		waitFor(t, 10*time.Second, "committed environment", func() bool {
+		testutil.WaitForf(t, 10*time.Second, func() bool {
 			e := b.ubootEnv()
 			return e["boot_slot"] == "b" && e["upgrade_available"] == "0"
-		})
+		}, "committed environment")
 	}) {
 		return
 	}
@@ -339,17 +340,12 @@ func newHub(owner testing.TB, leafPort int) *hub {
 // start runs the hub and creates the power-cut stream if it is not there.
 func (h *hub) start(t testing.TB) {
 	t.Helper()
-	srv, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true,
+	srv, err := testutil.RunHub(&server.Options{
 		JetStream: true, StoreDir: h.storeDir,
 		LeafNode: server.LeafNodeOpts{Host: "127.0.0.1", Port: h.leafPort},
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("hub did not start")
 	}
 	h.srv = srv
 	nc := h.connect(t)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leafbox/leafbox/internal/testutil"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -86,7 +87,7 @@ func testPowerCuts(t *testing.T, b *board, disk, work string, h *hub, dial func(
 		}
 
 		start := time.Now()
-		b = bootBoard(t, disk, filepath.Join(work, fmt.Sprintf("console-cut%d.log", cut)), freePort(t))
+		b = bootBoard(t, disk, filepath.Join(work, fmt.Sprintf("console-cut%d.log", cut)), testutil.FreePort(t))
 		b.waitConsole(`msg="leafbox started" version=`+v2, bootTimeout)
 		t.Logf("cut %d: booted again in %v", cut, time.Since(start).Round(100*time.Millisecond))
 		if b.consoleHas("STORE DAMAGED") {
@@ -106,9 +107,9 @@ func testPowerCuts(t *testing.T, b *board, disk, work string, h *hub, dial func(
 		}
 		nc.Close()
 		acked[sentinel], published[sentinel] = true, true
-		waitFor(t, 2*time.Minute, "the message "+sentinel+" in the hub stream", func() bool {
+		testutil.WaitForf(t, 2*time.Minute, func() bool {
 			return h.lastPowerCutPayload(t) == sentinel
-		})
+		}, "the message %s in the hub stream", sentinel)
 		checkPowerCutStream(t, cut, h.powerCutPayloads(t), acked, published)
 	}
 	return b

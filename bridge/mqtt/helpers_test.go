@@ -14,18 +14,6 @@ import (
 	"github.com/leafbox/leafbox/broker"
 )
 
-// waitFor polls cond until it holds or timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, cond func() bool, what string, args ...any) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for "+what, args...)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // startBroker runs an in-process broker on a free loopback port.
 func startBroker(t testing.TB) *broker.Server {
 	t.Helper()

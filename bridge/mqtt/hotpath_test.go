@@ -5,6 +5,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // qos0Fixture is a connected raw client publishing QoS 0 to a topic that
@@ -102,5 +104,5 @@ func BenchmarkQoS0Ingest(b *testing.B) {
 		}
 	}
 	want := int64(b.N)
-	waitFor(b, 10*time.Second, func() bool { return tl.Stats().InMsgs.Load() >= want }, "%d messages", want)
+	testutil.WaitForf(b, 10*time.Second, func() bool { return tl.Stats().InMsgs.Load() >= want }, "%d messages", want)
 }

@@ -10,6 +10,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // rawPacket is a packet read by a raw test client: the whole wire bytes
@@ -240,10 +241,10 @@ func TestMaxConnections(t *testing.T) {
 
 	r := subscribe(t, clients[0], "mc", 0)
 	wait(t, clients[1].Publish("mc", 0, false, []byte("still here")), "publish")
-	waitFor(t, 5*time.Second, func() bool { return r.len() == 1 }, "message between admitted clients")
+	testutil.WaitForf(t, 5*time.Second, func() bool { return r.len() == 1 }, "message between admitted clients")
 
 	clients[2].Disconnect(10)
-	waitFor(t, 5*time.Second, func() bool { return tl.Stats().Connections.Load() == max-1 }, "a free slot")
+	testutil.WaitForf(t, 5*time.Second, func() bool { return tl.Stats().Connections.Load() == max-1 }, "a free slot")
 	connect(t, pahoOpts(tl.url(), "late"))
 }
 

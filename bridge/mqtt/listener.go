@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/leafbox/leafbox/bridge"
+	"github.com/leafbox/leafbox/internal/accept"
 )
 
 // AuthFunc checks the user name and password of a CONNECT (hasUser tells
@@ -194,7 +195,9 @@ func (l *Listener) Run(ctx context.Context) error {
 	l.wg.Go(func() { l.retryLoop(ctx) })
 	var err error
 	if l.ln != nil {
-		err = l.acceptLoop(ctx)
+		if err = accept.Loop(ctx, l.ln, l.log, l.admit); err != nil {
+			err = fmt.Errorf("mqtt: %w", err)
+		}
 	} else {
 		<-ctx.Done()
 	}
@@ -203,44 +206,22 @@ func (l *Listener) Run(ctx context.Context) error {
 	return err
 }
 
-func (l *Listener) acceptLoop(ctx context.Context) error {
-	backoff := 5 * time.Millisecond
-	for {
-		nc, err := l.ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
-				time.Sleep(backoff)
-				backoff = min(2*backoff, time.Second)
-				continue
-			}
-			return fmt.Errorf("mqtt: accept: %w", err)
-		}
-		backoff = 5 * time.Millisecond
-		l.mu.Lock()
-		if max := l.cfg.MaxConnections; max > 0 && len(l.conns) >= max {
-			l.mu.Unlock()
-			l.log.Warn("max_connections reached, refusing", "remote", nc.RemoteAddr().String())
-			nc.Close()
-			continue
-		}
-		l.nextCID++
-		c := newConn(l, nc, l.nextCID)
-		l.conns[c] = struct{}{}
+// admit registers a new connection and starts serving it, unless
+// max_connections is reached.
+func (l *Listener) admit(nc net.Conn) {
+	l.mu.Lock()
+	if max := l.cfg.MaxConnections; max > 0 && len(l.conns) >= max {
 		l.mu.Unlock()
-		l.stats.Connections.Add(1)
-		l.wg.Go(c.serve)
+		l.log.Warn("max_connections reached, refusing", "remote", nc.RemoteAddr().String())
+		nc.Close()
+		return
 	}
-}
-
-// isTemporary reports a temporary accept error (too many open files and
-// the like).
-func isTemporary(err error) bool {
-	var t interface{ Temporary() bool }
-	return errors.As(err, &t) && t.Temporary()
+	l.nextCID++
+	c := newConn(l, nc, l.nextCID)
+	l.conns[c] = struct{}{}
+	l.mu.Unlock()
+	l.stats.Connections.Add(1)
+	l.wg.Go(c.serve)
 }
 
 // removeConn forgets a finished connection.

@@ -9,6 +9,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 func TestPahoPubSubQoS(t *testing.T) {
@@ -32,7 +33,7 @@ func TestPahoPubSubQoS(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := subscribe(t, sub, tc.filter, tc.subQoS)
 			wait(t, pub.Publish(tc.topic, tc.pubQoS, false, []byte("hello "+tc.name)), "publish")
-			waitFor(t, 5*time.Second, func() bool { return r.len() == 1 }, "message on %s", tc.filter)
+			testutil.WaitForf(t, 5*time.Second, func() bool { return r.len() == 1 }, "message on %s", tc.filter)
 			m := r.get(0)
 			if m.Topic() != tc.topic || string(m.Payload()) != "hello "+tc.name || m.Qos() != tc.wantQoS || m.Retained() {
 				t.Fatalf("got topic %q payload %q qos %d retained %v", m.Topic(), m.Payload(), m.Qos(), m.Retained())
@@ -61,7 +62,7 @@ func TestNATSInterop(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait(t, c.Publish("sensors/t1.temp", 0, false, []byte("21")), "publish")
-	waitFor(t, 5*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 1 }, "NATS message")
+	testutil.WaitForf(t, 5*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 1 }, "NATS message")
 	if got[0] != "sensors.t1//temp 21" {
 		t.Fatalf("NATS got %q", got[0])
 	}
@@ -74,7 +75,7 @@ func TestNATSInterop(t *testing.T) {
 	if err := lc.Publish(broker.Msg{Subject: []byte("cmd"), Data: []byte("level-up")}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, func() bool { return r.len() == 2 }, "MQTT messages")
+	testutil.WaitForf(t, 5*time.Second, func() bool { return r.len() == 2 }, "MQTT messages")
 	if m := r.get(0); m.Topic() != "cmd/relay.1" || string(m.Payload()) != "on" || m.Qos() != 0 {
 		t.Fatalf("MQTT got %q %q qos %d", m.Topic(), m.Payload(), m.Qos())
 	}
@@ -95,7 +96,7 @@ func TestRetained(t *testing.T) {
 
 	sub := connect(t, pahoOpts(tl.url(), "sub"))
 	r := subscribe(t, sub, "r/+", 1)
-	waitFor(t, 5*time.Second, func() bool { return r.len() == 2 }, "retained messages")
+	testutil.WaitForf(t, 5*time.Second, func() bool { return r.len() == 2 }, "retained messages")
 	want := map[string]string{"r/1": "one", "r/2": "two-b"}
 	for i := range 2 {
 		m := r.get(i)
@@ -105,14 +106,14 @@ func TestRetained(t *testing.T) {
 	}
 	// Live messages on a retained topic carry no retain flag [MQTT-3.3.1-9].
 	wait(t, pub.Publish("r/1", 0, true, []byte("live")), "publish")
-	waitFor(t, 5*time.Second, func() bool { return r.len() == 3 }, "live message")
+	testutil.WaitForf(t, 5*time.Second, func() bool { return r.len() == 3 }, "live message")
 	if m := r.get(2); m.Retained() || string(m.Payload()) != "live" {
 		t.Fatalf("live message retained=%v payload %q", m.Retained(), m.Payload())
 	}
 	// No extra message may follow: one would arrive before a sentinel
 	// from the same publisher.
 	wait(t, pub.Publish("r/sentinel", 0, false, []byte("sentinel")), "publish")
-	waitFor(t, 5*time.Second, func() bool { return r.len() >= 4 }, "sentinel")
+	testutil.WaitForf(t, 5*time.Second, func() bool { return r.len() >= 4 }, "sentinel")
 	if m := r.get(3); string(m.Payload()) != "sentinel" {
 		t.Fatalf("extra message %q %q before the sentinel", m.Topic(), m.Payload())
 	}
@@ -132,7 +133,7 @@ func TestWillOnAbruptDisconnect(t *testing.T) {
 	// Closing the socket does [MQTT-3.1.2-8].
 	rude := rawConnect(t, tl.Addr().String(), connectPacket("rude", true, 0, []byte("will/rude"), []byte("gone")))
 	rude.Close()
-	waitFor(t, 5*time.Second, func() bool { return r.len() == 1 }, "will")
+	testutil.WaitForf(t, 5*time.Second, func() bool { return r.len() == 1 }, "will")
 	if m := r.get(0); m.Topic() != "will/rude" || string(m.Payload()) != "gone" {
 		t.Fatalf("will %q %q", m.Topic(), m.Payload())
 	}
@@ -146,7 +147,7 @@ func TestKeepAliveTimeoutFiresWill(t *testing.T) {
 	start := time.Now()
 	nc := rawConnect(t, tl.Addr().String(), connectPacket("sleepy", true, 1, []byte("ka/sleepy"), []byte("timeout")))
 	defer nc.Close()
-	waitFor(t, 5*time.Second, func() bool { return r.len() == 1 }, "will after keep-alive")
+	testutil.WaitForf(t, 5*time.Second, func() bool { return r.len() == 1 }, "will after keep-alive")
 	if d := time.Since(start); d < 1400*time.Millisecond {
 		t.Fatalf("closed after %v, before 1.5 x keep-alive", d)
 	}
@@ -164,7 +165,7 @@ func TestTakeover(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("first connection not closed by the takeover")
 	}
-	waitFor(t, 5*time.Second, func() bool { return tl.Stats().Connections.Load() == 1 }, "one connection")
+	testutil.WaitForf(t, 5*time.Second, func() bool { return tl.Stats().Connections.Load() == 1 }, "one connection")
 }
 
 func TestPersistentSessionSurvivesRestart(t *testing.T) {
@@ -200,7 +201,7 @@ func TestPersistentSessionSurvivesRestart(t *testing.T) {
 	if !tok.(*paho.ConnectToken).SessionPresent() {
 		t.Fatal("session not present after restart")
 	}
-	waitFor(t, 5*time.Second, func() bool { return r.len() == 1 }, "queued message")
+	testutil.WaitForf(t, 5*time.Second, func() bool { return r.len() == 1 }, "queued message")
 	if m := r.get(0); m.Topic() != "s/x" || string(m.Payload()) != "queued" || m.Qos() != 1 {
 		t.Fatalf("got %q %q qos %d", m.Topic(), m.Payload(), m.Qos())
 	}
@@ -208,8 +209,8 @@ func TestPersistentSessionSurvivesRestart(t *testing.T) {
 	if err := lc.Publish(broker.Msg{Subject: []byte("s.y"), Data: []byte("live")}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, func() bool { return r.len() == 2 }, "live message")
-	waitFor(t, 5*time.Second, func() bool {
+	testutil.WaitForf(t, 5*time.Second, func() bool { return r.len() == 2 }, "live message")
+	testutil.WaitForf(t, 5*time.Second, func() bool {
 		_, in, _, _ := store.Session("dev")
 		return len(in) == 0
 	}, "acked message forgotten")
@@ -271,7 +272,7 @@ func TestAuth(t *testing.T) {
 	}
 	wait(t, sensor.Publish("cmd/x", 1, false, []byte("denied")), "publish")
 	wait(t, sensor.Publish("data/x", 1, false, []byte("ok")), "publish")
-	waitFor(t, 5*time.Second, func() bool { return r.len() == 1 }, "allowed message")
+	testutil.WaitForf(t, 5*time.Second, func() bool { return r.len() == 1 }, "allowed message")
 	if m := r.get(0); m.Topic() != "data/x" {
 		t.Fatalf("got %q, the denied publish went through", m.Topic())
 	}

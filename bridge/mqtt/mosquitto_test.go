@@ -17,6 +17,7 @@ import (
 
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/internal/testenv"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // needBinary skips the test when a mosquitto program is missing (Debian
@@ -121,7 +122,7 @@ func startMosquitto(t *testing.T, port int) (int, func()) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, func() bool {
+	testutil.WaitForf(t, 5*time.Second, func() bool {
 		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
 		if err == nil {
 			c.Close()
@@ -173,7 +174,7 @@ func TestClientBridgeWithMosquitto(t *testing.T) {
 
 	// Import: external publish reaches the subject, once (the bridge's
 	// export of site.> must not send it back to plant/#).
-	waitFor(t, 10*time.Second, func() bool {
+	testutil.WaitForf(t, 10*time.Second, func() bool {
 		extc.Publish("plant/line1/temp", 1, false, []byte("20")).Wait()
 		return count() > 0
 	}, "import")
@@ -186,7 +187,7 @@ func TestClientBridgeWithMosquitto(t *testing.T) {
 	}
 
 	// Export: a subject reaches the external broker.
-	waitFor(t, 10*time.Second, func() bool {
+	testutil.WaitForf(t, 10*time.Second, func() bool {
 		app.Publish(broker.Msg{Subject: []byte("cmd.valve"), Data: []byte("open")})
 		return ext.len() > 0
 	}, "export")
@@ -198,12 +199,12 @@ func TestClientBridgeWithMosquitto(t *testing.T) {
 	stopMosq()
 	startMosquitto(t, mport)
 	n := ext.len()
-	waitFor(t, 15*time.Second, func() bool {
+	testutil.WaitForf(t, 15*time.Second, func() bool {
 		app.Publish(broker.Msg{Subject: []byte("cmd.valve"), Data: []byte("again")})
 		return ext.len() > n
 	}, "export after mosquitto restart")
 	before := count()
-	waitFor(t, 15*time.Second, func() bool {
+	testutil.WaitForf(t, 15*time.Second, func() bool {
 		extc.Publish("plant/line2", 1, false, []byte("back")).Wait()
 		return count() > before
 	}, "import after mosquitto restart")

@@ -8,6 +8,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // connectPacket builds a CONNECT (MQTT 3.1.1) with an optional will.
@@ -264,5 +266,5 @@ func TestBadInputClosesOnlyThatClient(t *testing.T) {
 		}
 	}
 	wait(t, healthy.Publish("ok", 0, false, []byte("still here")), "publish")
-	waitFor(t, 5*time.Second, func() bool { return r.len() == 1 }, "healthy client unaffected")
+	testutil.WaitForf(t, 5*time.Second, func() bool { return r.len() == 1 }, "healthy client unaffected")
 }

@@ -9,6 +9,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/leafbox/leafbox/broker/auth"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // liveAuth is an AuthFunc over an authorization config that a test can
@@ -65,7 +66,7 @@ func (r *received) topics() []string {
 // waitTopic waits until r received a message on topic.
 func waitTopic(t testing.TB, r *received, topic string) {
 	t.Helper()
-	waitFor(t, 5*time.Second, func() bool {
+	testutil.WaitForf(t, 5*time.Second, func() bool {
 		for _, got := range r.topics() {
 			if got == topic {
 				return true
@@ -80,7 +81,7 @@ func waitTopic(t testing.TB, r *received, topic string) {
 // listener delivers one publisher's messages to a connection in order.
 func waitSentinel(t testing.TB, r *received) {
 	t.Helper()
-	waitFor(t, 5*time.Second, func() bool {
+	testutil.WaitForf(t, 5*time.Second, func() bool {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		for _, m := range r.msgs {
@@ -166,7 +167,7 @@ func TestReloadMQTT(t *testing.T) {
 	persist := connect(t, o)
 	subscribe(t, persist, "secret/c", 1)
 	persist.Disconnect(10)
-	waitFor(t, 5*time.Second, func() bool { return tl.Stats().Connections.Load() == 3 }, "the persistent client to leave")
+	testutil.WaitForf(t, 5*time.Second, func() bool { return tl.Stats().Connections.Load() == 3 }, "the persistent client to leave")
 
 	// Reload: bob is gone, alice may no longer subscribe to or publish on secret.>.
 	cfg := aliceDenied()

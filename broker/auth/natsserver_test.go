@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // These tests ask a real nats-server (the reference) the same permission
@@ -38,15 +40,7 @@ func startRefServer(t *testing.T, perms []*Permissions) string {
 	for i, p := range perms {
 		users = append(users, &server.User{Username: fmt.Sprintf("u%d", i), Password: "pw", Permissions: toServerPerms(p)})
 	}
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true, Users: users})
-	if err != nil {
-		t.Fatalf("reference server: %v", err)
-	}
-	go s.Start()
-	t.Cleanup(s.Shutdown)
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("reference server not ready")
-	}
+	s := testutil.StartHub(t, &server.Options{Users: users})
 	return s.Addr().String()
 }
 

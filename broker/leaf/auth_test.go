@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/leafbox/leafbox/broker/leaf"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // operatorSetup creates an operator, an account and a user, and returns a
@@ -134,10 +135,10 @@ func TestCredentialKinds(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			hub := startHub(t, tc.hub)
+			hub := testutil.StartHub(t, testutil.HubOptions(t, tc.hub))
 			gw := startGateway(t, leaf.Config{Remotes: []leaf.Remote{tc.remote(hubLeafURL(t, hub, "nats-leaf"))}})
 			gw.waitLinks(t, 1, waitShort)
-			waitFor(t, waitShort, func() bool { return hub.NumLeafNodes() == 1 })
+			testutil.WaitFor(t, waitShort, func() bool { return hub.NumLeafNodes() == 1 })
 			hubURL := hub.ClientURL()
 			if tc.hubUser != nil {
 				hubURL = tc.hubUser(hubURL)
@@ -155,12 +156,12 @@ func TestCredentialKinds(t *testing.T) {
 // the hub accepts (here: never, so the attempts are counted).
 func TestWrongCredentialsKeepsRetrying(t *testing.T) {
 	t.Parallel()
-	hub := startHub(t, `listen: 127.0.0.1:-1, leafnodes { listen: 127.0.0.1:-1, authorization { user: lu, password: lp } }`)
+	hub := testutil.StartHub(t, testutil.HubOptions(t, `listen: 127.0.0.1:-1, leafnodes { listen: 127.0.0.1:-1, authorization { user: lu, password: lp } }`))
 	u := hubLeafURL(t, hub, "nats-leaf")
 	u.User = url.UserPassword("lu", "wrong")
 	gw := startGateway(t, leaf.Config{Remotes: []leaf.Remote{remote(u)}, Reconnect: 20 * time.Millisecond})
 	const want = "hub rejected our credentials"
-	waitFor(t, waitLong, func() bool { return gw.logs.count(want) >= 3 })
+	testutil.WaitFor(t, waitLong, func() bool { return gw.logs.count(want) >= 3 })
 	if !containsAll(gw.logs.String(), "Authorization Violation", "remote=nats-leaf://lu:xxxxx@") {
 		t.Fatalf("log lacks the reason or redacts badly:\n%s", gw.logs.String())
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/leafbox/leafbox/broker/leaf"
 	"github.com/leafbox/leafbox/broker/monitor"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // hubLeafz fetches the hub's /leafz over its monitoring port.
@@ -56,7 +57,7 @@ func TestCompressionModes(t *testing.T) {
 				// RTT (20ms seen under -race) passes the default 10ms.
 				hubMode = "{mode: s2_auto, rtt_thresholds: [5s, 10s, 15s]}"
 			}
-			hub := startHub(t, fmt.Sprintf("listen: 127.0.0.1:-1\nhttp: 127.0.0.1:-1\nleafnodes { listen: 127.0.0.1:-1, compression: %s }", hubMode))
+			hub := testutil.StartHub(t, testutil.HubOptions(t, fmt.Sprintf("listen: 127.0.0.1:-1\nhttp: 127.0.0.1:-1\nleafnodes { listen: 127.0.0.1:-1, compression: %s }", hubMode)))
 			r := remote()
 			r.Compression = tc.leafMode
 			hubNC, gwNC, gw := linkedTo(t, hub, r)

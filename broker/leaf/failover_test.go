@@ -3,7 +3,6 @@ package leaf_test
 import (
 	"encoding/json"
 	"fmt"
-	"go/build"
 	"net"
 	"net/http"
 	"os"
@@ -18,34 +17,8 @@ import (
 
 	"github.com/leafbox/leafbox/broker/leaf"
 	"github.com/leafbox/leafbox/broker/monitor"
-	"github.com/leafbox/leafbox/internal/testenv"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
-
-// freePort reserves a loopback port number (released again at once).
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// natsServerBinary finds the real nats-server, or skips the test (fails it
-// under LEAFBOX_REQUIRE_INTEGRATION=1).
-func natsServerBinary(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("nats-server"); err == nil {
-		return p
-	}
-	p := filepath.Join(build.Default.GOPATH, "bin", "nats-server")
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	testenv.Skip(t, "nats-server binary not found (go install github.com/nats-io/nats-server/v2@v2.15.2)")
-	return ""
-}
 
 // hubProcess runs the real nats-server binary.
 type hubProcess struct {
@@ -92,14 +65,14 @@ func hubLeafSubs(port int) []string {
 // within 2 s of the hub listening again.
 func TestHubSIGKILLRestart(t *testing.T) {
 	t.Parallel()
-	h := &hubProcess{bin: natsServerBinary(t), clientPort: freePort(t), leafPort: freePort(t), httpPort: freePort(t)}
+	h := &hubProcess{bin: testutil.NATSServerBinary(t), clientPort: testutil.FreePort(t), leafPort: testutil.FreePort(t), httpPort: testutil.FreePort(t)}
 	h.conf = filepath.Join(t.TempDir(), "hub.conf")
 	conf := fmt.Sprintf("listen: 127.0.0.1:%d\nhttp: 127.0.0.1:%d\nleafnodes { listen: 127.0.0.1:%d }\n", h.clientPort, h.httpPort, h.leafPort)
 	if err := os.WriteFile(h.conf, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	h.start(t)
-	waitFor(t, waitLong, func() bool { return listening(h.leafPort) })
+	testutil.WaitFor(t, waitLong, func() bool { return listening(h.leafPort) })
 
 	r := remote(mustURL(fmt.Sprintf("nats-leaf://127.0.0.1:%d", h.leafPort)))
 	gw := startGateway(t, leaf.Config{Remotes: []leaf.Remote{r}, Reconnect: 100 * time.Millisecond})
@@ -144,14 +117,14 @@ func TestHubSIGKILLRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.cmd.Wait()
-		waitFor(t, waitLong, func() bool { return gw.up.NumLinks() == 0 })
+		testutil.WaitFor(t, waitLong, func() bool { return gw.up.NumLinks() == 0 })
 		time.Sleep(300 * time.Millisecond) // the gateway is now in its retry loop
 		h.start(t)
-		waitFor(t, waitLong, func() bool { return listening(h.leafPort) })
+		testutil.WaitFor(t, waitLong, func() bool { return listening(h.leafPort) })
 		back := time.Now()
 		var got []string
 		defer func() { t.Logf("hub leaf subscriptions: %q", got) }()
-		waitFor(t, 2*time.Second, func() bool {
+		testutil.WaitFor(t, 2*time.Second, func() bool {
 			got = hubLeafSubs(h.httpPort)
 			for _, w := range wantSubs {
 				if !slices.Contains(got, w) {
@@ -181,7 +154,7 @@ func drainAll(subs []*nats.Subscription) {
 // it moves to B through the leafnode_urls A gossiped.
 func TestHubClusterFailover(t *testing.T) {
 	t.Parallel()
-	pa, pb := freePort(t), freePort(t)
+	pa, pb := testutil.FreePort(t), testutil.FreePort(t)
 	conf := func(name string, own, peer int) string {
 		return fmt.Sprintf(`server_name: %s
 listen: 127.0.0.1:-1
@@ -189,20 +162,20 @@ leafnodes { listen: 127.0.0.1:-1 }
 cluster { name: hubc, listen: 127.0.0.1:%d, routes: [nats-route://127.0.0.1:%d] }
 `, name, own, peer)
 	}
-	a := startHub(t, conf("A", pa, pb))
-	b := startHub(t, conf("B", pb, pa))
-	waitFor(t, waitLong, func() bool { return a.NumRoutes() > 0 && b.NumRoutes() > 0 })
+	a := testutil.StartHub(t, testutil.HubOptions(t, conf("A", pa, pb)))
+	b := testutil.StartHub(t, testutil.HubOptions(t, conf("B", pb, pa)))
+	testutil.WaitFor(t, waitLong, func() bool { return a.NumRoutes() > 0 && b.NumRoutes() > 0 })
 
 	r := remote(hubLeafURL(t, a, "nats-leaf"))
 	gw := startGateway(t, leaf.Config{Remotes: []leaf.Remote{r}, Reconnect: 50 * time.Millisecond})
 	gw.waitLinks(t, 1, waitLong)
-	waitFor(t, waitLong, func() bool { return len(leaf.KnownURLs(gw.up, 0)) >= 2 })
+	testutil.WaitFor(t, waitLong, func() bool { return len(leaf.KnownURLs(gw.up, 0)) >= 2 })
 	gwNC := connect(t, gw.url)
 	sub, _ := gwNC.SubscribeSync("fo.x")
 	gwNC.Flush()
 
 	a.Shutdown()
-	waitFor(t, waitLong, func() bool { return b.NumLeafNodes() == 1 })
+	testutil.WaitFor(t, waitLong, func() bool { return b.NumLeafNodes() == 1 })
 	bNC := connect(t, b.ClientURL())
 	waitRoute(t, bNC, sub, "fo.x")
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/leafbox/leafbox/broker/leaf"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // fakeHub is a raw TCP listener that plays a scripted hub, for input a
@@ -119,8 +120,8 @@ func TestBadInputFromHub(t *testing.T) {
 			r := remote(mustURL(hub.url()))
 			gw := startGateway(t, leaf.Config{Remotes: []leaf.Remote{r}, Reconnect: 20 * time.Millisecond})
 			// Dropped and re-dialed, again and again.
-			waitFor(t, waitLong, func() bool { return hub.accepts.Load() >= 3 })
-			waitFor(t, waitShort, func() bool { return strings.Contains(hub.sent(), tc.want) })
+			testutil.WaitFor(t, waitLong, func() bool { return hub.accepts.Load() >= 3 })
+			testutil.WaitFor(t, waitShort, func() bool { return strings.Contains(hub.sent(), tc.want) })
 			// Local clients keep working.
 			nc := connect(t, gw.url)
 			sub, _ := nc.SubscribeSync("still.here")
@@ -140,7 +141,7 @@ func TestWrongPort(t *testing.T) {
 		h.drain(br)
 	})
 	gw := startGateway(t, leaf.Config{Remotes: []leaf.Remote{remote(mustURL(hub.url()))}, Reconnect: 20 * time.Millisecond})
-	waitFor(t, waitLong, func() bool { return gw.logs.count("not a leafnode port") >= 2 })
+	testutil.WaitFor(t, waitLong, func() bool { return gw.logs.count("not a leafnode port") >= 2 })
 	if strings.Contains(hub.sent(), "CONNECT") {
 		t.Fatal("sent CONNECT to a wrong port")
 	}
@@ -165,8 +166,8 @@ func TestLoopDetection(t *testing.T) {
 		}
 	})
 	gw := startGateway(t, leaf.Config{Remotes: []leaf.Remote{remote(mustURL(hub.url()))}, Reconnect: 20 * time.Millisecond})
-	waitFor(t, waitShort, func() bool { return strings.Contains(hub.sent(), "-ERR 'Loop detected for leafnode account=\"$G\"") })
-	waitFor(t, waitShort, func() bool { return gw.logs.count("loop detected, delaying reconnect") == 1 })
+	testutil.WaitFor(t, waitShort, func() bool { return strings.Contains(hub.sent(), "-ERR 'Loop detected for leafnode account=\"$G\"") })
+	testutil.WaitFor(t, waitShort, func() bool { return gw.logs.count("loop detected, delaying reconnect") == 1 })
 	time.Sleep(300 * time.Millisecond) // 15 reconnect intervals
 	if n := hub.accepts.Load(); n != 1 {
 		t.Fatalf("redialed %d times during the loop back-off", n-1)
@@ -183,7 +184,7 @@ func TestRejectBackoff(t *testing.T) {
 		c.Write([]byte("-ERR 'remote leafnode has same cluster name'\r\n"))
 	})
 	gw := startGateway(t, leaf.Config{Remotes: []leaf.Remote{remote(mustURL(hub.url()))}, Reconnect: 20 * time.Millisecond})
-	waitFor(t, waitShort, func() bool { return gw.logs.count("same cluster name") == 1 })
+	testutil.WaitFor(t, waitShort, func() bool { return gw.logs.count("same cluster name") == 1 })
 	time.Sleep(300 * time.Millisecond)
 	if n := hub.accepts.Load(); n != 1 {
 		t.Fatalf("redialed %d times during the back-off", n-1)
@@ -201,8 +202,8 @@ func TestStaleLink(t *testing.T) {
 	cfg := leaf.Config{Remotes: []leaf.Remote{remote(mustURL(hub.url()))}, Reconnect: 20 * time.Millisecond,
 		PingInterval: 30 * time.Millisecond, PingMax: 2}
 	gw := startGateway(t, cfg)
-	waitFor(t, waitLong, func() bool { return hub.accepts.Load() >= 2 })
-	waitFor(t, waitShort, func() bool { return gw.logs.count("stale connection") >= 1 })
+	testutil.WaitFor(t, waitLong, func() bool { return hub.accepts.Load() >= 2 })
+	testutil.WaitFor(t, waitShort, func() bool { return gw.logs.count("stale connection") >= 1 })
 	if !strings.Contains(hub.sent(), "-ERR 'Stale Connection'") {
 		t.Fatalf("no stale -ERR sent; got %q", hub.sent())
 	}

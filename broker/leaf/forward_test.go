@@ -10,6 +10,7 @@ import (
 
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/leaf"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // memForwarder is an in-memory Forwarder: it owns "store." subjects and
@@ -45,15 +46,15 @@ func (f *memForwarder) state() (leaf.Sender, int, int) {
 
 func TestForwarderSeam(t *testing.T) {
 	t.Parallel()
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	hubConf := fmt.Sprintf("listen: 127.0.0.1:-1\nleafnodes { listen: 127.0.0.1:%d }\n", port)
-	hub := startHub(t, hubConf)
+	hub := testutil.StartHub(t, testutil.HubOptions(t, hubConf))
 	fw := &memForwarder{}
 	r := remote(hubLeafURL(t, hub, "nats-leaf"))
 	r.Forwarder = fw
 	gw := startGateway(t, leaf.Config{Remotes: []leaf.Remote{r}})
 	gw.waitLinks(t, 1, waitShort)
-	waitFor(t, waitShort, func() bool { s, _, _ := fw.state(); return s != nil })
+	testutil.WaitFor(t, waitShort, func() bool { s, _, _ := fw.state(); return s != nil })
 
 	hubNC := connect(t, hub.ClientURL())
 	gwNC := connect(t, gw.url)
@@ -102,7 +103,7 @@ func TestForwarderSeam(t *testing.T) {
 
 	// Link down: LinkDown once, the old Sender refuses.
 	hub.Shutdown()
-	waitFor(t, waitShort, func() bool { _, _, downs := fw.state(); return downs == 1 })
+	testutil.WaitFor(t, waitShort, func() bool { _, _, downs := fw.state(); return downs == 1 })
 	if err := s.Send(broker.Msg{Subject: []byte("store.q")}); !errors.Is(err, leaf.ErrLinkDown) {
 		t.Fatalf("Send on a dead link: %v", err)
 	}
@@ -112,6 +113,6 @@ func TestForwarderSeam(t *testing.T) {
 		t.Fatalf("Flush on a dead link: %v", err)
 	}
 	// Back up: a new LinkUp.
-	startHub(t, hubConf)
-	waitFor(t, waitLong, func() bool { s, ups, _ := fw.state(); return s != nil && ups == 2 })
+	testutil.StartHub(t, testutil.HubOptions(t, hubConf))
+	testutil.WaitFor(t, waitLong, func() bool { s, ups, _ := fw.state(); return s != nil && ups == 2 })
 }

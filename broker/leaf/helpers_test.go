@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,38 +17,13 @@ import (
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/leaf"
 	"github.com/leafbox/leafbox/broker/monitor"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 const (
 	waitShort = 3 * time.Second
 	waitLong  = 10 * time.Second
 )
-
-// startHub runs an embedded nats-server from configuration text (the
-// test's hub). Listeners should use port -1; the returned server knows the
-// ports it got.
-func startHub(t testing.TB, conf string) *server.Server {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "hub.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	opts, err := server.ProcessConfigFile(path)
-	if err != nil {
-		t.Fatalf("hub config: %v", err)
-	}
-	opts.NoLog, opts.NoSigs = true, true
-	hub, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatalf("hub: %v", err)
-	}
-	go hub.Start()
-	if !hub.ReadyForConnections(waitLong) {
-		t.Fatal("hub did not start")
-	}
-	t.Cleanup(hub.Shutdown)
-	return hub
-}
 
 // hubLeafURL is the nats-leaf:// URL of the hub's leafnode listener.
 func hubLeafURL(t testing.TB, hub *server.Server, scheme string) *url.URL {
@@ -97,14 +70,14 @@ func startGateway(t testing.TB, cfg leaf.Config) *gateway {
 			t.Logf("gateway log:\n%s", logs.String())
 		}
 	})
-	waitFor(t, waitShort, func() bool { return srv.Addr() != nil })
+	testutil.WaitFor(t, waitShort, func() bool { return srv.Addr() != nil })
 	return &gateway{srv: srv, up: up, url: "nats://" + srv.Addr().String(), logs: logs}
 }
 
 // waitLinks waits until the uplink has n registered links.
 func (g *gateway) waitLinks(t testing.TB, n int, timeout time.Duration) {
 	t.Helper()
-	waitFor(t, timeout, func() bool { return g.up.NumLinks() == n })
+	testutil.WaitFor(t, timeout, func() bool { return g.up.NumLinks() == n })
 }
 
 // logBuffer collects log output safely.
@@ -127,18 +100,6 @@ func (l *logBuffer) String() string {
 
 func (l *logBuffer) count(s string) int {
 	return strings.Count(l.String(), s)
-}
-
-// waitFor polls cond until it holds, failing the test after timeout.
-func waitFor(t testing.TB, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v", timeout)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // connect opens a nats.go client closed at the end of the test.

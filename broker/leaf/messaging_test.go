@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/leafbox/leafbox/broker/leaf"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 const plainHub = `
@@ -20,7 +21,7 @@ leafnodes { listen: 127.0.0.1:-1 }
 // linked starts a hub and a gateway linked to it; it returns clients of both.
 func linked(t *testing.T, hubConf string, r leaf.Remote) (hubNC, gwNC *nats.Conn, gw *gateway) {
 	t.Helper()
-	return linkedTo(t, startHub(t, hubConf), r)
+	return linkedTo(t, testutil.StartHub(t, testutil.HubOptions(t, hubConf)), r)
 }
 
 // linkedTo links a gateway to a running hub.
@@ -31,7 +32,7 @@ func linkedTo(t *testing.T, hub *server.Server, r leaf.Remote) (hubNC, gwNC *nat
 	}
 	gw = startGateway(t, leaf.Config{Remotes: []leaf.Remote{r}})
 	gw.waitLinks(t, 1, waitShort)
-	waitFor(t, waitShort, func() bool { return hub.NumLeafNodes() == 1 })
+	testutil.WaitFor(t, waitShort, func() bool { return hub.NumLeafNodes() == 1 })
 	return connect(t, hub.ClientURL()), connect(t, gw.url), gw
 }
 
@@ -180,7 +181,7 @@ func TestRequestReplyBothWays(t *testing.T) {
 			defer sub.Unsubscribe()
 			tc.server.Flush()
 			var resp *nats.Msg
-			waitFor(t, waitShort, func() bool {
+			testutil.WaitFor(t, waitShort, func() bool {
 				resp, err = tc.asker.Request(subj, []byte("q"), 200*time.Millisecond)
 				return err == nil
 			})
@@ -236,7 +237,7 @@ func TestUnsubscribeStopsFlow(t *testing.T) {
 	still, _ := gwNC.SubscribeSync("still.x")
 	gwNC.Flush()
 	waitRoute(t, hubNC, still, "still.x")
-	waitFor(t, waitShort, func() bool {
+	testutil.WaitFor(t, waitShort, func() bool {
 		before := inMsgs(gw)
 		hubNC.Publish("gone.x", nil)
 		barrier(t, hubNC, "still.x", still)
@@ -248,8 +249,8 @@ func TestUnsubscribeStopsFlow(t *testing.T) {
 // from one hub is never advertised to the other.
 func TestTwoRemotes(t *testing.T) {
 	t.Parallel()
-	a := startHub(t, "listen: 127.0.0.1:-1\nhttp: 127.0.0.1:-1\nserver_name: A\nleafnodes { listen: 127.0.0.1:-1 }")
-	b := startHub(t, "listen: 127.0.0.1:-1\nhttp: 127.0.0.1:-1\nserver_name: B\nleafnodes { listen: 127.0.0.1:-1 }")
+	a := testutil.StartHub(t, testutil.HubOptions(t, "listen: 127.0.0.1:-1\nhttp: 127.0.0.1:-1\nserver_name: A\nleafnodes { listen: 127.0.0.1:-1 }"))
+	b := testutil.StartHub(t, testutil.HubOptions(t, "listen: 127.0.0.1:-1\nhttp: 127.0.0.1:-1\nserver_name: B\nleafnodes { listen: 127.0.0.1:-1 }"))
 	gw := startGateway(t, leaf.Config{Remotes: []leaf.Remote{remote(hubLeafURL(t, a, "nats-leaf")), remote(hubLeafURL(t, b, "nats-leaf"))}})
 	gw.waitLinks(t, 2, waitShort)
 	aNC, bNC, gwNC := connect(t, a.ClientURL()), connect(t, b.ClientURL()), connect(t, gw.url)

@@ -7,6 +7,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/leafbox/leafbox/broker/leaf"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 func TestDenyImportsExports(t *testing.T) {
@@ -52,12 +53,12 @@ func TestDenyImportsExports(t *testing.T) {
 // (which would close the link for a permissions violation).
 func TestHubPermissionsHonoured(t *testing.T) {
 	t.Parallel()
-	hub := startHub(t, `listen: 127.0.0.1:-1
+	hub := testutil.StartHub(t, testutil.HubOptions(t, `listen: 127.0.0.1:-1
 authorization { users = [
   { user: lu, password: lp, permissions: { publish: { deny: ["nopub.>"] }, subscribe: { deny: ["nosub.>"] } } }
   { user: hc, password: hp }
 ] }
-leafnodes { listen: 127.0.0.1:-1 }`)
+leafnodes { listen: 127.0.0.1:-1 }`))
 	u := hubLeafURL(t, hub, "nats-leaf")
 	u.User = url.UserPassword("lu", "lp")
 	gw := startGateway(t, leaf.Config{Remotes: []leaf.Remote{remote(u)}})

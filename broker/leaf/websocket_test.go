@@ -6,6 +6,7 @@ import (
 
 	"github.com/leafbox/leafbox/broker/leaf"
 	"github.com/leafbox/leafbox/broker/monitor"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 func TestWebsocketHub(t *testing.T) {
@@ -23,7 +24,7 @@ func TestWebsocketHub(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			hub := startHub(t, "listen: 127.0.0.1:-1\nleafnodes { listen: 127.0.0.1:-1, compression: accept }\nwebsocket { listen: 127.0.0.1:-1, no_tls: true, compression: true }\n")
+			hub := testutil.StartHub(t, testutil.HubOptions(t, "listen: 127.0.0.1:-1\nleafnodes { listen: 127.0.0.1:-1, compression: accept }\nwebsocket { listen: 127.0.0.1:-1, no_tls: true, compression: true }\n"))
 			u, err := url.Parse(hub.WebsocketURL())
 			if err != nil {
 				t.Fatal(err)

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // TestHealthzUnderConnectionFlood pins that a local process holding many idle
@@ -90,7 +92,7 @@ func TestHealthzUnderConnectionFlood(t *testing.T) {
 	}
 	held = nil
 	mu.Unlock()
-	waitFor(t, 5*time.Second, func() bool { return s.httpd.openConns() == 0 && len(s.httpd.slots) == 0 })
+	testutil.WaitFor(t, 5*time.Second, func() bool { return s.httpd.openConns() == 0 && len(s.httpd.slots) == 0 })
 }
 
 // floodGet sends one GET on a fresh connection and returns the status, all

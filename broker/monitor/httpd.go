@@ -1,12 +1,15 @@
 package monitor
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/leafbox/leafbox/internal/accept"
 )
 
 // A small HTTP/1.x server, so that the broker core with monitoring does not
@@ -72,10 +75,6 @@ func defaultHTTPLimits() httpLimits {
 // unusually large document does not stay pinned by an idle connection.
 const maxKeptBody = 64 << 10
 
-// maxAcceptBackoff caps the pause after a failing Accept (out of file
-// descriptors, for instance).
-const maxAcceptBackoff = time.Second
-
 // httpd serves handler on a listener.
 type httpd struct {
 	lim     httpLimits
@@ -84,7 +83,6 @@ type httpd struct {
 	now     func() time.Time // for the Date header
 
 	closing atomic.Bool
-	done    chan struct{} // closed when shutdown starts
 
 	// slots bounds connection goroutines, evicted ones included.
 	slots chan struct{}
@@ -104,58 +102,39 @@ func newHTTPD(lim httpLimits, handler func(*response, *request), log *slog.Logge
 		handler: handler,
 		log:     log,
 		now:     now,
-		done:    make(chan struct{}),
 		slots:   make(chan struct{}, 2*lim.maxConns),
 		conns:   make(map[net.Conn]uint64),
 	}
 }
 
-// serve accepts connections until ln is closed; it returns nil then, or
-// the error of a listener that failed for good.
-func (h *httpd) serve(ln net.Listener) error {
-	var backoff time.Duration
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if h.closing.Load() || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			var te interface{ Temporary() bool }
-			if !errors.As(err, &te) || !te.Temporary() {
-				return err
-			}
-			backoff = min(max(2*backoff, 5*time.Millisecond), maxAcceptBackoff)
-			h.log.Warn("monitor accept failed; retrying", "err", err, "backoff", backoff)
-			t := time.NewTimer(backoff)
-			select {
-			case <-t.C:
-			case <-h.done:
-				t.Stop()
-				return nil
-			}
-			continue
-		}
-		backoff = 0
-		// Evicted connections end at once, so a slot frees quickly.
-		select {
-		case h.slots <- struct{}{}:
-		case <-h.done:
-			_ = c.Close()
-			return nil
-		}
-		evicted, ok := h.track(c)
-		if evicted != nil {
-			h.log.Debug("monitor connection evicted: limit reached", "remote", evicted.RemoteAddr().String())
-			_ = evicted.Close()
-		}
-		if !ok {
-			h.log.Debug("monitor connection refused: limit reached", "remote", c.RemoteAddr().String())
-			_ = c.Close()
-			<-h.slots
-			continue
-		}
-		go h.serveConn(c)
+// serve accepts connections until ctx is done or ln is closed; it returns
+// nil then, or the error of a listener that failed for good.
+func (h *httpd) serve(ctx context.Context, ln net.Listener) error {
+	return accept.Loop(ctx, ln, h.log, func(c net.Conn) { h.admit(ctx, c) })
+}
+
+// admit tracks c and starts serving it, evicting a connection to make room
+// when the server is full. Evicted connections end at once, so a goroutine
+// slot frees quickly; admit waits for one.
+func (h *httpd) admit(ctx context.Context, c net.Conn) {
+	select {
+	case h.slots <- struct{}{}:
+	case <-ctx.Done():
+		_ = c.Close()
+		return
 	}
+	evicted, ok := h.track(c)
+	if evicted != nil {
+		h.log.Debug("monitor connection evicted: limit reached", "remote", evicted.RemoteAddr().String())
+		_ = evicted.Close()
+	}
+	if !ok {
+		h.log.Debug("monitor connection refused: limit reached", "remote", c.RemoteAddr().String())
+		_ = c.Close()
+		<-h.slots
+		return
+	}
+	go h.serveConn(c)
 }
 
 // track registers c, unless the server is closing. A full server untracks
@@ -223,9 +202,7 @@ func (h *httpd) openConns() int {
 // outright. It returns when every connection goroutine has ended.
 func (h *httpd) shutdown() {
 	h.mu.Lock()
-	if !h.closing.Swap(true) {
-		close(h.done)
-	}
+	h.closing.Store(true)
 	// A deadline in the past fails a blocked or future Read, and leaves a
 	// response being written alone. armRead checks closing after setting
 	// its own deadline, so no connection can push this one back.

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // Raw-socket tests of the hand-written HTTP server: what curl, Prometheus
@@ -350,8 +352,8 @@ func TestWriteTimeout(t *testing.T) {
 			}
 		}
 	}()
-	waitFor(t, 5*time.Second, func() bool { return s.httpd.openConns() == 1 })
-	waitFor(t, 10*time.Second, func() bool { return s.httpd.openConns() == 0 })
+	testutil.WaitFor(t, 5*time.Second, func() bool { return s.httpd.openConns() == 1 })
+	testutil.WaitFor(t, 10*time.Second, func() bool { return s.httpd.openConns() == 0 })
 	if el := time.Since(start); el < timeout {
 		t.Errorf("connection closed after %v, before the write timeout", el)
 	}
@@ -363,9 +365,9 @@ func TestWriteTimeout(t *testing.T) {
 func TestConnectionCap(t *testing.T) {
 	addr, s := startRaw(t, newFakeSource(), func(l *httpLimits) { l.maxConns = 2 })
 	a := dialRaw(t, addr)
-	waitFor(t, 5*time.Second, func() bool { return s.httpd.openConns() == 1 })
+	testutil.WaitFor(t, 5*time.Second, func() bool { return s.httpd.openConns() == 1 })
 	b := dialRaw(t, addr)
-	waitFor(t, 5*time.Second, func() bool { return s.httpd.openConns() == 2 })
+	testutil.WaitFor(t, 5*time.Second, func() bool { return s.httpd.openConns() == 2 })
 
 	// b answers a request after a, so a has waited longest.
 	b.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -450,7 +452,7 @@ func TestShutdown(t *testing.T) {
 	busy := dialRaw(t, addr)
 	busy.send("GET /varz HTTP/1.1\r\nHost: x\r\n\r\n")
 	<-src.entered
-	waitFor(t, 5*time.Second, func() bool { return s.httpd.openConns() == 3 })
+	testutil.WaitFor(t, 5*time.Second, func() bool { return s.httpd.openConns() == 3 })
 
 	cancel()
 	idle.closedWithin(2 * time.Second)
@@ -478,7 +480,7 @@ func TestShutdown(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return")
 	}
-	waitFor(t, 5*time.Second, func() bool { return runtime.NumGoroutine() <= before })
+	testutil.WaitFor(t, 5*time.Second, func() bool { return runtime.NumGoroutine() <= before })
 }
 
 // A handler stuck past shutdownTimeout has its connection closed, and Run

@@ -77,19 +77,9 @@ func (s *Server) Run(ctx context.Context) error {
 		return ErrAlreadyRun
 	}
 	s.log.Info("monitor listening", "addr", s.ln.Addr().String())
-	errc := make(chan error, 1)
-	go func() { errc <- s.httpd.serve(s.ln) }()
-
-	var serveErr error
-	select {
-	case serveErr = <-errc:
-	case <-ctx.Done():
-		// serve returns once the listener is closed; connection
-		// goroutines are only started by serve, so none appear after.
-		_ = s.ln.Close()
-		serveErr = <-errc
-	}
-	_ = s.ln.Close()
+	// serve closes the listener before it returns; connection goroutines
+	// are only started by serve, so none appear after.
+	serveErr := s.httpd.serve(ctx, s.ln)
 	s.httpd.shutdown()
 	if serveErr != nil {
 		return fmt.Errorf("monitor: serve: %w", serveErr)

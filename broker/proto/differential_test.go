@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // diffSkip lists golden cases whose nats-server outcome depends on more than the parser.
@@ -36,20 +38,11 @@ func TestDifferentialNATSServer(t *testing.T) {
 		if a, ok := servers[key]; ok {
 			return a
 		}
-		opts := &server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true,
-			MaxControlLine: int32(c.mcl), MaxPayload: int32(c.maxPayload)}
+		opts := &server.Options{MaxControlLine: int32(c.mcl), MaxPayload: int32(c.maxPayload)}
 		if c.maxPayload < 0 {
 			opts.MaxPayload = 64 << 20
 		}
-		s, err := server.NewServer(opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		go s.Start()
-		if !s.ReadyForConnections(5 * time.Second) {
-			t.Fatal("nats-server not ready")
-		}
-		t.Cleanup(s.Shutdown)
+		s := testutil.StartHub(t, opts)
 		servers[key] = s.Addr().String()
 		return servers[key]
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/leafbox/leafbox/bridge/gpio/gpiotest"
 	"github.com/leafbox/leafbox/bridge/serial/serialtest"
 	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // TestParseBridges pins what the bridges block turns into.
@@ -211,10 +212,10 @@ bridges {
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	daemonWaitFor(t, 5*time.Second, "bridges up", func() bool {
+	testutil.WaitForf(t, 5*time.Second, func() bool {
 		st := comp.Status()
 		return st[0].State == bridge.StateUp && st[1].State == bridge.StateUp && st[2].State == bridge.StateUp
-	})
+	}, "bridges up")
 	if st := comp.Status()[3]; st.State == bridge.StateUp || !strings.Contains(st.LastError, "busy") {
 		t.Errorf("busy line: %+v", st)
 	}
@@ -297,14 +298,14 @@ bridges {
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	daemonWaitFor(t, 5*time.Second, "serial bridge up", func() bool {
+	testutil.WaitForf(t, 5*time.Second, func() bool {
 		return strings.Contains(d.stderr.String(), "bridge up")
-	})
+	}, "serial bridge up")
 	pty.Write(t, []byte("42\n"))
 	daemonExpectMsg(t, msgs, "telemetry.meter", "42")
-	daemonWaitFor(t, 5*time.Second, "gpio bridge down", func() bool {
+	testutil.WaitForf(t, 5*time.Second, func() bool {
 		return strings.Contains(d.stderr.String(), "bridge=door") && strings.Contains(d.stderr.String(), "no such chip")
-	})
+	}, "gpio bridge down")
 	// /bridgez shows both: the serial bridge up, the GPIO bridge down with its error.
 	bz := daemonGetJSON(t, "http://"+d.http+"/bridgez")
 	if bz["num_bridges"] != float64(2) {

@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/leafbox/leafbox/internal/testenv"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // daemonTestVersion is stamped into the test binary, to check -ldflags -X works.
@@ -221,12 +222,12 @@ func daemonTestReload(t *testing.T, bin string) {
 		t.Fatalf("bob's connection still open 5s after SIGHUP")
 	}
 	// The error handler runs on its own goroutine, maybe after the close.
-	daemonWaitFor(t, 2*time.Second, "bob's authorization violation", func() bool {
+	testutil.WaitForf(t, 2*time.Second, func() bool {
 		return bob.sawError(nats.ErrAuthorization)
-	})
-	daemonWaitFor(t, 5*time.Second, "the reload log line", func() bool {
+	}, "bob's authorization violation")
+	testutil.WaitForf(t, 5*time.Second, func() bool {
 		return p.countLog(`msg="SIGHUP: authorization reloaded"`) == 1
-	})
+	}, "the reload log line")
 	if _, err := daemonConnect(t, p.client, bobCreds); !errors.Is(err, nats.ErrAuthorization) {
 		t.Errorf("bob reconnect with the old password: %v, want %v", err, nats.ErrAuthorization)
 	}
@@ -257,9 +258,9 @@ func daemonTestReload(t *testing.T, bin string) {
 			daemonWriteConf(t, dir, "leafbox.conf", b.text)
 		}
 		p.signal(t, syscall.SIGHUP)
-		daemonWaitFor(t, 5*time.Second, "the reload error of "+b.name, func() bool {
+		testutil.WaitForf(t, 5*time.Second, func() bool {
 			return p.countLog(`msg="SIGHUP: reload failed, keeping the running configuration"`) == i+1
-		})
+		}, "the reload error of %s", b.name)
 		if !strings.Contains(p.stderr.String(), b.wantLog) {
 			t.Errorf("%s: reload error does not mention %q", b.name, b.wantLog)
 		}
@@ -375,13 +376,13 @@ func daemonTestStopSignal(t *testing.T, bin string, sig syscall.Signal) {
 func daemonTestDefaultConfig(t *testing.T, bin string) {
 	p := daemonLaunch(t, bin, "-p", "-1", "-m", "-1")
 	var line string
-	daemonWaitFor(t, 10*time.Second, "the startup log line", func() bool {
+	testutil.WaitForf(t, 10*time.Second, func() bool {
 		line = daemonStartLine(p.stderr.String())
 		if line == "" && p.exited() {
 			t.Fatalf("leafbox exited before starting:\n%s", p.stderr)
 		}
 		return line != ""
-	})
+	}, "the startup log line")
 	for key, want := range map[string]string{
 		"auth":   "false",
 		"config": `"default.conf`,

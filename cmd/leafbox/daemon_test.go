@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // daemonBuffer is an io.Writer that the daemon's goroutines may write to
@@ -40,18 +42,6 @@ func (d *daemonBuffer) String() string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.b.String()
-}
-
-// daemonWaitFor polls cond until it holds or timeout passes.
-func daemonWaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // daemonLogField returns the value of key in one slog text line, or "".
@@ -83,13 +73,13 @@ func daemonStartLine(out string) string {
 func daemonWaitStarted(t testing.TB, stderr *daemonBuffer, exited func() bool) string {
 	t.Helper()
 	var line string
-	daemonWaitFor(t, 10*time.Second, "the startup log line", func() bool {
+	testutil.WaitForf(t, 10*time.Second, func() bool {
 		line = daemonStartLine(stderr.String())
 		if line == "" && exited() {
 			t.Fatalf("daemon stopped before it started; stderr:\n%s", stderr)
 		}
 		return line != ""
-	})
+	}, "the startup log line")
 	return line
 }
 

@@ -51,6 +51,7 @@ func forbiddenDeps() map[string]string {
 		"github.com/google/go-cmp/...":                 "a test dependency",
 		"testing/...":                                  "the test framework",
 		"net/http/httptest":                            "test servers; registers test flags",
+		"github.com/leafbox/leafbox/internal/testutil": "helpers for tests; links nats-server",
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/leafbox/leafbox/device/ota"
 	"github.com/leafbox/leafbox/device/ota/otatest"
 	"github.com/leafbox/leafbox/device/watchdog"
+	"github.com/leafbox/leafbox/internal/testutil"
 	"github.com/leafbox/leafbox/storage"
 )
 
@@ -265,10 +266,10 @@ func TestDeviceConfirmNeedsUplink(t *testing.T) {
 				t.Fatal(err)
 			}
 			wg.Go(func() { m.Run(ctx) })
-			daemonWaitFor(t, 5*time.Second, "trial settled", func() bool {
+			testutil.WaitForf(t, 5*time.Second, func() bool {
 				s := m.Status().State
 				return s == ota.StateConfirmed || s == ota.StateRollingBack
-			})
+			}, "trial settled")
 			st := m.Status()
 			if st.State != tc.wantState {
 				t.Fatalf("state %q (error %q), want %q", st.State, st.Error, tc.wantState)

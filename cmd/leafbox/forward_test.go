@@ -13,12 +13,12 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/leafbox/leafbox/bridge/mqtt"
 	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/internal/testutil"
 	"github.com/leafbox/leafbox/storage"
 )
 
@@ -47,10 +47,10 @@ store { dir: %q, sync_interval: 10ms, forward: [ { subjects: ["telemetry.>"], ac
 			t.Fatalf("local ack %d: %+v %v", i, ack, err)
 		}
 	}
-	daemonWaitFor(t, 10*time.Second, "3 messages in the hub stream", func() bool {
+	testutil.WaitForf(t, 10*time.Second, func() bool {
 		info, err := stream.Info(ctx)
 		return err == nil && info.State.Msgs == 3
-	})
+	}, "3 messages in the hub stream")
 	m, err := stream.GetMsg(ctx, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -59,11 +59,11 @@ store { dir: %q, sync_interval: 10ms, forward: [ { subjects: ["telemetry.>"], ac
 	if id := m.Header.Get("Nats-Msg-Id"); !regexp.MustCompile(`^gw1-[0-9a-z]{1,13}-TELEMETRY-1$`).MatchString(id) {
 		t.Fatalf("Nats-Msg-Id %q", id)
 	}
-	daemonWaitFor(t, 5*time.Second, "/varz forward figures", func() bool {
+	testutil.WaitForf(t, 5*time.Second, func() bool {
 		vz := daemonGetJSON(t, "http://"+d.http+"/varz")
 		md, _ := vz["metadata"].(map[string]any)
 		return md["forward.TELEMETRY.acked"] == "3" && md["forward.TELEMETRY.queued"] == "0"
-	})
+	}, "/varz forward figures")
 }
 
 // startJSHub runs a nats-server hub with JetStream, a leafnode listener and
@@ -72,25 +72,8 @@ store { dir: %q, sync_interval: 10ms, forward: [ { subjects: ["telemetry.>"], ac
 func startJSHub(t *testing.T) (jetstream.Stream, int) {
 	t.Helper()
 	dir := t.TempDir()
-	path := filepath.Join(dir, "hub.conf")
 	hubConf := fmt.Sprintf("listen: 127.0.0.1:-1\nserver_name: hub\njetstream { store_dir: %q }\nleafnodes { listen: 127.0.0.1:-1 }\n", filepath.Join(dir, "js"))
-	if err := os.WriteFile(path, []byte(hubConf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	hopts, err := server.ProcessConfigFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hopts.NoLog, hopts.NoSigs = true, true
-	hub, err := server.NewServer(hopts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go hub.Start()
-	if !hub.ReadyForConnections(5 * time.Second) {
-		t.Fatal("hub did not start")
-	}
-	t.Cleanup(hub.Shutdown)
+	hub := testutil.StartHub(t, testutil.HubOptions(t, hubConf))
 	hnc, err := nats.Connect(hub.ClientURL())
 	if err != nil {
 		t.Fatal(err)
@@ -135,10 +118,10 @@ store { dir: %q, sync_interval: 10ms, forward: [ { subjects: ["telemetry.>"], ac
 				t.Fatalf("publish %d: %v", sent, err)
 			}
 		}
-		daemonWaitFor(t, 10*time.Second, "queue drained", func() bool {
+		testutil.WaitForf(t, 10*time.Second, func() bool {
 			md, _ := daemonGetJSON(t, "http://"+d.http+"/varz")["metadata"].(map[string]any)
 			return md["forward.TELEMETRY.queued"] == "0" && md["forward.TELEMETRY.acked"] == "5"
-		})
+		}, "queue drained")
 	}
 	d := daemonStartRun(t, "-c", conf)
 	batch(d)
@@ -170,7 +153,7 @@ func TestMQTTDurableForward(t *testing.T) {
 	bctx, bstop := context.WithCancel(context.Background())
 	defer bstop()
 	go srv.Run(bctx)
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	opts := &options{
 		Store: storage.Config{Dir: t.TempDir(), Forward: []storage.ForwardRule{{Subjects: []string{"tele.>"}}}},
 		MQTT:  mqtt.Config{Listen: true, Host: "127.0.0.1", Port: port},
@@ -201,11 +184,11 @@ func TestMQTTDurableForward(t *testing.T) {
 	o := paho.NewClientOptions().AddBroker("tcp://127.0.0.1:" + strconv.Itoa(port)).SetClientID("dev1").
 		SetConnectTimeout(3 * time.Second).SetAutoReconnect(false)
 	var c paho.Client
-	daemonWaitFor(t, 5*time.Second, "mqtt connect", func() bool {
+	testutil.WaitForf(t, 5*time.Second, func() bool {
 		c = paho.NewClient(o)
 		tok := c.Connect()
 		return tok.WaitTimeout(3*time.Second) && tok.Error() == nil
-	})
+	}, "mqtt connect")
 	defer c.Disconnect(0)
 	got := make(chan string, 4)
 	if tok := c.Subscribe("tele/#", 1, func(_ paho.Client, m paho.Message) { got <- string(m.Payload()) }); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
@@ -224,7 +207,7 @@ func TestMQTTDurableForward(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("MQTT subscriber got nothing")
 	}
-	daemonWaitFor(t, 5*time.Second, "NATS subscriber", func() bool { return local.Load() == 1 })
+	testutil.WaitForf(t, 5*time.Second, func() bool { return local.Load() == 1 }, "NATS subscriber")
 	if err := d.store.Sync(); err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/leafbox/leafbox/broker/leaf"
 	"github.com/leafbox/leafbox/device"
 	"github.com/leafbox/leafbox/device/identity"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 func TestLeafnodesConfig(t *testing.T) {
@@ -145,23 +146,7 @@ func TestLeafnodesTLSBlock(t *testing.T) {
 // The daemon joins a hub from its configuration file and reports the link
 // in /leafz and /varz.
 func TestDaemonLeafnodeUplink(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "hub.conf")
-	if err := os.WriteFile(path, []byte("listen: 127.0.0.1:-1\nserver_name: hub\nleafnodes { listen: 127.0.0.1:-1 }\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	hopts, err := server.ProcessConfigFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hopts.NoLog, hopts.NoSigs = true, true
-	hub, err := server.NewServer(hopts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go hub.Start()
-	if !hub.ReadyForConnections(5 * time.Second) {
-		t.Fatal("hub did not start")
-	}
+	hub := testutil.StartHub(t, testutil.HubOptions(t, "listen: 127.0.0.1:-1\nserver_name: hub\nleafnodes { listen: 127.0.0.1:-1 }\n"))
 	defer hub.Shutdown()
 	v, _ := hub.Varz(nil)
 
@@ -174,11 +159,11 @@ leafnodes { reconnect: "100ms", remotes = [ { url: "nats-leaf://127.0.0.1:%d", c
 		t.Fatal(err)
 	}
 	d := daemonStartRun(t, "-c", conf)
-	daemonWaitFor(t, 5*time.Second, "leaf link", func() bool { return hub.NumLeafNodes() == 1 })
-	daemonWaitFor(t, 5*time.Second, "leafz", func() bool {
+	testutil.WaitForf(t, 5*time.Second, func() bool { return hub.NumLeafNodes() == 1 }, "leaf link")
+	testutil.WaitForf(t, 5*time.Second, func() bool {
 		z := daemonGetJSON(t, "http://"+d.http+"/leafz")
 		return z["leafnodes"] == float64(1)
-	})
+	}, "leafz")
 	z := daemonGetJSON(t, "http://"+d.http+"/leafz")
 	leafs, _ := z["leafs"].([]any)
 	if len(leafs) != 1 || leafs[0].(map[string]any)["name"] != "hub" {
@@ -234,25 +219,8 @@ func TestLeafnodesNkeyDevice(t *testing.T) {
 // given authorization block (empty: none) and returns its leafnode port.
 func startLeafHub(t *testing.T, authorization string) (*server.Server, int) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "hub.conf")
 	conf := "listen: 127.0.0.1:-1\nserver_name: hub\nleafnodes { listen: 127.0.0.1:-1\n" + authorization + "\n}\n"
-	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	hopts, err := server.ProcessConfigFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hopts.NoLog, hopts.NoSigs = true, true
-	hub, err := server.NewServer(hopts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go hub.Start()
-	if !hub.ReadyForConnections(5 * time.Second) {
-		t.Fatal("hub did not start")
-	}
-	t.Cleanup(hub.Shutdown)
+	hub := testutil.StartHub(t, testutil.HubOptions(t, conf))
 	v, _ := hub.Varz(nil)
 	return hub, v.LeafNode.Port
 }
@@ -286,16 +254,16 @@ device { identity { dir: %q } }
 `, port, filepath.Join(dir, "id")))
 			d := daemonStartRun(t, "-c", conf)
 			if tc.linked {
-				daemonWaitFor(t, 5*time.Second, "leaf link", func() bool { return hub.NumLeafNodes() == 1 })
+				testutil.WaitForf(t, 5*time.Second, func() bool { return hub.NumLeafNodes() == 1 }, "leaf link")
 				lz, _ := hub.Leafz(nil)
 				if len(lz.Leafs) != 1 {
 					t.Fatalf("hub leafz %+v", lz)
 				}
 				return
 			}
-			daemonWaitFor(t, 5*time.Second, "credentials rejected in the log", func() bool {
+			testutil.WaitForf(t, 5*time.Second, func() bool {
 				return strings.Contains(d.stderr.String(), "hub rejected our credentials")
-			})
+			}, "credentials rejected in the log")
 			if n := hub.NumLeafNodes(); n != 0 {
 				t.Fatalf("hub has %d leaf nodes with the wrong key", n)
 			}

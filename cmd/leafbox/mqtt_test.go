@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/leafbox/leafbox/bridge/mqtt"
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/auth"
+	"github.com/leafbox/leafbox/internal/testutil"
 	"github.com/leafbox/leafbox/storage"
 )
 
@@ -90,7 +90,7 @@ func TestMQTTComponentWithStoreAndAuth(t *testing.T) {
 	bctx, bstop := context.WithCancel(context.Background())
 	defer bstop()
 	go srv.Run(bctx)
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	start := func() (stop func()) {
 		opts := &options{Broker: broker.Config{Auth: authCfg},
 			Store: storage.Config{Dir: dir}, MQTT: mqtt.Config{Listen: true, Host: "127.0.0.1", Port: port}}
@@ -153,15 +153,6 @@ func TestMQTTComponentWithStoreAndAuth(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("retained message lost over a restart")
 	}
-}
-
-func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // mqttReloadConf is the configuration of TestMQTTReload: alice, bob and a

@@ -11,6 +11,7 @@ import (
 
 	"github.com/leafbox/leafbox/device/ota"
 	"github.com/leafbox/leafbox/device/ota/otatest"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // crashEnv names the rig directory for the child process of
@@ -81,7 +82,7 @@ func TestCrashDuringInstall(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 10*time.Second, func() bool {
+		testutil.WaitFor(t, 10*time.Second, func() bool {
 			_, err := os.Stat(filepath.Join(r.dir, "started"))
 			return err == nil
 		})
@@ -118,17 +119,5 @@ func TestCrashDuringInstall(t *testing.T) {
 	}
 	if got := otatest.FileHash(r.cfg.B.Rootfs); got != man.Images[0].SHA256 {
 		t.Fatal("slot b content wrong")
-	}
-}
-
-// waitFor polls cond until it holds or the timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // TestBenchForward is the side-by-side benchmark of scripts/bench-forward.sh
@@ -49,7 +51,7 @@ func TestBenchForward(t *testing.T) {
 	start := time.Now()
 	h.start()
 	want := uint64(nSync + nAsync)
-	waitFor(t, 5*time.Minute, "leafbox backlog in the hub", func() bool { return h.streamCount() >= want })
+	testutil.WaitForf(t, 5*time.Minute, func() bool { return h.streamCount() >= want }, "leafbox backlog in the hub")
 	lbDrain := time.Since(start)
 	lbDrainRate := float64(want) / lbDrain.Seconds()
 	g.stop()
@@ -62,10 +64,10 @@ func TestBenchForward(t *testing.T) {
 		nc.Publish("telemetry.backlog", payload)
 	}
 	nc.Flush()
-	waitFor(t, waitLong, "backlog queued", func() bool { return g2.store.Queues()[0].Len() == uint64(nBacklog) })
+	testutil.WaitForf(t, waitLong, func() bool { return g2.store.Queues()[0].Len() == uint64(nBacklog) }, "backlog queued")
 	start = time.Now()
 	h2.start()
-	waitFor(t, 5*time.Minute, "10k in the hub", func() bool { return h2.streamCount() >= uint64(nBacklog) })
+	testutil.WaitForf(t, 5*time.Minute, func() bool { return h2.streamCount() >= uint64(nBacklog) }, "10k in the hub")
 	lb10k := time.Since(start)
 	g2.stop()
 
@@ -198,37 +200,16 @@ type jsLeaf struct {
 	leafDir, hubConf string
 }
 
-func runServer(t *testing.T, conf string) *server.Server {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "s.conf")
-	os.WriteFile(path, []byte(conf), 0o600)
-	opts, err := server.ProcessConfigFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.NoLog, opts.NoSigs = true, true
-	s, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(waitLong) {
-		t.Fatal("server did not start")
-	}
-	t.Cleanup(s.Shutdown)
-	return s
-}
-
 func startJSLeaf(t *testing.T, syncAlways bool) *jsLeaf {
 	t.Helper()
 	sync := ""
 	if syncAlways {
 		sync = ", sync_interval: always"
 	}
-	leafPort := freePort(t)
+	leafPort := testutil.FreePort(t)
 	j := &jsLeaf{leafDir: t.TempDir()}
 	j.hubConf = fmt.Sprintf("listen: 127.0.0.1:-1\nserver_name: hub\njetstream { store_dir: %q, domain: hub }\nleafnodes { listen: 127.0.0.1:%d }\n", t.TempDir(), leafPort)
-	j.leaf = runServer(t, fmt.Sprintf("listen: 127.0.0.1:-1\nserver_name: leaf\njetstream { store_dir: %q, domain: leaf%s }\nleafnodes { reconnect: 1, remotes: [ { url: \"nats-leaf://127.0.0.1:%d\" } ] }\n", j.leafDir, sync, leafPort))
+	j.leaf = testutil.StartHub(t, testutil.HubOptions(t, fmt.Sprintf("listen: 127.0.0.1:-1\nserver_name: leaf\njetstream { store_dir: %q, domain: leaf%s }\nleafnodes { reconnect: 1, remotes: [ { url: \"nats-leaf://127.0.0.1:%d\" } ] }\n", j.leafDir, sync, leafPort)))
 	nc, _ := nats.Connect(j.leaf.ClientURL())
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
@@ -241,7 +222,7 @@ func startJSLeaf(t *testing.T, syncAlways bool) *jsLeaf {
 // startHub starts the hub and its sourcing stream.
 func (j *jsLeaf) startHub(t *testing.T) {
 	t.Helper()
-	j.hub = runServer(t, j.hubConf)
+	j.hub = testutil.StartHub(t, testutil.HubOptions(t, j.hubConf))
 	nc, _ := nats.Connect(j.hub.ClientURL())
 	defer nc.Close()
 	js, _ := jetstream.New(nc)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/leaf"
+	"github.com/leafbox/leafbox/internal/testutil"
 	"github.com/leafbox/leafbox/storage"
 	"github.com/leafbox/leafbox/storage/forward"
 )
@@ -172,7 +173,7 @@ func TestKillCycles(t *testing.T) {
 			}
 		})
 		// The kill point: a random time after the first ack.
-		waitFor(t, waitLong, "a first ack", func() bool {
+		testutil.WaitForf(t, waitLong, func() bool {
 			mu.Lock()
 			defer mu.Unlock()
 			if len(futures) == 0 {
@@ -184,7 +185,7 @@ func TestKillCycles(t *testing.T) {
 			default:
 				return false
 			}
-		})
+		}, "a first ack")
 		killAt := time.Duration(rng.IntN(300)) * time.Millisecond
 		<-time.After(killAt)
 		c.kill()
@@ -210,7 +211,7 @@ func TestKillCycles(t *testing.T) {
 	startChild(t, dir, h.leafURL())
 	// Wait until the stream has every acked message; then no duplicates.
 	var msgs []jetstream.RawStreamMsg
-	waitFor(t, waitLong, "acked messages in the stream", func() bool { return h.streamCount() >= uint64(len(acked)) })
+	testutil.WaitForf(t, waitLong, func() bool { return h.streamCount() >= uint64(len(acked)) }, "acked messages in the stream")
 	deadline := time.Now().Add(waitLong)
 	for {
 		msgs = h.streamMsgs()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/monitor"
+	"github.com/leafbox/leafbox/internal/testutil"
 	"github.com/leafbox/leafbox/storage"
 	"github.com/leafbox/leafbox/storage/forward"
 )
@@ -41,7 +42,7 @@ func TestStoreWipeKeepsIDsUnique(t *testing.T) {
 			want = append(want, p)
 		}
 		q := g.store.Queue("TELEMETRY")
-		waitFor(t, waitLong, "queue drained", func() bool { return q.Len() == 0 })
+		testutil.WaitForf(t, waitLong, func() bool { return q.Len() == 0 }, "queue drained")
 	}
 	opts := gwOptions{dir: dir, hub: h.leafURL(), fcfg: forward.Config{ID: "gw1"}}
 	g := startGateway(t, opts)
@@ -122,8 +123,8 @@ func TestDuplicateForNeverSentID(t *testing.T) {
 		fill(t, g, 3)
 		s := newDupSender(t, g)
 		g.fwd.LinkUp(s)
-		waitFor(t, waitShort, "a collision counted", func() bool { return g.stats(t).IDCollisions > 0 })
-		waitFor(t, waitShort, "a resend", func() bool { return len(s.sentIDs()) > 3 })
+		testutil.WaitForf(t, waitShort, func() bool { return g.stats(t).IDCollisions > 0 }, "a collision counted")
+		testutil.WaitForf(t, waitShort, func() bool { return len(s.sentIDs()) > 3 }, "a resend")
 		if st := g.stats(t); st.Queued != 3 || st.Acked != 0 {
 			t.Fatalf("a duplicate for a never-sent id was taken as delivered: %+v", st)
 		}
@@ -142,7 +143,7 @@ func TestDuplicateForNeverSentID(t *testing.T) {
 		}
 		// The hub (now) stores the messages: they leave the queue.
 		s.dup.Store(false)
-		waitFor(t, waitShort, "acked", func() bool { return g.stats(t).Queued == 0 })
+		testutil.WaitForf(t, waitShort, func() bool { return g.stats(t).Queued == 0 }, "acked")
 		g.fwd.LinkDown()
 	})
 	t.Run("hub always duplicate", func(t *testing.T) {
@@ -154,7 +155,7 @@ func TestDuplicateForNeverSentID(t *testing.T) {
 		defer g.fwd.LinkDown()
 		// Backoff 50ms, 100ms, 200ms, 400ms between the first five: not
 		// a loop at RetryDelay.
-		waitFor(t, waitShort, "5 collisions", func() bool { return g.stats(t).IDCollisions >= 5 })
+		testutil.WaitForf(t, waitShort, func() bool { return g.stats(t).IDCollisions >= 5 }, "5 collisions")
 		if took := time.Since(start); took < 750*time.Millisecond {
 			t.Fatalf("5 collisions in %v: no backoff", took)
 		}
@@ -179,7 +180,7 @@ func TestDuplicateForNeverSentID(t *testing.T) {
 		g.stop()
 		g = startGateway(t, gwOptions{dir: dir, rules: ruleCfg})
 		g.fwd.LinkUp(newDupSender(t, g))
-		waitFor(t, waitShort, "acked", func() bool { return g.stats(t).Queued == 0 })
+		testutil.WaitForf(t, waitShort, func() bool { return g.stats(t).Queued == 0 }, "acked")
 		if st := g.stats(t); st.IDCollisions != 0 || st.Acked != 3 {
 			t.Fatalf("stats %+v", st)
 		}
@@ -191,7 +192,7 @@ func TestDuplicateForNeverSentID(t *testing.T) {
 		s := newDupSender(t, g)
 		s.silentFirst = true
 		g.fwd.LinkUp(s)
-		waitFor(t, waitShort, "acked", func() bool { return g.stats(t).Queued == 0 })
+		testutil.WaitForf(t, waitShort, func() bool { return g.stats(t).Queued == 0 }, "acked")
 		if st := g.stats(t); st.IDCollisions != 0 || st.Acked != 3 || st.Resent == 0 {
 			t.Fatalf("stats %+v", st)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/leafbox/leafbox/internal/testutil"
 	"github.com/leafbox/leafbox/storage"
 	"github.com/leafbox/leafbox/storage/forward"
 )
@@ -98,12 +99,12 @@ func TestBacklogDrains(t *testing.T) {
 			}
 			nc.Flush()
 			q := g.store.Queue("TELEMETRY")
-			waitFor(t, waitShort, "10k queued", func() bool { return q.Len() == n })
+			testutil.WaitForf(t, waitShort, func() bool { return q.Len() == n }, "10k queued")
 			start := time.Now()
 			h.start()
-			waitFor(t, waitLong, "backlog in the hub stream", func() bool { return h.streamCount() >= n })
+			testutil.WaitForf(t, waitLong, func() bool { return h.streamCount() >= n }, "backlog in the hub stream")
 			t.Logf("%s: 10,000 queued messages in the hub stream %v after the hub started", mode, time.Since(start).Round(time.Millisecond))
-			waitFor(t, waitShort, "queue acked", func() bool { return q.Len() == 0 })
+			testutil.WaitForf(t, waitShort, func() bool { return q.Len() == 0 }, "queue acked")
 			checkStream(t, h, want)
 			msgs := h.streamMsgs()
 			if id := msgs[0].Header.Get(forward.HeaderMsgID); id != g.fwd.ID()+"-"+g.fwd.Epoch()+"-TELEMETRY-1" {
@@ -135,19 +136,19 @@ func TestLiveFollowsBacklog(t *testing.T) {
 	// interest: once it routes, a live copy could reach sub.
 	barrier, _ := hnc.SubscribeSync("live.barrier")
 	hnc.Flush()
-	waitFor(t, waitShort, "live route to the hub", func() bool {
+	testutil.WaitForf(t, waitShort, func() bool {
 		nc.Publish("live.barrier", nil)
 		nc.Flush()
 		_, err := barrier.NextMsg(20 * time.Millisecond)
 		return err == nil
-	})
+	}, "live route to the hub")
 	m := nats.NewMsg("telemetry.live")
 	m.Header.Set("App", "v1")
 	m.Data = []byte("x")
 	if err := nc.PublishMsg(m); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, waitShort, "message in the stream", func() bool { return h.streamCount() == 1 })
+	testutil.WaitForf(t, waitShort, func() bool { return h.streamCount() == 1 }, "message in the stream")
 	got, err := sub.NextMsg(waitShort)
 	if err != nil {
 		t.Fatal(err)
@@ -188,12 +189,12 @@ func TestHubMessagesNotForwarded(t *testing.T) {
 	hnc := h.connect()
 	defer hnc.Close()
 	// Wait until the hub routes to the gateway's subscriber.
-	waitFor(t, waitShort, "hub interest", func() bool {
+	testutil.WaitForf(t, waitShort, func() bool {
 		hnc.Publish("telemetry.probe", []byte("p"))
 		hnc.Flush()
 		_, err := local.NextMsg(20 * time.Millisecond)
 		return err == nil
-	})
+	}, "hub interest")
 	for range 10 {
 		hnc.Publish("telemetry.down", []byte("d"))
 	}
@@ -243,13 +244,13 @@ func TestLinkFlapping(t *testing.T) {
 		h.start()
 		// Let part of the backlog through, then cut the link mid-drain.
 		target := uint64(len(want)) * uint64(cycle+1) / 6
-		waitFor(t, waitLong, "partial drain", func() bool { return h.streamCount() >= target })
+		testutil.WaitForf(t, waitLong, func() bool { return h.streamCount() >= target }, "partial drain")
 		publish(500)
 		h.stop()
 	}
 	publish(500)
 	h.start()
-	waitFor(t, waitLong, "everything in the stream", func() bool { return g.store.Queue("TELEMETRY").Len() == 0 })
+	testutil.WaitForf(t, waitLong, func() bool { return g.store.Queue("TELEMETRY").Len() == 0 }, "everything in the stream")
 	checkStream(t, h, want)
 	t.Logf("stats after flapping: %+v", g.stats(t))
 }
@@ -290,12 +291,12 @@ func TestLimits(t *testing.T) {
 		}
 		nc.Flush()
 		q := g.store.Queue("TELEMETRY")
-		waitFor(t, waitShort, "10 appended", func() bool { return q.Stats().LastSeq == 10 })
+		testutil.WaitForf(t, waitShort, func() bool { return q.Stats().LastSeq == 10 }, "10 appended")
 		if st := g.stats(t); st.Queued != 5 || st.Dropped.MaxMsgs != 5 {
 			t.Fatalf("stats %+v", st)
 		}
 		h.start()
-		waitFor(t, waitLong, "drained", func() bool { return q.Len() == 0 })
+		testutil.WaitForf(t, waitLong, func() bool { return q.Len() == 0 }, "drained")
 		checkStream(t, h, []string{"5", "6", "7", "8", "9"})
 	})
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/leaf"
+	"github.com/leafbox/leafbox/internal/testutil"
 	"github.com/leafbox/leafbox/storage"
 	"github.com/leafbox/leafbox/storage/forward"
 )
@@ -29,28 +28,6 @@ const (
 	// streamName is the hub stream capturing the forwarded subjects.
 	streamName = "HUB"
 )
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// waitFor polls cond until it holds or timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // hub is a restartable nats-server with JetStream and a leafnode listener
 // on fixed ports, so the gateway finds it again after a restart.
@@ -64,9 +41,9 @@ type hub struct {
 
 func newHub(t testing.TB) *hub {
 	t.Helper()
-	h := &hub{t: t, leafPort: freePort(t)}
+	h := &hub{t: t, leafPort: testutil.FreePort(t)}
 	h.conf = fmt.Sprintf("listen: 127.0.0.1:%d\njetstream { store_dir: %q }\nleafnodes { listen: 127.0.0.1:%d }\n",
-		freePort(t), filepath.Join(t.TempDir(), "js"), h.leafPort)
+		testutil.FreePort(t), filepath.Join(t.TempDir(), "js"), h.leafPort)
 	t.Cleanup(h.stop)
 	// Create the stream once and stop: it is on disk when the hub comes
 	// back, so nothing forwarded can arrive before it exists (ack: flush
@@ -85,22 +62,9 @@ func (h *hub) leafURL() *url.URL {
 func (h *hub) start() {
 	t := h.t
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "hub.conf")
-	if err := os.WriteFile(path, []byte(h.conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	opts, err := server.ProcessConfigFile(path)
-	if err != nil {
-		t.Fatalf("hub config: %v", err)
-	}
-	opts.NoLog, opts.NoSigs = true, true
-	srv, err := server.NewServer(opts)
+	srv, err := testutil.RunHub(testutil.HubOptions(t, h.conf))
 	if err != nil {
 		t.Fatalf("hub: %v", err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(waitLong) {
-		t.Fatal("hub did not start")
 	}
 	h.srv = srv
 	nc := h.connect()
@@ -281,7 +245,7 @@ func startGateway(t testing.TB, o gwOptions) *gateway {
 			t.Logf("gateway log (tail):\n%s", logs.tail(4000))
 		}
 	})
-	waitFor(t, waitShort, "gateway listening", func() bool { return srv.Addr() != nil })
+	testutil.WaitForf(t, waitShort, func() bool { return srv.Addr() != nil }, "gateway listening")
 	g.url = "nats://" + srv.Addr().String()
 	return g
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/leaf"
+	"github.com/leafbox/leafbox/internal/testutil"
 	"github.com/leafbox/leafbox/storage"
 )
 
@@ -63,7 +64,7 @@ func TestDrainAllocs(t *testing.T) {
 		var before, after runtimeAllocs
 		before.read()
 		g.fwd.LinkUp(s)
-		waitFor(t, waitLong, "drained", func() bool { return g.stats(t).Acked == acked+n })
+		testutil.WaitForf(t, waitLong, func() bool { return g.stats(t).Acked == acked+n }, "drained")
 		after.read()
 		g.fwd.LinkDown()
 		per := float64(after.n-before.n) / n

@@ -198,18 +198,6 @@ func readAll(c net.Conn) ([]byte, error) {
 	}
 }
 
-// waitFor polls cond until it is true or the timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met before timeout")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // memConn is an in-memory net.Conn: Read serves src, Write counts bytes.
 type memConn struct {
 	src     io.Reader

@@ -4,24 +4,21 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // startHub runs a nats-server with a websocket listener, and a leafnode
@@ -29,10 +26,6 @@ import (
 func startHub(t *testing.T, compress bool, tlsCfg *tls.Config, leaf bool) *server.Server {
 	t.Helper()
 	opts := &server.Options{
-		Host:   "127.0.0.1",
-		Port:   -1,
-		NoLog:  true,
-		NoSigs: true,
 		Websocket: server.WebsocketOpts{
 			Host:        "127.0.0.1",
 			Port:        -1,
@@ -44,66 +37,7 @@ func startHub(t *testing.T, compress bool, tlsCfg *tls.Config, leaf bool) *serve
 	if leaf {
 		opts.LeafNode = server.LeafNodeOpts{Host: "127.0.0.1", Port: -1}
 	}
-	s, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatalf("start nats-server: %v", err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(5 * time.Second) {
-		s.Shutdown()
-		t.Fatal("nats-server not ready within 5s")
-	}
-	t.Cleanup(func() {
-		s.Shutdown()
-		s.WaitForShutdown()
-	})
-	return s
-}
-
-// testPKI is a CA and a server certificate for 127.0.0.1.
-type testPKI struct {
-	roots  *x509.CertPool
-	server tls.Certificate
-}
-
-func newTestPKI(t *testing.T) testPKI {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "wsconn test CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "hub"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(ca)
-	return testPKI{roots: roots, server: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}}
+	return testutil.StartHub(t, opts)
 }
 
 // payload returns n bytes, half compressible text and half noise.
@@ -131,7 +65,7 @@ func expectLine(t *testing.T, br *bufio.Reader, prefix string) string {
 }
 
 func TestNATSServerClientPath(t *testing.T) {
-	pki := newTestPKI(t)
+	pki := testutil.NewPKI(t)
 	tests := []struct {
 		name     string
 		compress bool
@@ -146,8 +80,8 @@ func TestNATSServerClientPath(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var srvTLS, cliTLS *tls.Config
 			if tc.tls {
-				srvTLS = &tls.Config{Certificates: []tls.Certificate{pki.server}, MinVersion: tls.VersionTLS12}
-				cliTLS = &tls.Config{RootCAs: pki.roots}
+				srvTLS = &tls.Config{Certificates: []tls.Certificate{pki.Server}, MinVersion: tls.VersionTLS12}
+				cliTLS = &tls.Config{RootCAs: pki.Roots}
 			}
 			s := startHub(t, tc.compress, srvTLS, false)
 			nc, err := nats.Connect(s.ClientURL())
@@ -213,8 +147,8 @@ func TestNATSServerClientPath(t *testing.T) {
 }
 
 func TestNATSServerWrongCA(t *testing.T) {
-	pki := newTestPKI(t)
-	s := startHub(t, false, &tls.Config{Certificates: []tls.Certificate{pki.server}}, false)
+	pki := testutil.NewPKI(t)
+	s := startHub(t, false, &tls.Config{Certificates: []tls.Certificate{pki.Server}}, false)
 	_, err := Dial(context.Background(), s.WebsocketURL(), Options{})
 	var uae x509.UnknownAuthorityError
 	if !errorsAs(err, &uae) {
@@ -259,7 +193,7 @@ func TestNATSServerLeafnodePath(t *testing.T) {
 					t.Fatalf("hub refused the leafnode: %q", line)
 				}
 			}
-			waitFor(t, 5*time.Second, func() bool { return s.NumLeafNodes() == 1 })
+			testutil.WaitFor(t, 5*time.Second, func() bool { return s.NumLeafNodes() == 1 })
 		})
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // hubMessage is a data message as the fake hub decoded it.
@@ -277,7 +279,7 @@ func TestCloseIsBounded(t *testing.T) {
 	}()
 	// Wait until the writer holds the lock (it is stuck in the frame).
 	wc := c.(*Conn)
-	waitFor(t, 5*time.Second, func() bool {
+	testutil.WaitFor(t, 5*time.Second, func() bool {
 		if wc.wmu.TryLock() {
 			wc.wmu.Unlock()
 			return false

@@ -13,6 +13,7 @@ import (
 
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/device/ota/objstore"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // localConn adapts a broker LocalClient to objstore.Conn (cmd/leafbox has
@@ -58,15 +59,8 @@ func rawHeader(m *nats.Msg) []byte {
 // JetStream API requests published in the broker go to a real nats-server
 // with JetStream, replies come back into the broker.
 func TestDownloadThroughBridge(t *testing.T) {
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
+	ns := testutil.StartHub(t, &server.Options{JetStream: true, StoreDir: t.TempDir()})
 	defer ns.Shutdown()
-	if !ns.ReadyForConnections(5 * time.Second) {
-		t.Fatal("hub not ready")
-	}
 	nc, err := nats.Connect(ns.ClientURL())
 	if err != nil {
 		t.Fatal(err)
