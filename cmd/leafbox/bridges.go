@@ -308,16 +308,8 @@ func (p *parser) rs485(n node) *bridge.RS485 {
 
 // newBridgesComponent builds the supervisor of the serial and GPIO bridges,
 // or returns nil when none is configured.
-func newBridgesComponent(opts *options, d *deps) (component, error) {
-	c, err := buildBridges(opts.Bridges, d.srv, d.log, gpio.CDev{})
-	if c == nil || err != nil {
-		return nil, err // no typed nil in the interface
-	}
-	d.bridgez = func() (int, any) {
-		st := c.sup.Status()
-		return len(st), st
-	}
-	return c, nil
+func newBridgesComponent(cfg bridge.Config, srv *broker.Server, log *slog.Logger) (*bridgesComponent, error) {
+	return buildBridges(cfg, srv, log, gpio.CDev{})
 }
 
 // bridgesComponent runs the bridges; each has its own in-process client.
@@ -346,7 +338,7 @@ func buildBridges(cfg bridge.Config, srv *broker.Server, log *slog.Logger, opene
 		name := sc.WithDefaults().Name
 		b, err := serial.New(sc, newConn("serial:"+name), log)
 		if err != nil {
-			c.close()
+			c.Close()
 			return nil, err
 		}
 		bs = append(bs, b)
@@ -355,7 +347,7 @@ func buildBridges(cfg bridge.Config, srv *broker.Server, log *slog.Logger, opene
 		name := gc.WithDefaults().Name
 		b, err := gpio.New(gc, opener, newConn("gpio:"+name), log)
 		if err != nil {
-			c.close()
+			c.Close()
 			return nil, err
 		}
 		bs = append(bs, b)
@@ -366,17 +358,19 @@ func buildBridges(cfg bridge.Config, srv *broker.Server, log *slog.Logger, opene
 
 // Run runs the bridges until ctx ends, then detaches their clients.
 func (c *bridgesComponent) Run(ctx context.Context) error {
-	defer c.close()
+	defer c.Close()
 	return c.sup.Run(ctx)
 }
 
 // Status reports every bridge, for /bridgez.
 func (c *bridgesComponent) Status() []bridge.Status { return c.sup.Status() }
 
-func (c *bridgesComponent) close() {
+// Close detaches the bridges' clients; the devices are opened by Run.
+func (c *bridgesComponent) Close() error {
 	for _, lc := range c.clients {
 		lc.Close()
 	}
+	return nil
 }
 
 // localConn adapts a broker LocalClient to bridge.Conn. bridge.Msg and

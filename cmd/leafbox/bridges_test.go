@@ -141,7 +141,7 @@ func TestParseBridgesErrors(t *testing.T) {
 
 // TestNoBridgesNoComponent: without the block there is nothing to run.
 func TestNoBridgesNoComponent(t *testing.T) {
-	c, err := newBridgesComponent(&options{}, &deps{})
+	c, err := newBridgesComponent(bridge.Config{}, nil, nil)
 	if c != nil || err != nil {
 		t.Errorf("newBridgesComponent = %v, %v", c, err)
 	}

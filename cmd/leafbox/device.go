@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/broker/leaf"
 	"github.com/leafbox/leafbox/broker/monitor"
 	"github.com/leafbox/leafbox/device"
 	"github.com/leafbox/leafbox/device/identity"
@@ -18,6 +19,7 @@ import (
 	"github.com/leafbox/leafbox/device/ota/httpget"
 	"github.com/leafbox/leafbox/device/ota/objstore"
 	"github.com/leafbox/leafbox/device/watchdog"
+	"github.com/leafbox/leafbox/storage"
 )
 
 // device parses the device block into options.Device:
@@ -135,7 +137,7 @@ type deviceComponent struct {
 
 // newDeviceComponent builds the component for the device block, or returns nil
 // when the block is absent.
-func newDeviceComponent(opts *options, d *deps) (component, error) {
+func newDeviceComponent(opts *options, srv *broker.Server, store *storage.Store, uplink *leaf.Uplink, log *slog.Logger) (*deviceComponent, error) {
 	cfg := opts.Device
 	if !cfg.Enabled {
 		return nil, nil
@@ -144,12 +146,13 @@ func newDeviceComponent(opts *options, d *deps) (component, error) {
 	if err != nil {
 		return nil, fmt.Errorf("device: %w", err)
 	}
-	log := d.log.With("component", "device")
-	c := &deviceComponent{id: id, cfg: cfg, log: log, lc: d.srv.NewLocalClient(broker.LocalOptions{Name: "device"})}
-	confirmHealth, watchdogHealth := deviceHealth(opts, d)
+	log = log.With("component", "device")
+	c := &deviceComponent{id: id, cfg: cfg, log: log, lc: srv.NewLocalClient(broker.LocalOptions{Name: "device"})}
+	confirmHealth, watchdogHealth := deviceHealth(opts, srv, store, uplink)
 	if cfg.OTA != nil {
 		bc, err := cfg.OTA.NewBootControl()
 		if err != nil {
+			c.Close()
 			return nil, fmt.Errorf("device: %w", err)
 		}
 		c.mgr, err = ota.New(*cfg.OTA, ota.Deps{
@@ -163,18 +166,26 @@ func newDeviceComponent(opts *options, d *deps) (component, error) {
 			Log:      log,
 		})
 		if err != nil {
+			c.Close()
 			return nil, fmt.Errorf("device: %w", err)
 		}
 	}
 	if cfg.Watchdog != nil {
 		c.wd, err = watchdog.New(*cfg.Watchdog, watchdog.Open, watchdogHealth, log)
 		if err != nil {
+			c.Close()
 			return nil, fmt.Errorf("device: %w", err)
 		}
 	}
-	d.varz = append(d.varz, c.varz)
 	log.Info("device identity", "id", id.ID())
 	return c, nil
+}
+
+// Close detaches the in-process client; OTA and the watchdog open their
+// devices when they run.
+func (c *deviceComponent) Close() error {
+	c.lc.Close()
+	return nil
 }
 
 // resolveSource turns an install command into a bundle source: a URL, or
@@ -320,15 +331,15 @@ const storeProbeKey = "health-probe"
 //     the daemon runs on without one by design (a reset would not bring
 //     it back) and a read can wait behind a compaction for longer than the
 //     watchdog timeout.
-func deviceHealth(opts *options, d *deps) (confirm []ota.HealthCheck, watchdogChecks []watchdog.HealthCheck) {
-	broker := func(context.Context) error { return d.srv.Healthz() }
-	confirm = append(confirm, ota.HealthCheck{Name: "broker", Check: broker})
-	watchdogChecks = append(watchdogChecks, watchdog.HealthCheck{Name: "broker", Check: broker})
+func deviceHealth(opts *options, srv *broker.Server, store *storage.Store, uplink *leaf.Uplink) (confirm []ota.HealthCheck, watchdogChecks []watchdog.HealthCheck) {
+	brokerCheck := func(context.Context) error { return srv.Healthz() }
+	confirm = append(confirm, ota.HealthCheck{Name: "broker", Check: brokerCheck})
+	watchdogChecks = append(watchdogChecks, watchdog.HealthCheck{Name: "broker", Check: brokerCheck})
 	if opts.Store.Dir != "" {
-		confirm = append(confirm, ota.HealthCheck{Name: "store", Check: storeHealth(d.store)})
+		confirm = append(confirm, ota.HealthCheck{Name: "store", Check: storeHealth(store)})
 	}
 	if len(opts.Leaf.Remotes) > 0 {
-		confirm = append(confirm, ota.HealthCheck{Name: "uplink", Check: uplinkHealth(d.uplink)})
+		confirm = append(confirm, ota.HealthCheck{Name: "uplink", Check: uplinkHealth(uplink)})
 	}
 	return confirm, watchdogChecks
 }
@@ -336,7 +347,7 @@ func deviceHealth(opts *options, d *deps) (confirm []ota.HealthCheck, watchdogCh
 // storeHealth checks that s is open and answers a read. The read runs
 // aside so that the check gives up when ctx ends (a compaction holds the
 // store for a while).
-func storeHealth(s *openStore) func(context.Context) error {
+func storeHealth(s *storage.Store) func(context.Context) error {
 	return func(ctx context.Context) error {
 		if s == nil {
 			return errStoreNotOpen
@@ -359,7 +370,7 @@ func storeHealth(s *openStore) func(context.Context) error {
 }
 
 // uplinkHealth checks that at least one leafnode link is up.
-func uplinkHealth(up *leafUplink) func(context.Context) error {
+func uplinkHealth(up *leaf.Uplink) func(context.Context) error {
 	return func(context.Context) error {
 		if up == nil || up.NumLinks() == 0 {
 			return errUplinkDown

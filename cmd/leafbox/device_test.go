@@ -172,7 +172,7 @@ func TestDeviceHealthList(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			confirm, wd := deviceHealth(&tc.opts, &deps{srv: srv})
+			confirm, wd := deviceHealth(&tc.opts, srv, nil, nil)
 			if got := healthNames(confirm, func(h ota.HealthCheck) string { return h.Name }); !slices.Equal(got, tc.wantConfirm) {
 				t.Errorf("confirm checks %v, want %v", got, tc.wantConfirm)
 			}
@@ -240,13 +240,12 @@ func TestDeviceConfirmNeedsUplink(t *testing.T) {
 			defer wg.Wait()
 			defer cancel()
 			wg.Go(func() { srv.Run(ctx) })
-			d := &deps{srv: srv, log: slog.New(slog.DiscardHandler)}
-			up, err := newLeafComponent(opts, d)
+			up, err := newLeafComponent(opts, srv, nil, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
 			}
 			wg.Go(func() { up.Run(ctx) })
-			confirm, _ := deviceHealth(opts, d)
+			confirm, _ := deviceHealth(opts, srv, nil, up.get())
 
 			dir := t.TempDir()
 			_, pub := otatest.Key()
@@ -313,7 +312,7 @@ func TestDeviceStatusSigned(t *testing.T) {
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	c, err := newDeviceComponent(opts, &deps{srv: srv, log: slog.New(slog.DiscardHandler)})
+	c, err := newDeviceComponent(opts, srv, nil, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +324,7 @@ func TestDeviceStatusSigned(t *testing.T) {
 		t.Fatal("no status message")
 	}
 	id := strings.Split(m.Subject, ".")[1]
-	if id != c.(*deviceComponent).id.ID() || m.Header.Get(ota.HeaderDevice) != id {
+	if id != c.id.ID() || m.Header.Get(ota.HeaderDevice) != id {
 		t.Fatalf("subject %q, device header %q", m.Subject, m.Header.Get(ota.HeaderDevice))
 	}
 	kp, err := nkeys.FromPublicKey(id)

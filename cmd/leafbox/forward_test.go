@@ -175,23 +175,23 @@ func TestMQTTDurableForward(t *testing.T) {
 		Store: storage.Config{Dir: t.TempDir(), Forward: []storage.ForwardRule{{Subjects: []string{"tele.>"}}}},
 		MQTT:  mqtt.Config{Listen: true, Host: "127.0.0.1", Port: port},
 	}
-	d := &deps{srv: srv, log: slog.New(slog.DiscardHandler)}
-	var comps []namedComponent
-	for _, b := range []struct {
-		name  string
-		build func(*options, *deps) (component, error)
-	}{{"store", newStoreComponent}, {"forward", newForwardComponent}, {"mqtt", newMQTTComponent}} {
-		c, err := b.build(opts, d)
-		if err != nil || c == nil {
-			t.Fatalf("%s: %v", b.name, err)
-		}
-		comps = append(comps, namedComponent{b.name, c})
+	log := slog.New(slog.DiscardHandler)
+	sc := newStoreComponent(opts.Store, log)
+	if sc == nil {
+		t.Fatalf("store: %v", nil)
 	}
-	if d.fwd == nil {
-		t.Fatal("no forwarder in deps")
+	store := sc.open()
+	fwd, err := newForwardComponent(opts, srv, store, log)
+	if err != nil || fwd == nil {
+		t.Fatalf("forward: %v", err)
 	}
+	mc, err := newMQTTComponent(opts, srv, store, fwd, log)
+	if err != nil || mc == nil {
+		t.Fatalf("mqtt: %v", err)
+	}
+	comps := []namedComponent{{"store", sc}, {"forward", fwd}, {"mqtt", mc}}
 	ctx, cancel := context.WithCancel(context.Background())
-	wait := runComponents(ctx, comps, d.log)
+	wait := runComponents(ctx, comps, log)
 	defer func() { cancel(); wait() }()
 
 	var local atomic.Int64
@@ -214,7 +214,7 @@ func TestMQTTDurableForward(t *testing.T) {
 	if tok := c.Publish("tele/m1", 1, false, []byte("v")); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatal("publish failed")
 	}
-	q := d.store.Queues()[0]
+	q := store.Queues()[0]
 	// PUBACK came after the commit: the record is there already.
 	if st := q.Stats(); st.LastSeq != 1 {
 		t.Fatalf("queue after PUBACK: %+v", st)
@@ -225,7 +225,7 @@ func TestMQTTDurableForward(t *testing.T) {
 		t.Fatal("MQTT subscriber got nothing")
 	}
 	daemonWaitFor(t, 5*time.Second, "NATS subscriber", func() bool { return local.Load() == 1 })
-	if err := d.store.Sync(); err != nil {
+	if err := store.Sync(); err != nil {
 		t.Fatal(err)
 	}
 	// A sentinel on a topic nothing forwards, to the same client: paho

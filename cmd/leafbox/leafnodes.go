@@ -3,13 +3,16 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"slices"
 	"strings"
 
+	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/leaf"
 	"github.com/leafbox/leafbox/device"
 	"github.com/leafbox/leafbox/device/identity"
+	"github.com/leafbox/leafbox/storage/forward"
 )
 
 // leafnodes parses the leafnodes block into options.Leaf, with nats-server's
@@ -257,8 +260,9 @@ func (p *parser) leafTLS(n node, r *leaf.Remote) {
 }
 
 // newLeafComponent builds the leafnode uplink, or returns nil when no
-// remotes are configured. It registers /leafz and the /varz leaf fields.
-func newLeafComponent(opts *options, d *deps) (component, error) {
+// remotes are configured. fwd, when not nil, drains through the first
+// remote.
+func newLeafComponent(opts *options, srv *broker.Server, fwd *forward.Forwarder, log *slog.Logger) (*uplinkComponent, error) {
 	cfg := opts.Leaf
 	if len(cfg.Remotes) == 0 {
 		return nil, nil
@@ -266,27 +270,20 @@ func newLeafComponent(opts *options, d *deps) (component, error) {
 	// nats-server's ping settings apply to leafnode connections too.
 	cfg.PingInterval = opts.Broker.PingInterval
 	cfg.PingMax = opts.Broker.PingMax
-	if d.fwd != nil {
+	if fwd != nil {
 		// Forwarded subjects drain through the first remote.
 		cfg.Remotes = append([]leaf.Remote(nil), cfg.Remotes...)
-		cfg.Remotes[0].Forwarder = d.fwd
+		cfg.Remotes[0].Forwarder = fwd
 	}
 	if err := useDeviceNkey(&cfg, opts.Device); err != nil {
 		return nil, err
 	}
-	up, err := leaf.New(cfg, leaf.Deps{Server: d.srv, Log: d.log})
+	up, err := leaf.New(cfg, leaf.Deps{Server: srv, Log: log})
 	if err != nil {
 		return nil, err
 	}
-	d.uplink = up
-	d.leafz = up.Leafz
-	d.varz = append(d.varz, up.Varz)
-	return up, nil
+	return &uplinkComponent{up}, nil
 }
-
-// leafUplink is the uplink as deps holds it (an alias, so components.go
-// needs no import of leaf).
-type leafUplink = leaf.Uplink
 
 // useDeviceNkey replaces `nkey: device` in cfg's remotes with the seed of
 // the device identity, loading (on first start, creating) it from the

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/auth"
 	"github.com/leafbox/leafbox/storage"
+	"github.com/leafbox/leafbox/storage/forward"
 )
 
 // mqtt parses the mqtt block into options.MQTT:
@@ -157,52 +159,52 @@ func (p *parser) mqttClientTLS(n node) *tls.Config {
 
 // newMQTTComponent builds the MQTT listener and client bridges, or returns
 // nil when neither is configured.
-func newMQTTComponent(opts *options, d *deps) (component, error) {
+func newMQTTComponent(opts *options, srv *broker.Server, st *storage.Store, fwd *forward.Forwarder, log *slog.Logger) (*mqttComponent, error) {
 	cfg := opts.MQTT
 	if !cfg.Listen && len(cfg.Bridges) == 0 {
 		return nil, nil
 	}
 	c := &mqttComponent{}
-	lc := d.srv.NewLocalClient(broker.LocalOptions{Name: "mqtt"})
+	lc := srv.NewLocalClient(broker.LocalOptions{Name: "mqtt"})
 	c.clients = append(c.clients, lc)
 	conn := localConn{lc}
 	if cfg.Listen {
 		var store mqtt.Store
-		if d.store != nil {
-			store = mqttStore{d.store}
+		if st != nil {
+			store = mqttStore{st}
 		} else {
-			d.log.Warn("mqtt: no store.dir: retained messages and persistent sessions are lost on restart")
+			log.Warn("mqtt: no store.dir: retained messages and persistent sessions are lost on restart")
 		}
-		ma, err := newMQTTAuth(d.srv, opts.Broker.Auth, cfg.NoAuthUser)
+		ma, err := newMQTTAuth(srv, opts.Broker.Auth, cfg.NoAuthUser)
 		if err != nil {
-			c.close()
+			c.Close()
 			return nil, err
 		}
 		c.auth = ma
 		var durable mqtt.Durable
-		if d.fwd != nil {
-			durable = d.fwd
+		if fwd != nil {
+			durable = fwd
 		}
 		l, err := mqtt.New(cfg, mqtt.Deps{
 			Conn:    conn,
 			Auth:    ma.check,
 			Store:   store,
 			Durable: durable,
-			Log:     d.log,
+			Log:     log,
 		})
 		if err != nil {
-			c.close()
+			c.Close()
 			return nil, fmt.Errorf("mqtt: %w", err)
 		}
 		c.listener = l
-		d.log.Info("mqtt listening", "listen", l.Addr().String(), "tls", cfg.TLS != nil)
+		log.Info("mqtt listening", "listen", l.Addr().String(), "tls", cfg.TLS != nil)
 	}
 	for _, bc := range cfg.Bridges {
-		blc := d.srv.NewLocalClient(broker.LocalOptions{Name: "mqtt-bridge:" + bc.Name, NoEcho: true})
+		blc := srv.NewLocalClient(broker.LocalOptions{Name: "mqtt-bridge:" + bc.Name, NoEcho: true})
 		c.clients = append(c.clients, blc)
-		b, err := mqtt.NewBridge(bc, localConn{blc}, d.log)
+		b, err := mqtt.NewBridge(bc, localConn{blc}, log)
 		if err != nil {
-			c.close()
+			c.Close()
 			return nil, err
 		}
 		c.bridges = append(c.bridges, b)
@@ -237,7 +239,7 @@ func (c *mqttComponent) prepareAuthReload(cfg auth.Config) (apply func(), err er
 
 // Run serves until ctx ends.
 func (c *mqttComponent) Run(ctx context.Context) error {
-	defer c.close()
+	defer c.closeClients()
 	var wg sync.WaitGroup
 	errs := make([]error, len(c.bridges)+1)
 	for i, b := range c.bridges {
@@ -250,7 +252,17 @@ func (c *mqttComponent) Run(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (c *mqttComponent) close() {
+// Close releases the listener's port and the in-process clients.
+func (c *mqttComponent) Close() error {
+	var err error
+	if c.listener != nil {
+		err = c.listener.Close()
+	}
+	c.closeClients()
+	return err
+}
+
+func (c *mqttComponent) closeClients() {
 	for _, lc := range c.clients {
 		lc.Close()
 	}

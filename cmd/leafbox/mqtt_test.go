@@ -94,18 +94,18 @@ func TestMQTTComponentWithStoreAndAuth(t *testing.T) {
 	start := func() (stop func()) {
 		opts := &options{Broker: broker.Config{Auth: authCfg},
 			Store: storage.Config{Dir: dir}, MQTT: mqtt.Config{Listen: true, Host: "127.0.0.1", Port: port}}
-		d := &deps{srv: srv, log: slog.New(slog.DiscardHandler)}
-		sc, err := newStoreComponent(opts, d)
-		if err != nil || d.store == nil {
-			t.Fatalf("store: %v", err)
+		log := slog.New(slog.DiscardHandler)
+		sc := newStoreComponent(opts.Store, log)
+		if sc == nil {
+			t.Fatalf("store: %v", nil)
 		}
-		mc, err := newMQTTComponent(opts, d)
+		mc, err := newMQTTComponent(opts, srv, sc.open(), nil, log)
 		if err != nil || mc == nil {
 			t.Fatalf("mqtt: %v", err)
 		}
 		comps := []namedComponent{{"store", sc}, {"mqtt", mc}}
 		ctx, cancel := context.WithCancel(context.Background())
-		wait := runComponents(ctx, comps, d.log)
+		wait := runComponents(ctx, comps, log)
 		return func() { cancel(); wait() }
 	}
 	url := "tcp://127.0.0.1:" + strconv.Itoa(port)
@@ -196,19 +196,15 @@ func TestMQTTReload(t *testing.T) {
 	}
 	logs := &daemonBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	srv, err := broker.New(opts.Broker)
+	d, err := newDaemon(opts, log)
 	if err != nil {
 		t.Fatal(err)
 	}
+	srv, comps := d.srv, d.comps
 	bctx, bstop := context.WithCancel(context.Background())
 	bdone := make(chan struct{})
 	go func() { defer close(bdone); srv.Run(bctx) }()
 	t.Cleanup(func() { bstop(); <-bdone })
-	d := &deps{srv: srv, log: log}
-	comps, err := newComponents(opts, d)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	wait := runComponents(ctx, comps, log)
 	t.Cleanup(func() { cancel(); wait() })

@@ -16,7 +16,6 @@ import (
 
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/auth"
-	"github.com/leafbox/leafbox/broker/monitor"
 )
 
 // run is the whole daemon: it parses flags and config, starts the broker and
@@ -72,27 +71,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		warnings = append(warnings, w)
 		log.Warn("INSECURE: " + w)
 	}
-	srv, err := broker.New(opts.Broker, broker.WithVersion(version), broker.WithWarnings(warnings...))
+	d, err := newDaemon(opts, log, broker.WithVersion(version), broker.WithWarnings(warnings...))
 	if err != nil {
-		log.Error("cannot start broker", "err", err)
-		return 1
-	}
-	d := &deps{srv: srv, log: log}
-	comps, err := newComponents(opts, d)
-	if err != nil {
-		log.Error("cannot start", "err", err)
-		srv.Close()
-		return 1
-	}
-	var mon *monitor.Server
-	if opts.HTTPPort != 0 {
-		mon, err = monitor.New(monitor.Config{Host: opts.HTTPHost, Port: opts.HTTPPort}, monitorSource{srv, d}, log)
-		if err != nil {
-			log.Error("cannot start monitoring", "err", err)
-			srv.Close()
-			return 1
+		if se := (*startError)(nil); errors.As(err, &se) {
+			log.Error("cannot start "+se.part, "err", se.err)
+		} else {
+			log.Error("cannot start", "err", err)
 		}
+		return 1
 	}
+	srv, comps, mon := d.srv, d.comps, d.mon
 
 	httpAddr := "disabled"
 	if mon != nil {

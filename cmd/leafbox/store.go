@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"math"
 	"os"
 	"slices"
@@ -166,10 +167,6 @@ func (p *parser) setAck(dst *storage.AckMode) func(node) {
 	}
 }
 
-// openStore is the store as deps holds it (an alias, so components.go needs
-// no import of storage).
-type openStore = storage.Store
-
 // storeComponent owns the open store and closes it when the daemon stops.
 type storeComponent struct {
 	s *storage.Store
@@ -177,28 +174,22 @@ type storeComponent struct {
 	rec *storage.Recovery
 }
 
-// newStoreComponent opens the store when store.dir is set and puts it in
-// d.store for the components after it. A damaged file has already been set
-// aside and logged by storage.Open; the component reports it where
-// operators look (damageNotice). A store that cannot be opened at all
-// (directory not writable, file locked) is logged and the daemon runs on
-// without it: the broker matters more than the buffer.
-func newStoreComponent(opts *options, d *deps) (component, error) {
-	if opts.Store.Dir == "" {
-		return nil, nil
+// newStoreComponent opens the store when cfg.Dir is set; it returns nil
+// otherwise. A damaged file has already been set aside and logged by
+// storage.Open; the component reports it where operators look
+// (damageNotice). A store that cannot be opened at all (directory not
+// writable, file locked) is logged and nil is returned: the daemon runs on
+// without it, because the broker matters more than the buffer.
+func newStoreComponent(cfg storage.Config, log *slog.Logger) *storeComponent {
+	if cfg.Dir == "" {
+		return nil
 	}
-	s, rec, err := storage.Open(opts.Store, d.log)
+	s, rec, err := storage.Open(cfg, log)
 	if err != nil {
-		d.log.Error("store unavailable; forwarded messages are not buffered", "dir", opts.Store.Dir, "err", err)
-		return nil, nil
+		log.Error("store unavailable; forwarded messages are not buffered", "dir", cfg.Dir, "err", err)
+		return nil
 	}
-	d.store = s
-	c := &storeComponent{s: s, rec: rec}
-	if rec != nil {
-		d.varz = append(d.varz, c.varz)
-		d.health = append(d.health, c.health)
-	}
-	return c, nil
+	return &storeComponent{s: s, rec: rec}
 }
 
 // damageNotice describes the damage found at start until an operator
@@ -224,9 +215,12 @@ func (c *storeComponent) damageNotice() string {
 		at, r.Reason, r.MovedTo, held)
 }
 
-// varz adds the damage notice to /varz warnings and counts the event for
+// varz adds the damage notice, if any, to /varz warnings and counts the event for
 // /metrics (leafbox_store_damage_events_total).
 func (c *storeComponent) varz(v *monitor.Varz) {
+	if c.rec == nil {
+		return
+	}
 	v.StoreDamage++
 	if n := c.damageNotice(); n != "" {
 		// Clip: the broker's warnings slice must not be appended to.
@@ -234,8 +228,11 @@ func (c *storeComponent) varz(v *monitor.Varz) {
 	}
 }
 
-// health reports the unacknowledged damage as degraded.
+// health reports unacknowledged damage as degraded.
 func (c *storeComponent) health() error {
+	if c.rec == nil {
+		return nil
+	}
 	if n := c.damageNotice(); n != "" {
 		return &monitor.Degraded{Reason: n}
 	}
@@ -247,3 +244,6 @@ func (c *storeComponent) Run(ctx context.Context) error {
 	<-ctx.Done()
 	return c.s.Close()
 }
+
+// Close closes the store, releasing its file lock.
+func (c *storeComponent) Close() error { return c.s.Close() }

@@ -134,12 +134,11 @@ func TestStoreComponent(t *testing.T) {
 			dir := t.TempDir()
 			tc.prepare(dir)
 			opts := &options{Store: storage.Config{Dir: dir, Forward: []storage.ForwardRule{{Subjects: []string{"t.>"}}}}}
-			d := &deps{log: slog.New(slog.DiscardHandler)}
-			c, err := newStoreComponent(opts, d)
-			if err != nil || c == nil || d.store == nil {
-				t.Fatalf("component %v, store %v, err %v", c, d.store, err)
+			c := newStoreComponent(opts.Store, slog.New(slog.DiscardHandler))
+			if c == nil || c.open() == nil {
+				t.Fatalf("component %v", c)
 			}
-			if _, err := d.store.Queue("FORWARD").Append(&storage.Record{Subject: []byte("t.x")}); err != nil {
+			if _, err := c.open().Queue("FORWARD").Append(&storage.Record{Subject: []byte("t.x")}); err != nil {
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithCancel(context.Background())
@@ -154,7 +153,7 @@ func TestStoreComponent(t *testing.T) {
 			case <-time.After(5 * time.Second):
 				t.Fatal("Run did not return after cancel")
 			}
-			if _, err := d.store.Queue("FORWARD").Append(&storage.Record{Subject: []byte("t.x")}); err == nil {
+			if _, err := c.open().Queue("FORWARD").Append(&storage.Record{Subject: []byte("t.x")}); err == nil {
 				t.Fatal("store still open after Run returned")
 			}
 		})
@@ -162,9 +161,8 @@ func TestStoreComponent(t *testing.T) {
 }
 
 func TestStoreComponentAbsent(t *testing.T) {
-	d := &deps{log: slog.New(slog.DiscardHandler)}
-	if c, err := newStoreComponent(&options{}, d); c != nil || err != nil || d.store != nil {
-		t.Fatalf("without store.dir: %v %v %v", c, err, d.store)
+	if c := newStoreComponent(storage.Config{}, slog.New(slog.DiscardHandler)); c != nil || c.open() != nil {
+		t.Fatalf("without store.dir: %v %v", c, c.open())
 	}
 }
 
