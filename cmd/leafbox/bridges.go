@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -18,10 +19,12 @@ import (
 // into options.Bridges.
 func (p *parser) bridges(n node) {
 	c := &p.opts.Bridges
-	names := make(map[string]bool)
+	// at holds the node of each bridge kept in c, to place what
+	// c.Validate finds across them.
+	at := map[string][]node{}
 	p.fields(n, fieldTable{
-		"serial": func(n node) { c.Serial = p.serialBridges(n, names) },
-		"gpio":   func(n node) { c.GPIO = p.gpioBridges(n, names) },
+		"serial": func(n node) { c.Serial, at["serial"] = p.serialBridges(n) },
+		"gpio":   func(n node) { c.GPIO, at["gpio"] = p.gpioBridges(n) },
 		// MQTT client bridges run with the MQTT component (see mqtt.go).
 		"mqtt":      func(n node) { p.opts.MQTT.Bridges = p.mqttBridges(n) },
 		"retry_min": p.setDuration(&c.Backoff.Min),
@@ -30,6 +33,25 @@ func (p *parser) bridges(n node) {
 	if err := c.Backoff.Validate(); err != nil {
 		p.fail(n, err)
 	}
+	// Each bridge was checked as it was read; names must also differ.
+	for _, err := range joined(c.Validate()) {
+		var ie *bridge.ItemError
+		var dup *bridge.DuplicateNameError
+		if errors.As(err, &ie) && errors.As(ie.Err, &dup) {
+			p.fail(at[ie.Kind][ie.Index], fmt.Errorf("%w: %w", errBadValue, dup))
+		}
+	}
+}
+
+// joined splits an errors.Join result into its errors.
+func joined(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err != nil {
+		return []error{err}
+	}
+	return nil
 }
 
 // blocks returns the elements of an array of blocks (a single block is
@@ -60,17 +82,10 @@ func (p *parser) blocks(n node, what string) []node {
 	return out
 }
 
-// uniqueBridge reports a bridge name already in names, where it is
-// repeated.
-func (p *parser) uniqueBridge(n node, names map[string]bool, name string) {
-	if names[name] {
-		p.failf(n, "duplicate bridge name %q (set name to tell them apart)", name)
-	}
-	names[name] = true
-}
-
-func (p *parser) serialBridges(n node, names map[string]bool) []bridge.SerialConfig {
+// serialBridges reads the serial bridges, and the node of each one kept.
+func (p *parser) serialBridges(n node) ([]bridge.SerialConfig, []node) {
 	var out []bridge.SerialConfig
+	var at []node
 	for _, e := range p.blocks(n, "serial") {
 		var c bridge.SerialConfig
 		f := &c.Framing
@@ -106,14 +121,15 @@ func (p *parser) serialBridges(n node, names map[string]bool) []bridge.SerialCon
 			p.fail(e, err)
 			continue
 		}
-		p.uniqueBridge(e, names, c.WithDefaults().Name)
-		out = append(out, c)
+		out, at = append(out, c), append(at, e)
 	}
-	return out
+	return out, at
 }
 
-func (p *parser) gpioBridges(n node, names map[string]bool) []bridge.GPIOConfig {
+// gpioBridges reads the GPIO bridges, and the node of each one kept.
+func (p *parser) gpioBridges(n node) ([]bridge.GPIOConfig, []node) {
 	var out []bridge.GPIOConfig
+	var at []node
 	for _, e := range p.blocks(n, "gpio") {
 		var c bridge.GPIOConfig
 		errs := len(p.errs)
@@ -142,10 +158,9 @@ func (p *parser) gpioBridges(n node, names map[string]bool) []bridge.GPIOConfig 
 			p.fail(e, err)
 			continue
 		}
-		p.uniqueBridge(e, names, c.WithDefaults().Name)
-		out = append(out, c)
+		out, at = append(out, c), append(at, e)
 	}
-	return out
+	return out, at
 }
 
 // setEnum stores one of the allowed words, case-insensitively.

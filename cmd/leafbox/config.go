@@ -274,15 +274,10 @@ func checkHost(s string) error {
 // validate checks rules that span several keys.
 func (p *parser) validate(root node) {
 	b := &p.opts.Broker
-	payload, pending := int64(b.MaxPayload), b.MaxPending
-	if payload == 0 {
-		payload = broker.DefaultMaxPayload
-	}
-	if pending == 0 {
-		pending = broker.DefaultMaxPending
-	}
-	if payload > pending {
-		p.failf(p.at("max_payload", root), "max_payload (%d) cannot be higher than max_pending (%d)", payload, pending)
+	// The broker owns its cross-field rules; this places them in the file.
+	var pe *broker.PayloadAbovePendingError
+	if err := b.Validate(); errors.As(err, &pe) {
+		p.fail(p.at("max_payload", root), fmt.Errorf("%w: %w", errBadValue, pe))
 	}
 	if u := b.Auth.NoAuthUser; u != "" {
 		found := false

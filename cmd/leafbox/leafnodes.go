@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/url"
 	"slices"
-	"strings"
 
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/leaf"
@@ -96,11 +95,15 @@ func (p *parser) leafRemote(n node) (leaf.Remote, bool) {
 	if len(r.URLs) == 0 && len(p.errs) == before {
 		p.failf(n, "remote needs url or urls")
 	}
-	if r.Nkey != "" && r.Nkey != deviceNkey && !strings.HasPrefix(r.Nkey, "SU") {
-		p.failf(n, "nkey must be a user seed (SU...) or device")
-	}
 	if len(p.errs) == before {
-		if err := r.Validate(); err != nil {
+		switch err := r.Validate(); {
+		case errors.Is(err, leaf.ErrNkeyNotSeed):
+			// The seed is the remote's rule; device is this file's word
+			// for the device identity's seed.
+			if r.Nkey != deviceNkey {
+				p.failf(n, "nkey must be a user seed (SU...) or device")
+			}
+		case err != nil:
 			p.fail(n, fmt.Errorf("%w: %w", errBadValue, err))
 		}
 	}
@@ -213,10 +216,6 @@ func (p *parser) rttThresholds(n node, r *leaf.Remote) {
 	arr, ok := n.val.([]any)
 	if !ok {
 		p.wrongType(n, "array of durations")
-		return
-	}
-	if len(arr) > 4 {
-		p.failf(n, "at most 4 rtt thresholds")
 		return
 	}
 	for i, raw := range arr {
