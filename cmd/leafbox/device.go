@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -220,27 +219,16 @@ func (c *deviceComponent) publish(subject string, hdr, data []byte) {
 }
 
 // Run runs OTA and the watchdog until ctx ends, and answers signed install
-// commands on $LB.<device-id>.ota.install.
+// commands on $LB.<device-id>.ota.install (ota.Manager.ServeCommands).
 func (c *deviceComponent) Run(ctx context.Context) error {
 	defer c.lc.Close()
 	var wg sync.WaitGroup
-	// Command handlers and the installs they start end before Run returns.
-	var commands sync.WaitGroup
-	defer commands.Wait()
+	errs := make(chan error, 3)
 	if c.mgr != nil {
+		// Installs started by commands end before Run returns.
 		defer c.mgr.Wait()
-	}
-	errs := make(chan error, 2)
-	if c.mgr != nil {
 		if !c.cfg.OTA.NoCommands {
-			subj := ota.InstallSubject(c.id.ID())
-			_, err := c.lc.Subscribe(subj, "", func(m broker.Msg) {
-				data, reply := string(m.Data), string(m.Reply)
-				commands.Go(func() { c.command(ctx, []byte(data), reply) })
-			})
-			if err != nil {
-				return fmt.Errorf("device: %w", err)
-			}
+			wg.Go(func() { errs <- c.mgr.ServeCommands(ctx, c.subscribe) })
 		}
 		wg.Go(func() { errs <- c.mgr.Run(ctx) })
 	}
@@ -256,24 +244,13 @@ func (c *deviceComponent) Run(ctx context.Context) error {
 	return errors.Join(all...)
 }
 
-// command handles one install command and replies with the outcome.
-func (c *deviceComponent) command(ctx context.Context, data []byte, reply string) {
-	err := c.mgr.HandleCommand(ctx, data)
-	if reply == "" {
-		return
-	}
-	ack := map[string]any{"accepted": err == nil}
+// subscribe is the ota.Subscribe of the device's in-process client.
+func (c *deviceComponent) subscribe(subject string, h func(data []byte, reply string)) (func(), error) {
+	sub, err := c.lc.Subscribe(subject, "", func(m broker.Msg) { h(m.Data, string(m.Reply)) })
 	if err != nil {
-		ack["error"] = err.Error()
+		return nil, err
 	}
-	b, _ := json.Marshal(ack)
-	// Signed like status messages, so the cloud knows the device answered.
-	sig, err := c.id.Sign(b)
-	if err != nil {
-		c.log.Warn("device: install reply not sent: cannot sign it", "err", err)
-		return
-	}
-	c.publish(reply, ota.StatusHeader(c.id.ID(), sig), b)
+	return sub.Unsubscribe, nil
 }
 
 // varz shows the device id and the OTA and watchdog state in /varz, in the
