@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"math"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/leafbox/leafbox/bridge/mqtt"
@@ -175,7 +174,7 @@ func newMQTTComponent(opts *options, srv *broker.Server, st *storage.Store, fwd 
 		} else {
 			log.Warn("mqtt: no store.dir: retained messages and persistent sessions are lost on restart")
 		}
-		ma, err := newMQTTAuth(srv, opts.Broker.Auth, cfg.NoAuthUser)
+		ma, err := mqtt.NewAuth(srv, opts.Broker.Auth, cfg.NoAuthUser)
 		if err != nil {
 			c.Close()
 			return nil, err
@@ -187,7 +186,7 @@ func newMQTTComponent(opts *options, srv *broker.Server, st *storage.Store, fwd 
 		}
 		l, err := mqtt.New(cfg, mqtt.Deps{
 			Conn:    conn,
-			Auth:    ma.check,
+			Auth:    ma.Check,
 			Store:   store,
 			Durable: durable,
 			Log:     log,
@@ -215,7 +214,7 @@ func newMQTTComponent(opts *options, srv *broker.Server, st *storage.Store, fwd 
 // mqttComponent runs the listener and the client bridges.
 type mqttComponent struct {
 	listener *mqtt.Listener
-	auth     *mqttAuth // with the listener
+	auth     *mqtt.Auth // with the listener
 	bridges  []*mqtt.Bridge
 	clients  []*broker.LocalClient
 }
@@ -227,12 +226,12 @@ func (c *mqttComponent) prepareAuthReload(cfg auth.Config) (apply func(), err er
 	if c.listener == nil {
 		return func() {}, nil
 	}
-	anon, err := c.auth.anonFor(cfg)
+	applyAuth, err := c.auth.PrepareReload(cfg)
 	if err != nil {
 		return nil, err
 	}
 	return func() {
-		c.auth.anon.Store(anon)
+		applyAuth()
 		c.listener.Reauthorize()
 	}, nil
 }
@@ -266,54 +265,6 @@ func (c *mqttComponent) closeClients() {
 	for _, lc := range c.clients {
 		lc.Close()
 	}
-}
-
-// mqttAuth checks MQTT credentials against the broker's live
-// authorization, so SIGHUP reloads apply. With the mqtt block's
-// no_auth_user, connections without credentials become that user, looked
-// up in the same authorization (rebuilt on reload by prepareAuthReload).
-type mqttAuth struct {
-	srv        *broker.Server
-	noAuthUser string
-	// anon authenticates connections without credentials; nil when the
-	// mqtt block has no no_auth_user.
-	anon atomic.Pointer[auth.Authenticator]
-}
-
-func newMQTTAuth(srv *broker.Server, cfg auth.Config, noAuthUser string) (*mqttAuth, error) {
-	ma := &mqttAuth{srv: srv, noAuthUser: noAuthUser}
-	anon, err := ma.anonFor(cfg)
-	if err != nil {
-		return nil, err
-	}
-	ma.anon.Store(anon)
-	return ma, nil
-}
-
-// anonFor builds the no_auth_user authenticator for cfg (nil without one).
-func (ma *mqttAuth) anonFor(cfg auth.Config) (*auth.Authenticator, error) {
-	if ma.noAuthUser == "" {
-		return nil, nil
-	}
-	cfg.NoAuthUser = ma.noAuthUser
-	a, err := auth.New(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("mqtt no_auth_user: %w", err)
-	}
-	return a, nil
-}
-
-// check is the listener's mqtt.AuthFunc.
-func (ma *mqttAuth) check(user, pass string, hasUser bool) (mqtt.Permissions, error) {
-	a := ma.srv.Authenticator()
-	if anon := ma.anon.Load(); anon != nil && !hasUser {
-		a = anon
-	}
-	id, err := a.Authenticate(auth.Credentials{Username: user, Password: pass}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return id.Perms, nil
 }
 
 // mqttStore adapts the store's MQTT areas to mqtt.Store.
