@@ -377,7 +377,7 @@ func (c *bridgesComponent) Run(ctx context.Context) error {
 	return c.sup.Run(ctx)
 }
 
-// Status reports every bridge, for /bridgez.
+// Status reports every bridge.
 func (c *bridgesComponent) Status() []bridge.Status { return c.sup.Status() }
 
 // Close detaches the bridges' clients; the devices are opened by Run.

@@ -239,8 +239,8 @@ func (m monitorSource) Leafz(opts monitor.LeafzOptions) monitor.Leafz {
 func (m monitorSource) Bridgez() monitor.Bridgez {
 	b := monitor.Bridgez{ServerID: m.ID()}
 	if m.d.bridges != nil {
-		st := m.d.bridges.Status()
-		b.NumBridges, b.Bridges = len(st), st
+		b.Bridges = m.d.bridges.sup.Bridgez()
+		b.NumBridges = len(b.Bridges)
 	}
 	return b
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
-	"strconv"
 	"sync"
 
 	"github.com/leafbox/leafbox/broker"
@@ -253,37 +251,16 @@ func (c *deviceComponent) subscribe(subject string, h func(data []byte, reply st
 	return sub.Unsubscribe, nil
 }
 
-// varz shows the device id and the OTA and watchdog state in /varz, in the
-// metadata map until monitor.Varz grows a device section.
+// varz sets the /varz device section: the id, OTA and watchdog state.
 func (c *deviceComponent) varz(v *monitor.Varz) {
-	md := maps.Clone(v.Metadata)
-	if md == nil {
-		md = map[string]string{}
-	}
-	md["device_id"] = c.id.ID()
+	dv := &monitor.DeviceVarz{ID: c.id.ID()}
 	if c.mgr != nil {
-		st := c.mgr.Status()
-		md["ota_state"] = st.State
-		md["ota_booted"] = string(st.Boot.Booted)
-		md["ota_default"] = string(st.Boot.Default)
-		md["ota_trial"] = strconv.FormatBool(st.Boot.Trial)
-		if st.Error != "" {
-			md["ota_error"] = st.Error
-		}
-		if n := len(st.History); n > 0 {
-			last := st.History[n-1]
-			md["ota_last_event"] = last.Event + " " + last.Version + " " + last.Time.Format("2006-01-02T15:04:05Z")
-		}
+		dv.OTA = c.mgr.Varz()
 	}
 	if c.wd != nil {
-		st := c.wd.Status()
-		md["watchdog_pets"] = strconv.FormatInt(st.Pets, 10)
-		md["watchdog_last_reset"] = strconv.FormatBool(st.LastResetByWatchdog)
-		if st.Unhealthy != "" {
-			md["watchdog_unhealthy"] = st.Unhealthy
-		}
+		dv.Watchdog = c.wd.Varz()
 	}
-	v.Metadata = md
+	v.Device = dv
 }
 
 // Health check failures.

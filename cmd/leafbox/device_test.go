@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/leaf"
+	"github.com/leafbox/leafbox/broker/monitor"
 	"github.com/leafbox/leafbox/device/ota"
 	"github.com/leafbox/leafbox/device/ota/otatest"
 	"github.com/leafbox/leafbox/device/watchdog"
@@ -340,5 +342,63 @@ func TestDeviceStatusSigned(t *testing.T) {
 	}
 	if err := kp.Verify(append(bytes.Clone(m.Data), ' '), sig); err == nil {
 		t.Fatal("signature verifies a changed payload")
+	}
+}
+
+// TestDeviceVarz pins the /varz device section: the device id, the OTA
+// state with the booted and default slots, and no watchdog object without
+// a watchdog block; nats-server's metadata map is left alone.
+func TestDeviceVarz(t *testing.T) {
+	dir := t.TempDir()
+	_, pub := otatest.Key()
+	bootFile := filepath.Join(dir, "boot.json")
+	if err := ota.WriteFileBoot(bootFile, ota.FileBootState{Default: ota.SlotA, Booted: ota.SlotA}); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := parseConfigData("t.conf", []byte(fmt.Sprintf(`device {
+  identity { dir: %q }
+  ota {
+    trusted_keys: [%q], board: b, boot_control: file, boot_file: %q
+    slots { a: { rootfs: %q }, b: { rootfs: %q } }
+  }
+}`, filepath.Join(dir, "id"), pub, bootFile, filepath.Join(dir, "a"), filepath.Join(dir, "b"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := broker.New(broker.Config{Host: "127.0.0.1", Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	c, err := newDeviceComponent(opts, srv, nil, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	v := monitor.Varz{Metadata: map[string]string{"k": "v"}}
+	c.varz(&v)
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Metadata map[string]string `json:"metadata"`
+		Device   map[string]any    `json:"device"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Metadata) != 1 || doc.Metadata["k"] != "v" {
+		t.Errorf("metadata %v", doc.Metadata)
+	}
+	if doc.Device["id"] != c.id.ID() {
+		t.Errorf("device id %v, want %s", doc.Device["id"], c.id.ID())
+	}
+	o, _ := doc.Device["ota"].(map[string]any)
+	if o["state"] != ota.StateIdle || o["booted"] != "a" || o["default"] != "a" || o["trial"] != false {
+		t.Errorf("ota section %v", doc.Device["ota"])
+	}
+	if _, ok := doc.Device["watchdog"]; ok {
+		t.Errorf("watchdog section without a watchdog: %v", doc.Device["watchdog"])
 	}
 }
