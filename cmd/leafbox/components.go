@@ -9,6 +9,7 @@ import (
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/leaf"
 	"github.com/leafbox/leafbox/broker/monitor"
+	"github.com/leafbox/leafbox/cmd/leafbox/internal/config"
 	"github.com/leafbox/leafbox/storage"
 	"github.com/leafbox/leafbox/storage/forward"
 )
@@ -58,7 +59,7 @@ type daemon struct {
 // broker. Each constructor takes what it needs from the ones before it. A
 // failure closes what was already built, in reverse order, so that a
 // failed start leaves no port bound and no file locked.
-func newDaemon(opts *options, log *slog.Logger, bopts ...broker.Option) (_ *daemon, err error) {
+func newDaemon(opts *config.Options, log *slog.Logger, bopts ...broker.Option) (_ *daemon, err error) {
 	d := &daemon{log: log}
 	defer func() {
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/leaf"
 	"github.com/leafbox/leafbox/broker/monitor"
+	"github.com/leafbox/leafbox/cmd/leafbox/internal/config"
 	"github.com/leafbox/leafbox/device"
 	"github.com/leafbox/leafbox/device/identity"
 	"github.com/leafbox/leafbox/device/ota"
@@ -18,109 +19,6 @@ import (
 	"github.com/leafbox/leafbox/device/watchdog"
 	"github.com/leafbox/leafbox/storage"
 )
-
-// device parses the device block into options.Device:
-//
-//	device {
-//	  identity { dir: /data/leafbox }
-//	  watchdog { device: /dev/watchdog, timeout: 15s, interval: 5s }
-//	  ota {
-//	    trusted_keys: ["O..."]
-//	    board: rpi4
-//	    boot_control: tryboot            # tryboot | uboot | file
-//	    slots { a: { rootfs: /dev/mmcblk0p5, boot: /dev/mmcblk0p2 }, b: { ... } }
-//	    tryboot { autoboot: /boot/autoboot.txt, bootloader: ..., partition_a: 2, partition_b: 3 }
-//	    uboot { env: /dev/mmcblk0, offset: 0x400000, size: 0x4000, redundant: true, offset2: ..., cmdline: /proc/cmdline }
-//	    boot_file: /data/leafbox/boot.json   # boot_control: file
-//	    state_dir: /data/leafbox/ota         # default: identity dir + /ota
-//	    confirm_after: 60s, confirm_timeout: 10m, health_interval: 5s
-//	    commands: true                       # accept signed install commands over NATS
-//	  }
-//	}
-func (p *parser) device(n node) {
-	c := &p.opts.Device
-	c.Enabled = true
-	p.fields(n, fieldTable{
-		"identity": func(n node) {
-			p.fields(n, fieldTable{"dir": p.setString(&c.Identity.Dir)})
-		},
-		"watchdog": func(n node) {
-			w := &watchdog.Config{}
-			c.Watchdog = w
-			p.fields(n, fieldTable{
-				"device":   p.setString(&w.Device),
-				"timeout":  p.setDuration(&w.Timeout),
-				"interval": p.setDuration(&w.Interval),
-			})
-		},
-		"ota": func(n node) { c.OTA = p.ota(n) },
-	})
-	if c.OTA != nil && c.OTA.StateDir == "" && c.Identity.Dir != "" {
-		c.OTA.StateDir = c.Identity.Dir + "/ota"
-	}
-	if c.OTA != nil {
-		c.OTA.Version = version
-	}
-	if err := c.Validate(); err != nil {
-		p.fail(n, err)
-	}
-	if c.Identity.Dir != "" {
-		p.deviceIdentityFound()
-	}
-}
-
-// ota parses device.ota.
-func (p *parser) ota(n node) *ota.Config {
-	o := &ota.Config{}
-	commands := true
-	p.fields(n, fieldTable{
-		"trusted_keys": func(n node) {
-			if keys, ok := p.stringList(n); ok {
-				o.TrustedKeys = keys
-			}
-		},
-		"board":        p.setString(&o.Board),
-		"boot_control": p.setString(&o.BootControl),
-		"boot_file":    p.setString(&o.BootFile),
-		"state_dir":    p.setString(&o.StateDir),
-		"slots": func(n node) {
-			p.fields(n, fieldTable{"a": p.slot(&o.A), "b": p.slot(&o.B)})
-		},
-		"tryboot": func(n node) {
-			t := &o.Tryboot
-			p.fields(n, fieldTable{
-				"autoboot":    p.setString(&t.Autoboot),
-				"bootloader":  p.setString(&t.Bootloader),
-				"partition_a": p.setInt(&t.PartitionA, 1, 255),
-				"partition_b": p.setInt(&t.PartitionB, 1, 255),
-			})
-		},
-		"uboot": func(n node) {
-			u := &o.UBoot
-			p.fields(n, fieldTable{
-				"env":       p.setString(&u.Env),
-				"offset":    p.setInt64(&u.Offset, 0, 1<<50),
-				"size":      p.setInt(&u.Size, 16, 1<<24),
-				"redundant": p.setBool(&u.Redundant),
-				"env2":      p.setString(&u.Env2),
-				"offset2":   p.setInt64(&u.Offset2, 0, 1<<50),
-				"cmdline":   p.setString(&u.Cmdline),
-			})
-		},
-		"confirm_after":   p.setDuration(&o.ConfirmAfter),
-		"confirm_timeout": p.setDuration(&o.ConfirmTimeout),
-		"health_interval": p.setDuration(&o.HealthInterval),
-		"commands":        p.setBool(&commands),
-	})
-	o.NoCommands = !commands
-	return o
-}
-
-func (p *parser) slot(dst *ota.SlotPaths) func(node) {
-	return func(n node) {
-		p.fields(n, fieldTable{"rootfs": p.setString(&dst.Rootfs), "boot": p.setString(&dst.Boot)})
-	}
-}
 
 // deviceComponent runs the device services.
 type deviceComponent struct {
@@ -134,7 +32,7 @@ type deviceComponent struct {
 
 // newDeviceComponent builds the component for the device block, or returns nil
 // when the block is absent.
-func newDeviceComponent(opts *options, srv *broker.Server, store *storage.Store, uplink *leaf.Uplink, log *slog.Logger) (*deviceComponent, error) {
+func newDeviceComponent(opts *config.Options, srv *broker.Server, store *storage.Store, uplink *leaf.Uplink, log *slog.Logger) (*deviceComponent, error) {
 	cfg := opts.Device
 	if !cfg.Enabled {
 		return nil, nil
@@ -152,7 +50,9 @@ func newDeviceComponent(opts *options, srv *broker.Server, store *storage.Store,
 			c.Close()
 			return nil, fmt.Errorf("device: %w", err)
 		}
-		c.mgr, err = ota.New(*cfg.OTA, ota.Deps{
+		otaCfg := *cfg.OTA
+		otaCfg.Version = version // the running software's
+		c.mgr, err = ota.New(otaCfg, ota.Deps{
 			Boot:     bc,
 			Reboot:   ota.SyscallReboot{},
 			Health:   confirmHealth,
@@ -285,7 +185,7 @@ const storeProbeKey = "health-probe"
 //     the daemon runs on without one by design (a reset would not bring
 //     it back) and a read can wait behind a compaction for longer than the
 //     watchdog timeout.
-func deviceHealth(opts *options, srv *broker.Server, store *storage.Store, uplink *leaf.Uplink) (confirm []ota.HealthCheck, watchdogChecks []watchdog.HealthCheck) {
+func deviceHealth(opts *config.Options, srv *broker.Server, store *storage.Store, uplink *leaf.Uplink) (confirm []ota.HealthCheck, watchdogChecks []watchdog.HealthCheck) {
 	brokerCheck := func(context.Context) error { return srv.Healthz() }
 	confirm = append(confirm, ota.HealthCheck{Name: "broker", Check: brokerCheck})
 	watchdogChecks = append(watchdogChecks, watchdog.HealthCheck{Name: "broker", Check: brokerCheck})

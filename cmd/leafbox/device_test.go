@@ -23,51 +23,12 @@ import (
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/leaf"
 	"github.com/leafbox/leafbox/broker/monitor"
+	"github.com/leafbox/leafbox/cmd/leafbox/internal/config"
 	"github.com/leafbox/leafbox/device/ota"
 	"github.com/leafbox/leafbox/device/ota/otatest"
 	"github.com/leafbox/leafbox/device/watchdog"
 	"github.com/leafbox/leafbox/storage"
 )
-
-func TestDeviceConfig(t *testing.T) {
-	_, pub := otatest.Key()
-	good := `device {
-  identity { dir: /data/leafbox }
-  watchdog { device: /dev/watchdog, timeout: 15s }
-  ota {
-    trusted_keys: ["` + pub + `"]
-    board: rpi4
-    boot_control: tryboot
-    tryboot { autoboot: /boot/autoboot.txt, partition_a: 2, partition_b: 3 }
-    slots { a: { rootfs: /dev/mmcblk0p5, boot: /dev/mmcblk0p2 }, b: { rootfs: /dev/mmcblk0p6, boot: /dev/mmcblk0p3 } }
-    confirm_after: 90s
-  }
-}`
-	opts, err := parseConfigData("t.conf", []byte(good))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := opts.Device
-	if !d.Enabled || d.Identity.Dir != "/data/leafbox" || d.Watchdog.Timeout != 15*time.Second ||
-		d.OTA.Board != "rpi4" || d.OTA.B.Boot != "/dev/mmcblk0p3" || d.OTA.ConfirmAfter != 90*time.Second ||
-		d.OTA.StateDir != "/data/leafbox/ota" || d.OTA.Tryboot.PartitionB != 3 || d.OTA.NoCommands {
-		t.Fatalf("parsed %+v %+v %+v", d, d.Watchdog, d.OTA)
-	}
-	bad := []struct{ conf, want string }{
-		{`device { identity { dir: /d }, colour: red }`, "t.conf:1: device.colour: unknown field"},
-		{`device { identity { dir: /d }, watchdog { timeout: "soon" } }`, "device.watchdog.timeout"},
-		{`device { }`, "identity: no directory"},
-		{`device { identity { dir: /d }, ota { board: x } }`, "trusted_keys is empty"},
-		{`device { identity { dir: /d }, ota { trusted_keys: ["nope"], board: x } }`, "is not a public nkey"},
-		{"device {\n identity { dir: /d }\n ota {\n  trusted_keys: [\"" + pub + "\"]\n  board: x\n  boot_control: grub\n  slots { a: { rootfs: /a }, b: { rootfs: /b } }\n }\n}", "boot_control \"grub\""},
-	}
-	for _, c := range bad {
-		_, err := parseConfigData("t.conf", []byte(c.conf))
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%q: err %v, want %q", c.conf, err, c.want)
-		}
-	}
-}
 
 // TestOTASubcommands runs keygen, pack, sign, verify, install and status
 // end to end with the file boot backend.
@@ -164,13 +125,13 @@ func TestDeviceHealthList(t *testing.T) {
 	u, _ := url.Parse("nats://127.0.0.1:1")
 	tests := []struct {
 		name        string
-		opts        options
+		opts        config.Options
 		wantConfirm []string
 		wantFailing []string // confirm checks failing with nothing open
 	}{
-		{"broker only", options{}, []string{"broker"}, nil},
-		{"store configured", options{Store: storage.Config{Dir: "/x"}}, []string{"broker", "store"}, []string{"store"}},
-		{"uplink configured", options{Leaf: leaf.Config{Remotes: []leaf.Remote{{URLs: []*url.URL{u}}}}}, []string{"broker", "uplink"}, []string{"uplink"}},
+		{"broker only", config.Options{}, []string{"broker"}, nil},
+		{"store configured", config.Options{Store: storage.Config{Dir: "/x"}}, []string{"broker", "store"}, []string{"store"}},
+		{"uplink configured", config.Options{Leaf: leaf.Config{Remotes: []leaf.Remote{{URLs: []*url.URL{u}}}}}, []string{"broker", "uplink"}, []string{"uplink"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -228,7 +189,7 @@ func TestDeviceConfirmNeedsUplink(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			opts, err := parseConfigData("t.conf", []byte(fmt.Sprintf(
+			opts, err := config.ParseData("t.conf", []byte(fmt.Sprintf(
 				`leafnodes { reconnect: "50ms", remotes = [ { url: "nats-leaf://127.0.0.1:%d", compression: off } ] }`, tc.port)))
 			if err != nil {
 				t.Fatal(err)
@@ -287,7 +248,7 @@ func TestDeviceConfirmNeedsUplink(t *testing.T) {
 func TestDeviceStatusSigned(t *testing.T) {
 	dir := t.TempDir()
 	_, pub := otatest.Key()
-	opts, err := parseConfigData("t.conf", []byte(fmt.Sprintf(`device {
+	opts, err := config.ParseData("t.conf", []byte(fmt.Sprintf(`device {
   identity { dir: %q }
   ota {
     trusted_keys: [%q], board: b, boot_control: file, boot_file: %q
@@ -355,7 +316,7 @@ func TestDeviceVarz(t *testing.T) {
 	if err := ota.WriteFileBoot(bootFile, ota.FileBootState{Default: ota.SlotA, Booted: ota.SlotA}); err != nil {
 		t.Fatal(err)
 	}
-	opts, err := parseConfigData("t.conf", []byte(fmt.Sprintf(`device {
+	opts, err := config.ParseData("t.conf", []byte(fmt.Sprintf(`device {
   identity { dir: %q }
   ota {
     trusted_keys: [%q], board: b, boot_control: file, boot_file: %q

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/cmd/leafbox/internal/config"
 	"github.com/leafbox/leafbox/storage"
 	"github.com/leafbox/leafbox/storage/forward"
 )
@@ -16,7 +17,7 @@ import (
 // Its Nats-Msg-Id is <server_name>-<store epoch>-<rule>-<seq>
 // (server_name, or an id generated once and kept in the store when there
 // is none).
-func newForwardComponent(opts *options, srv *broker.Server, store *storage.Store, log *slog.Logger) (*forward.Forwarder, error) {
+func newForwardComponent(opts *config.Options, srv *broker.Server, store *storage.Store, log *slog.Logger) (*forward.Forwarder, error) {
 	if store == nil || len(store.Queues()) == 0 {
 		return nil, nil
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/leafbox/leafbox/bridge/mqtt"
 	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/cmd/leafbox/internal/config"
 	"github.com/leafbox/leafbox/storage"
 )
 
@@ -171,7 +172,7 @@ func TestMQTTDurableForward(t *testing.T) {
 	defer bstop()
 	go srv.Run(bctx)
 	port := freePort(t)
-	opts := &options{
+	opts := &config.Options{
 		Store: storage.Config{Dir: t.TempDir(), Forward: []storage.ForwardRule{{Subjects: []string{"tele.>"}}}},
 		MQTT:  mqtt.Config{Listen: true, Host: "127.0.0.1", Port: port},
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/auth"
+	"github.com/leafbox/leafbox/cmd/leafbox/internal/config"
 )
 
 // run is the whole daemon: it parses flags and config, starts the broker and
@@ -24,14 +25,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code, ok := runSubcommand(ctx, args, stdout, stderr); ok {
 		return code
 	}
-	opts, err := loadOptions(args)
+	opts, err := config.Load(args)
 	if errors.Is(err, flag.ErrHelp) {
-		usage(stdout)
+		config.Usage(stdout)
 		return 0
 	}
-	if errors.Is(err, errCommandLine) {
+	if errors.Is(err, config.ErrCommandLine) {
 		fmt.Fprintf(stderr, "leafbox: %v\n\n", err)
-		usage(stderr)
+		config.Usage(stderr)
 		return 1
 	}
 	if err != nil {
@@ -66,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer signal.Stop(hup)
 
 	var warnings []string
-	if opts.insecureListen() {
+	if opts.InsecureListen() {
 		w := fmt.Sprintf("listening on %s without authorization: any host that can reach this port can publish and subscribe", opts.Broker.Host)
 		warnings = append(warnings, w)
 		log.Warn("INSECURE: " + w)
@@ -143,8 +144,8 @@ type authReloader interface {
 // reload re-reads the config file and applies its authorization block to
 // the broker, then to the components that authenticate clients of their
 // own. Nothing changes unless every part accepts the new block.
-func reload(opts *options, srv *broker.Server, comps []namedComponent, log *slog.Logger) {
-	fresh, err := opts.reload()
+func reload(opts *config.Options, srv *broker.Server, comps []namedComponent, log *slog.Logger) {
+	fresh, err := opts.Reload()
 	if err != nil {
 		log.Error("SIGHUP: reload failed, keeping the running configuration", "err", err)
 		return
@@ -172,7 +173,7 @@ func reload(opts *options, srv *broker.Server, comps []namedComponent, log *slog
 }
 
 // checkOptions runs the validation the daemon would run at start.
-func checkOptions(opts *options) error {
+func checkOptions(opts *config.Options) error {
 	var errs []error
 	if err := opts.Broker.Validate(); err != nil {
 		errs = append(errs, err)
@@ -183,7 +184,7 @@ func checkOptions(opts *options) error {
 	return errors.Join(errs...)
 }
 
-func configName(opts *options) string {
+func configName(opts *config.Options) string {
 	if opts.ConfigFile == "" {
 		return "default.conf (embedded)"
 	}
@@ -192,7 +193,7 @@ func configName(opts *options) string {
 
 // listenAddr is the client address as configured, with the bound port (a
 // wildcard host would otherwise print as [::]).
-func listenAddr(opts *options, srv *broker.Server) string {
+func listenAddr(opts *config.Options, srv *broker.Server) string {
 	_, port, err := net.SplitHostPort(srv.Addr().String())
 	if err != nil {
 		return srv.Addr().String()
