@@ -36,7 +36,6 @@ type namedComponent struct {
 // daemon is every part of a running leafbox, built by newDaemon. The
 // optional parts are nil when not configured.
 type daemon struct {
-	log *slog.Logger
 	srv *broker.Server
 	// store is nil without store.dir, and when the store cannot be opened
 	// (the daemon runs on without it).
@@ -60,7 +59,7 @@ type daemon struct {
 // failure closes what was already built, in reverse order, so that a
 // failed start leaves no port bound and no file locked.
 func newDaemon(opts *config.Options, log *slog.Logger, bopts ...broker.Option) (_ *daemon, err error) {
-	d := &daemon{log: log}
+	d := &daemon{}
 	defer func() {
 		if err != nil {
 			if cerr := d.close(); cerr != nil {
