@@ -20,7 +20,7 @@ func (p *parser) bridges(n node) {
 	p.fields(n, fieldTable{
 		"serial": func(n node) { c.Serial, at["serial"] = p.serialBridges(n) },
 		"gpio":   func(n node) { c.GPIO, at["gpio"] = p.gpioBridges(n) },
-		// MQTT client bridges run with the MQTT component (see mqtt.go).
+		// MQTT client bridges run with the MQTT listener: they go to Options.MQTT.
 		"mqtt":      func(n node) { p.opts.MQTT.Bridges = p.mqttBridges(n) },
 		"retry_min": p.setDuration(&c.Backoff.Min),
 		"retry_max": p.setDuration(&c.Backoff.Max),

@@ -111,7 +111,7 @@ func (p *parser) leafRemote(n node) (leaf.Remote, bool) {
 
 // DeviceNkey is the nkey value that names the device identity
 // (device/identity) as a remote's credentials. It stays in leaf.Remote.Nkey
-// until newLeafComponent replaces it with the identity's seed, so that
+// until the daemon replaces it with the identity's seed, so that
 // checking a configuration (-t) never touches the data partition.
 const DeviceNkey = "device"
 
