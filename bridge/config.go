@@ -18,13 +18,35 @@ type Config struct {
 // Empty reports whether no bridge is configured.
 func (c Config) Empty() bool { return len(c.Serial) == 0 && len(c.GPIO) == 0 }
 
+// ItemError is a problem of one bridge of a Config, found by
+// Config.Validate.
+type ItemError struct {
+	Kind  string // "serial" or "gpio"
+	Index int    // in Config.Serial or Config.GPIO
+	Err   error
+}
+
+func (e *ItemError) Error() string { return fmt.Sprintf("%s[%d]: %v", e.Kind, e.Index, e.Err) }
+func (e *ItemError) Unwrap() error { return e.Err }
+
+// DuplicateNameError reports a bridge named like one before it: names
+// key /bridgez and the default subjects, so they must differ.
+type DuplicateNameError struct{ Name string }
+
+func (e *DuplicateNameError) Error() string {
+	return fmt.Sprintf("duplicate bridge name %q (set name to tell them apart)", e.Name)
+}
+
+// Is makes a DuplicateNameError an ErrConfig.
+func (e *DuplicateNameError) Is(target error) bool { return target == ErrConfig }
+
 // Validate checks every bridge and that names are unique.
 func (c Config) Validate() error {
 	var errs []error
 	seen := make(map[string]bool)
-	unique := func(what, name string) {
+	unique := func(kind string, i int, name string) {
 		if seen[name] {
-			errs = append(errs, fmt.Errorf("%s: %w: duplicate bridge name %q", what, ErrConfig, name))
+			errs = append(errs, &ItemError{Kind: kind, Index: i, Err: &DuplicateNameError{Name: name}})
 		}
 		seen[name] = true
 	}
@@ -42,7 +64,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("serial[%d]: %w", i, err))
 			continue
 		}
-		unique(fmt.Sprintf("serial[%d]", i), s.WithDefaults().Name)
+		unique("serial", i, s.WithDefaults().Name)
 		claim(fmt.Sprintf("serial[%d]", i), "port "+s.Port)
 	}
 	for i, g := range c.GPIO {
@@ -50,7 +72,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("gpio[%d]: %w", i, err))
 			continue
 		}
-		unique(fmt.Sprintf("gpio[%d]", i), g.WithDefaults().Name)
+		unique("gpio", i, g.WithDefaults().Name)
 		// The driver hands two openers of one line the same line object.
 		claim(fmt.Sprintf("gpio[%d]", i), fmt.Sprintf("line %s of chip %q", g.Line, g.Chip))
 	}

@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/leafbox/leafbox/broker/monitor"
 )
 
 // Supervisor runs bridges, restarting each failed one with back-off, and
@@ -61,6 +63,18 @@ func (s *Supervisor) Status() []Status {
 		u.mu.Unlock()
 		st.Counters = u.b.Counters()
 		out = append(out, st)
+	}
+	return out
+}
+
+// Bridgez reports every bridge for /bridgez.
+func (s *Supervisor) Bridgez() []monitor.BridgeStatus {
+	st := s.Status()
+	out := make([]monitor.BridgeStatus, len(st))
+	for i, b := range st {
+		out[i] = monitor.BridgeStatus{Name: b.Name, Kind: b.Kind, Device: b.Device, State: string(b.State),
+			Since: b.Since, LastError: b.LastError, Restarts: b.Restarts, RetryAt: b.RetryAt,
+			BridgeCounters: monitor.BridgeCounters(b.Counters)}
 	}
 	return out
 }

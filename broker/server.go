@@ -187,8 +187,17 @@ func (c *Config) Validate() error {
 	if c.MaxPending < 0 {
 		errs = append(errs, fmt.Errorf("broker: max_pending %d is negative", c.MaxPending))
 	}
-	if c.MaxPayload > 0 && c.MaxPending > 0 && int64(c.MaxPayload) > c.MaxPending {
-		errs = append(errs, fmt.Errorf("broker: max_payload %d exceeds max_pending %d", c.MaxPayload, c.MaxPending))
+	if c.MaxPayload >= 0 && c.MaxPending >= 0 {
+		payload, pending := int64(c.MaxPayload), c.MaxPending
+		if payload == 0 {
+			payload = DefaultMaxPayload
+		}
+		if pending == 0 {
+			pending = DefaultMaxPending
+		}
+		if payload > pending {
+			errs = append(errs, fmt.Errorf("broker: %w", &PayloadAbovePendingError{payload, pending}))
+		}
 	}
 	if c.MaxConnections < 0 || c.MaxSubscriptions < 0 || c.PingMax < 0 {
 		errs = append(errs, errors.New("broker: max_connections, max_subscriptions and ping_max must not be negative"))
@@ -197,6 +206,15 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("broker: ping_interval and write_deadline must not be negative"))
 	}
 	return errors.Join(errs...)
+}
+
+// PayloadAbovePendingError reports a max_payload above max_pending
+// (defaults applied): a message of the largest size could never be queued
+// to a client.
+type PayloadAbovePendingError struct{ Payload, Pending int64 }
+
+func (e *PayloadAbovePendingError) Error() string {
+	return fmt.Sprintf("max_payload (%d) cannot be higher than max_pending (%d)", e.Payload, e.Pending)
 }
 
 // Addr is the address the client listener is bound to.

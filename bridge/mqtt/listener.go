@@ -206,6 +206,19 @@ func (l *Listener) Run(ctx context.Context) error {
 	return err
 }
 
+// Close releases what New acquired, for a Listener that will not run (the
+// daemon failed to start after building it): the bound port and the broker
+// subscriptions of the sessions loaded from the store. Run releases them
+// itself when its context ends; Close is harmless after Run.
+func (l *Listener) Close() error {
+	l.cancel()
+	if l.ln != nil {
+		_ = l.ln.Close() // after Run it is closed already
+	}
+	l.unsubscribeAll()
+	return nil
+}
+
 // admit registers a new connection and starts serving it, unless
 // max_connections is reached.
 func (l *Listener) admit(nc net.Conn) {

@@ -48,6 +48,8 @@ var (
 	ErrMixedURLs     = errors.New("leaf: remote mixes websocket and non-websocket urls")
 	ErrBadCompressed = errors.New("leaf: bad compression mode")
 	ErrBadCredential = errors.New("leaf: bad credentials")
+	// ErrNkeyNotSeed: a remote's nkey is not a user seed (SU...).
+	ErrNkeyNotSeed = fmt.Errorf("%w: nkey must be a user seed (SU...)", ErrBadCredential)
 )
 
 // Config configures the leafnode uplink (the leafnodes block). Zero values
@@ -145,6 +147,9 @@ func (r *Remote) Validate() error {
 	}
 	if r.Credentials != "" && r.Nkey != "" {
 		return fmt.Errorf("%w: credentials and nkey are exclusive", ErrBadCredential)
+	}
+	if r.Nkey != "" && !strings.HasPrefix(r.Nkey, "SU") {
+		return ErrNkeyNotSeed
 	}
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 // bridgeSource adds /bridgez to the fake source.
 type bridgeSource struct {
 	*fakeSource
-	bridges []map[string]any
+	bridges []BridgeStatus
 }
 
 func (b bridgeSource) Bridgez() Bridgez {
@@ -22,9 +22,9 @@ func TestBridgez(t *testing.T) {
 		t.Errorf("/bridgez without a BridgezSource: status %d, want 404", code)
 	}
 
-	src := bridgeSource{newFakeSource(), []map[string]any{
-		{"name": "meter1", "kind": "serial", "state": "up", "in_msgs": 3},
-		{"name": "door", "kind": "gpio", "state": "down", "last_error": "line busy"},
+	src := bridgeSource{newFakeSource(), []BridgeStatus{
+		{Name: "meter1", Kind: "serial", State: "up", BridgeCounters: BridgeCounters{InMsgs: 3}},
+		{Name: "door", Kind: "gpio", State: "down", LastError: "line busy"},
 	}}
 	h, _ := newTestHTTP(t, src)
 	code, hdr, body := do(t, "GET", h.URL+"/bridgez")

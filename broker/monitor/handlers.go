@@ -176,7 +176,7 @@ func (s *Server) handleBridgez(w *response) {
 		b.Now = s.now().UTC()
 	}
 	if b.Bridges == nil {
-		b.Bridges = []any{}
+		b.Bridges = []BridgeStatus{}
 	}
 	s.writeJSON(w, statusOK, &b, true)
 }

@@ -32,13 +32,12 @@ type BridgezSource interface {
 	Bridgez() Bridgez
 }
 
-// Bridgez is the /bridgez document, a leafbox extra. Bridges holds one
-// status object per bridge, as the bridge supervisor reports it.
+// Bridgez is the /bridgez document, a leafbox extra.
 type Bridgez struct {
-	ServerID   string    `json:"server_id"`
-	Now        time.Time `json:"now"`
-	NumBridges int       `json:"num_bridges"`
-	Bridges    any       `json:"bridges"`
+	ServerID   string         `json:"server_id"`
+	Now        time.Time      `json:"now"`
+	NumBridges int            `json:"num_bridges"`
+	Bridges    []BridgeStatus `json:"bridges"`
 }
 
 // LeafzSource is implemented by a Source that also reports leafnode

@@ -79,6 +79,9 @@ type Varz struct {
 	// revisit, e.g. "listening on 0.0.0.0:4222 without authorization", and
 	// events that need attention, such as a damaged store file set aside.
 	Warnings []string `json:"warnings,omitempty"`
+	// Device is a leafbox extra: the device services' state; nil without
+	// the device block.
+	Device *DeviceVarz `json:"device,omitempty"`
 	// StoreDamage is how many damaged store files were set aside since
 	// start. It feeds /metrics (leafbox_store_damage_events_total) only: the
 	// /varz document keeps nats-server's fields, and Warnings says what

@@ -2,17 +2,29 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 
 	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/broker/leaf"
 	"github.com/leafbox/leafbox/broker/monitor"
+	"github.com/leafbox/leafbox/cmd/leafbox/internal/config"
+	"github.com/leafbox/leafbox/storage"
+	"github.com/leafbox/leafbox/storage/forward"
 )
 
 // component is an optional part of the daemon (store, leafnode uplink,
-// bridges, device services), built by New and run until its context ends.
+// bridges, device services), built by newDaemon and run until its context
+// ends.
 type component interface {
+	// Run serves until ctx ends and releases what the component holds
+	// before it returns.
 	Run(ctx context.Context) error
+	// Close releases what the constructor acquired (a file lock, a bound
+	// port, broker subscriptions) for a component that will not run,
+	// because a later one failed to build. It is harmless after Run.
+	Close() error
 }
 
 // namedComponent is a component with a name for logs.
@@ -21,54 +33,129 @@ type namedComponent struct {
 	component
 }
 
-// deps is what components share. A component fills the fields that later
-// ones use (the store before the uplink that drains it, for example).
-type deps struct {
+// daemon is every part of a running leafbox, built by newDaemon. The
+// optional parts are nil when not configured.
+type daemon struct {
 	srv *broker.Server
-	log *slog.Logger
+	// store is nil without store.dir, and when the store cannot be opened
+	// (the daemon runs on without it).
+	store   *storeComponent
+	fwd     *forward.Forwarder // nil without forward rules
+	uplink  *uplinkComponent   // nil without leafnode remotes
+	mqtt    *mqttComponent     // nil without mqtt listener or client bridges
+	bridges *bridgesComponent  // nil without serial or GPIO bridges
+	device  *deviceComponent   // nil without the device block
+	mon     *monitor.Server    // nil with monitoring disabled
 
-	// varz lets components add their part to /varz (leaf counts, store
-	// statistics); leafz serves /leafz when a leafnode uplink is configured.
-	varz  []func(*monitor.Varz)
-	leafz func(monitor.LeafzOptions) monitor.Leafz
-	// health lets components report to /healthz (after the broker's own
-	// check); a *monitor.Degraded error reports "degraded" with 200.
-	health []func() error
-	// bridgez reports the bridges' status for /bridgez (bridges.go).
-	bridgez func() (n int, statuses any)
-	store   *openStore // opened by store.go; nil without store.dir
-	// fwd is store-and-forward (forward.go); nil without forward rules.
-	fwd *forwarder
-	// uplink is the leafnode uplink (leafnodes.go); nil without remotes.
-	uplink *leafUplink
+	// comps are the components above in construction order: run in that
+	// order, stopped and closed in reverse.
+	comps []namedComponent
 }
 
-// newComponents builds the configured components in data-flow order:
-// store, then the uplink that drains it, then the bridges and device
-// services that publish into the broker.
-func newComponents(opts *options, d *deps) ([]namedComponent, error) {
-	builders := []struct {
-		name  string
-		build func(*options, *deps) (component, error)
-	}{
-		{"store", newStoreComponent},
-		{"forward", newForwardComponent},
-		{"leafnodes", newLeafComponent},
-		{"mqtt", newMQTTComponent},
-		{"bridges", newBridgesComponent},
-		{"device", newDeviceComponent},
-	}
-	var comps []namedComponent
-	for _, b := range builders {
-		c, err := b.build(opts, d)
+// newDaemon builds the broker, the configured components and monitoring in
+// data-flow order: the store, the forwarder that fills it, the uplink that
+// drains it, then the bridges and device services that publish into the
+// broker. Each constructor takes what it needs from the ones before it. A
+// failure closes what was already built, in reverse order, so that a
+// failed start leaves no port bound and no file locked.
+func newDaemon(opts *config.Options, log *slog.Logger, bopts ...broker.Option) (_ *daemon, err error) {
+	d := &daemon{}
+	defer func() {
 		if err != nil {
-			return nil, err
+			if cerr := d.close(); cerr != nil {
+				log.Warn("close after failed start", "err", cerr)
+			}
 		}
-		if c != nil {
-			comps = append(comps, namedComponent{b.name, c})
-		}
+	}()
+	add := func(name string, c component) {
+		d.comps = append(d.comps, namedComponent{name, c})
 	}
-	return comps, nil
+
+	srv, err := broker.New(opts.Broker, bopts...)
+	if err != nil {
+		return nil, &startError{"broker", err}
+	}
+	d.srv = srv
+
+	store := newStoreComponent(opts.Store, log)
+	if store != nil {
+		d.store = store
+		add("store", store)
+	}
+	fwd, err := newForwardComponent(opts, srv, store.open(), log)
+	if err != nil {
+		return nil, err
+	}
+	if fwd != nil {
+		d.fwd = fwd
+		add("forward", fwd)
+	}
+	uplink, err := newLeafComponent(opts, srv, fwd, log)
+	if err != nil {
+		return nil, err
+	}
+	if uplink != nil {
+		d.uplink = uplink
+		add("leafnodes", uplink)
+	}
+	mq, err := newMQTTComponent(opts, srv, store.open(), fwd, log)
+	if err != nil {
+		return nil, err
+	}
+	if mq != nil {
+		d.mqtt = mq
+		add("mqtt", mq)
+	}
+	bridges, err := newBridgesComponent(opts.Bridges, srv, log)
+	if err != nil {
+		return nil, err
+	}
+	if bridges != nil {
+		d.bridges = bridges
+		add("bridges", bridges)
+	}
+	dev, err := newDeviceComponent(opts, srv, store.open(), uplink.get(), log)
+	if err != nil {
+		return nil, err
+	}
+	if dev != nil {
+		d.device = dev
+		add("device", dev)
+	}
+	if opts.HTTPPort != 0 {
+		mon, err := monitor.New(monitor.Config{Host: opts.HTTPHost, Port: opts.HTTPPort}, monitorSource{srv, d}, log)
+		if err != nil {
+			return nil, &startError{"monitoring", err}
+		}
+		d.mon = mon
+	}
+	return d, nil
+}
+
+// startError is a failure to start the broker or monitoring; the
+// components' errors name the component themselves.
+type startError struct {
+	part string
+	err  error
+}
+
+func (e *startError) Error() string { return e.part + ": " + e.err.Error() }
+func (e *startError) Unwrap() error { return e.err }
+
+// close releases everything newDaemon built so far, in reverse order, for
+// a daemon that is not run.
+func (d *daemon) close() error {
+	var errs []error
+	if d.mon != nil {
+		errs = append(errs, d.mon.Close())
+	}
+	for i := len(d.comps) - 1; i >= 0; i-- {
+		errs = append(errs, d.comps[i].Close())
+	}
+	if d.srv != nil {
+		errs = append(errs, d.srv.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // runComponents starts every component. Cancelling ctx stops them; the
@@ -106,36 +193,44 @@ func runComponents(ctx context.Context, comps []namedComponent, log *slog.Logger
 // monitorSource is the broker's monitoring view plus what components add.
 type monitorSource struct {
 	*broker.Server
-	d *deps
+	d *daemon
 }
 
 // Varz adds the components' parts to the broker's /varz.
 func (m monitorSource) Varz() monitor.Varz {
+	d := m.d
 	v := m.Server.Varz()
-	for _, f := range m.d.varz {
-		f(&v)
+	if d.store != nil {
+		d.store.varz(&v)
+	}
+	if d.fwd != nil {
+		d.fwd.Varz(&v)
+	}
+	if d.uplink != nil {
+		d.uplink.Varz(&v)
+	}
+	if d.device != nil {
+		d.device.varz(&v)
 	}
 	return v
 }
 
-// Healthz is the broker's health, then the components' (the store's
-// damage report). The hardware watchdog does not use it: see deviceHealth.
+// Healthz is the broker's health, then the store's damage report. The
+// hardware watchdog does not use it: see deviceHealth.
 func (m monitorSource) Healthz() error {
 	if err := m.Server.Healthz(); err != nil {
 		return err
 	}
-	for _, f := range m.d.health {
-		if err := f(); err != nil {
-			return err
-		}
+	if m.d.store != nil {
+		return m.d.store.health()
 	}
 	return nil
 }
 
 // Leafz reports the leafnode uplink, or nothing when none is configured.
 func (m monitorSource) Leafz(opts monitor.LeafzOptions) monitor.Leafz {
-	if m.d.leafz != nil {
-		return m.d.leafz(opts)
+	if m.d.uplink != nil {
+		return m.d.uplink.Leafz(opts)
 	}
 	return monitor.Leafz{ServerID: m.ID()}
 }
@@ -143,8 +238,32 @@ func (m monitorSource) Leafz(opts monitor.LeafzOptions) monitor.Leafz {
 // Bridgez reports the serial and GPIO bridges; empty when none are configured.
 func (m monitorSource) Bridgez() monitor.Bridgez {
 	b := monitor.Bridgez{ServerID: m.ID()}
-	if m.d.bridgez != nil {
-		b.NumBridges, b.Bridges = m.d.bridgez()
+	if m.d.bridges != nil {
+		b.Bridges = m.d.bridges.sup.Bridgez()
+		b.NumBridges = len(b.Bridges)
 	}
 	return b
+}
+
+// open is the open store, or nil (c nil: no store configured or opened).
+func (c *storeComponent) open() *storage.Store {
+	if c == nil {
+		return nil
+	}
+	return c.s
+}
+
+// uplinkComponent is the leafnode uplink as a component: it holds nothing
+// until it runs, so Close has nothing to release.
+type uplinkComponent struct{ *leaf.Uplink }
+
+// Close does nothing: leaf.New only prepares.
+func (uplinkComponent) Close() error { return nil }
+
+// get is the uplink, or nil when none is configured.
+func (c *uplinkComponent) get() *leaf.Uplink {
+	if c == nil {
+		return nil
+	}
+	return c.Uplink
 }

@@ -2,126 +2,23 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
-	"strconv"
 	"sync"
 
 	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/broker/leaf"
 	"github.com/leafbox/leafbox/broker/monitor"
+	"github.com/leafbox/leafbox/cmd/leafbox/internal/config"
 	"github.com/leafbox/leafbox/device"
 	"github.com/leafbox/leafbox/device/identity"
 	"github.com/leafbox/leafbox/device/ota"
 	"github.com/leafbox/leafbox/device/ota/httpget"
 	"github.com/leafbox/leafbox/device/ota/objstore"
 	"github.com/leafbox/leafbox/device/watchdog"
+	"github.com/leafbox/leafbox/storage"
 )
-
-// device parses the device block into options.Device:
-//
-//	device {
-//	  identity { dir: /data/leafbox }
-//	  watchdog { device: /dev/watchdog, timeout: 15s, interval: 5s }
-//	  ota {
-//	    trusted_keys: ["O..."]
-//	    board: rpi4
-//	    boot_control: tryboot            # tryboot | uboot | file
-//	    slots { a: { rootfs: /dev/mmcblk0p5, boot: /dev/mmcblk0p2 }, b: { ... } }
-//	    tryboot { autoboot: /boot/autoboot.txt, bootloader: ..., partition_a: 2, partition_b: 3 }
-//	    uboot { env: /dev/mmcblk0, offset: 0x400000, size: 0x4000, redundant: true, offset2: ..., cmdline: /proc/cmdline }
-//	    boot_file: /data/leafbox/boot.json   # boot_control: file
-//	    state_dir: /data/leafbox/ota         # default: identity dir + /ota
-//	    confirm_after: 60s, confirm_timeout: 10m, health_interval: 5s
-//	    commands: true                       # accept signed install commands over NATS
-//	  }
-//	}
-func (p *parser) device(n node) {
-	c := &p.opts.Device
-	c.Enabled = true
-	p.fields(n, fieldTable{
-		"identity": func(n node) {
-			p.fields(n, fieldTable{"dir": p.setString(&c.Identity.Dir)})
-		},
-		"watchdog": func(n node) {
-			w := &watchdog.Config{}
-			c.Watchdog = w
-			p.fields(n, fieldTable{
-				"device":   p.setString(&w.Device),
-				"timeout":  p.setDuration(&w.Timeout),
-				"interval": p.setDuration(&w.Interval),
-			})
-		},
-		"ota": func(n node) { c.OTA = p.ota(n) },
-	})
-	if c.OTA != nil && c.OTA.StateDir == "" && c.Identity.Dir != "" {
-		c.OTA.StateDir = c.Identity.Dir + "/ota"
-	}
-	if c.OTA != nil {
-		c.OTA.Version = version
-	}
-	if err := c.Validate(); err != nil {
-		p.fail(n, err)
-	}
-	if c.Identity.Dir != "" {
-		p.deviceIdentityFound()
-	}
-}
-
-// ota parses device.ota.
-func (p *parser) ota(n node) *ota.Config {
-	o := &ota.Config{}
-	commands := true
-	p.fields(n, fieldTable{
-		"trusted_keys": func(n node) {
-			if keys, ok := p.stringList(n); ok {
-				o.TrustedKeys = keys
-			}
-		},
-		"board":        p.setString(&o.Board),
-		"boot_control": p.setString(&o.BootControl),
-		"boot_file":    p.setString(&o.BootFile),
-		"state_dir":    p.setString(&o.StateDir),
-		"slots": func(n node) {
-			p.fields(n, fieldTable{"a": p.slot(&o.A), "b": p.slot(&o.B)})
-		},
-		"tryboot": func(n node) {
-			t := &o.Tryboot
-			p.fields(n, fieldTable{
-				"autoboot":    p.setString(&t.Autoboot),
-				"bootloader":  p.setString(&t.Bootloader),
-				"partition_a": p.setInt(&t.PartitionA, 1, 255),
-				"partition_b": p.setInt(&t.PartitionB, 1, 255),
-			})
-		},
-		"uboot": func(n node) {
-			u := &o.UBoot
-			p.fields(n, fieldTable{
-				"env":       p.setString(&u.Env),
-				"offset":    p.setInt64(&u.Offset, 0, 1<<50),
-				"size":      p.setInt(&u.Size, 16, 1<<24),
-				"redundant": p.setBool(&u.Redundant),
-				"env2":      p.setString(&u.Env2),
-				"offset2":   p.setInt64(&u.Offset2, 0, 1<<50),
-				"cmdline":   p.setString(&u.Cmdline),
-			})
-		},
-		"confirm_after":   p.setDuration(&o.ConfirmAfter),
-		"confirm_timeout": p.setDuration(&o.ConfirmTimeout),
-		"health_interval": p.setDuration(&o.HealthInterval),
-		"commands":        p.setBool(&commands),
-	})
-	o.NoCommands = !commands
-	return o
-}
-
-func (p *parser) slot(dst *ota.SlotPaths) func(node) {
-	return func(n node) {
-		p.fields(n, fieldTable{"rootfs": p.setString(&dst.Rootfs), "boot": p.setString(&dst.Boot)})
-	}
-}
 
 // deviceComponent runs the device services.
 type deviceComponent struct {
@@ -135,7 +32,7 @@ type deviceComponent struct {
 
 // newDeviceComponent builds the component for the device block, or returns nil
 // when the block is absent.
-func newDeviceComponent(opts *options, d *deps) (component, error) {
+func newDeviceComponent(opts *config.Options, srv *broker.Server, store *storage.Store, uplink *leaf.Uplink, log *slog.Logger) (*deviceComponent, error) {
 	cfg := opts.Device
 	if !cfg.Enabled {
 		return nil, nil
@@ -144,15 +41,18 @@ func newDeviceComponent(opts *options, d *deps) (component, error) {
 	if err != nil {
 		return nil, fmt.Errorf("device: %w", err)
 	}
-	log := d.log.With("component", "device")
-	c := &deviceComponent{id: id, cfg: cfg, log: log, lc: d.srv.NewLocalClient(broker.LocalOptions{Name: "device"})}
-	confirmHealth, watchdogHealth := deviceHealth(opts, d)
+	log = log.With("component", "device")
+	c := &deviceComponent{id: id, cfg: cfg, log: log, lc: srv.NewLocalClient(broker.LocalOptions{Name: "device"})}
+	confirmHealth, watchdogHealth := deviceHealth(opts, srv, store, uplink)
 	if cfg.OTA != nil {
 		bc, err := cfg.OTA.NewBootControl()
 		if err != nil {
+			c.Close()
 			return nil, fmt.Errorf("device: %w", err)
 		}
-		c.mgr, err = ota.New(*cfg.OTA, ota.Deps{
+		otaCfg := *cfg.OTA
+		otaCfg.Version = version // the running software's
+		c.mgr, err = ota.New(otaCfg, ota.Deps{
 			Boot:     bc,
 			Reboot:   ota.SyscallReboot{},
 			Health:   confirmHealth,
@@ -163,18 +63,26 @@ func newDeviceComponent(opts *options, d *deps) (component, error) {
 			Log:      log,
 		})
 		if err != nil {
+			c.Close()
 			return nil, fmt.Errorf("device: %w", err)
 		}
 	}
 	if cfg.Watchdog != nil {
 		c.wd, err = watchdog.New(*cfg.Watchdog, watchdog.Open, watchdogHealth, log)
 		if err != nil {
+			c.Close()
 			return nil, fmt.Errorf("device: %w", err)
 		}
 	}
-	d.varz = append(d.varz, c.varz)
 	log.Info("device identity", "id", id.ID())
 	return c, nil
+}
+
+// Close detaches the in-process client; OTA and the watchdog open their
+// devices when they run.
+func (c *deviceComponent) Close() error {
+	c.lc.Close()
+	return nil
 }
 
 // resolveSource turns an install command into a bundle source: a URL, or
@@ -209,27 +117,16 @@ func (c *deviceComponent) publish(subject string, hdr, data []byte) {
 }
 
 // Run runs OTA and the watchdog until ctx ends, and answers signed install
-// commands on $LB.<device-id>.ota.install.
+// commands on $LB.<device-id>.ota.install (ota.Manager.ServeCommands).
 func (c *deviceComponent) Run(ctx context.Context) error {
 	defer c.lc.Close()
 	var wg sync.WaitGroup
-	// Command handlers and the installs they start end before Run returns.
-	var commands sync.WaitGroup
-	defer commands.Wait()
+	errs := make(chan error, 3)
 	if c.mgr != nil {
+		// Installs started by commands end before Run returns.
 		defer c.mgr.Wait()
-	}
-	errs := make(chan error, 2)
-	if c.mgr != nil {
 		if !c.cfg.OTA.NoCommands {
-			subj := ota.InstallSubject(c.id.ID())
-			_, err := c.lc.Subscribe(subj, "", func(m broker.Msg) {
-				data, reply := string(m.Data), string(m.Reply)
-				commands.Go(func() { c.command(ctx, []byte(data), reply) })
-			})
-			if err != nil {
-				return fmt.Errorf("device: %w", err)
-			}
+			wg.Go(func() { errs <- c.mgr.ServeCommands(ctx, c.subscribe) })
 		}
 		wg.Go(func() { errs <- c.mgr.Run(ctx) })
 	}
@@ -245,57 +142,25 @@ func (c *deviceComponent) Run(ctx context.Context) error {
 	return errors.Join(all...)
 }
 
-// command handles one install command and replies with the outcome.
-func (c *deviceComponent) command(ctx context.Context, data []byte, reply string) {
-	err := c.mgr.HandleCommand(ctx, data)
-	if reply == "" {
-		return
-	}
-	ack := map[string]any{"accepted": err == nil}
+// subscribe is the ota.Subscribe of the device's in-process client.
+func (c *deviceComponent) subscribe(subject string, h func(data []byte, reply string)) (func(), error) {
+	sub, err := c.lc.Subscribe(subject, "", func(m broker.Msg) { h(m.Data, string(m.Reply)) })
 	if err != nil {
-		ack["error"] = err.Error()
+		return nil, err
 	}
-	b, _ := json.Marshal(ack)
-	// Signed like status messages, so the cloud knows the device answered.
-	sig, err := c.id.Sign(b)
-	if err != nil {
-		c.log.Warn("device: install reply not sent: cannot sign it", "err", err)
-		return
-	}
-	c.publish(reply, ota.StatusHeader(c.id.ID(), sig), b)
+	return sub.Unsubscribe, nil
 }
 
-// varz shows the device id and the OTA and watchdog state in /varz, in the
-// metadata map until monitor.Varz grows a device section.
+// varz sets the /varz device section: the id, OTA and watchdog state.
 func (c *deviceComponent) varz(v *monitor.Varz) {
-	md := maps.Clone(v.Metadata)
-	if md == nil {
-		md = map[string]string{}
-	}
-	md["device_id"] = c.id.ID()
+	dv := &monitor.DeviceVarz{ID: c.id.ID()}
 	if c.mgr != nil {
-		st := c.mgr.Status()
-		md["ota_state"] = st.State
-		md["ota_booted"] = string(st.Boot.Booted)
-		md["ota_default"] = string(st.Boot.Default)
-		md["ota_trial"] = strconv.FormatBool(st.Boot.Trial)
-		if st.Error != "" {
-			md["ota_error"] = st.Error
-		}
-		if n := len(st.History); n > 0 {
-			last := st.History[n-1]
-			md["ota_last_event"] = last.Event + " " + last.Version + " " + last.Time.Format("2006-01-02T15:04:05Z")
-		}
+		dv.OTA = c.mgr.Varz()
 	}
 	if c.wd != nil {
-		st := c.wd.Status()
-		md["watchdog_pets"] = strconv.FormatInt(st.Pets, 10)
-		md["watchdog_last_reset"] = strconv.FormatBool(st.LastResetByWatchdog)
-		if st.Unhealthy != "" {
-			md["watchdog_unhealthy"] = st.Unhealthy
-		}
+		dv.Watchdog = c.wd.Varz()
 	}
-	v.Metadata = md
+	v.Device = dv
 }
 
 // Health check failures.
@@ -320,15 +185,15 @@ const storeProbeKey = "health-probe"
 //     the daemon runs on without one by design (a reset would not bring
 //     it back) and a read can wait behind a compaction for longer than the
 //     watchdog timeout.
-func deviceHealth(opts *options, d *deps) (confirm []ota.HealthCheck, watchdogChecks []watchdog.HealthCheck) {
-	broker := func(context.Context) error { return d.srv.Healthz() }
-	confirm = append(confirm, ota.HealthCheck{Name: "broker", Check: broker})
-	watchdogChecks = append(watchdogChecks, watchdog.HealthCheck{Name: "broker", Check: broker})
+func deviceHealth(opts *config.Options, srv *broker.Server, store *storage.Store, uplink *leaf.Uplink) (confirm []ota.HealthCheck, watchdogChecks []watchdog.HealthCheck) {
+	brokerCheck := func(context.Context) error { return srv.Healthz() }
+	confirm = append(confirm, ota.HealthCheck{Name: "broker", Check: brokerCheck})
+	watchdogChecks = append(watchdogChecks, watchdog.HealthCheck{Name: "broker", Check: brokerCheck})
 	if opts.Store.Dir != "" {
-		confirm = append(confirm, ota.HealthCheck{Name: "store", Check: storeHealth(d.store)})
+		confirm = append(confirm, ota.HealthCheck{Name: "store", Check: storeHealth(store)})
 	}
 	if len(opts.Leaf.Remotes) > 0 {
-		confirm = append(confirm, ota.HealthCheck{Name: "uplink", Check: uplinkHealth(d.uplink)})
+		confirm = append(confirm, ota.HealthCheck{Name: "uplink", Check: uplinkHealth(uplink)})
 	}
 	return confirm, watchdogChecks
 }
@@ -336,7 +201,7 @@ func deviceHealth(opts *options, d *deps) (confirm []ota.HealthCheck, watchdogCh
 // storeHealth checks that s is open and answers a read. The read runs
 // aside so that the check gives up when ctx ends (a compaction holds the
 // store for a while).
-func storeHealth(s *openStore) func(context.Context) error {
+func storeHealth(s *storage.Store) func(context.Context) error {
 	return func(ctx context.Context) error {
 		if s == nil {
 			return errStoreNotOpen
@@ -359,7 +224,7 @@ func storeHealth(s *openStore) func(context.Context) error {
 }
 
 // uplinkHealth checks that at least one leafnode link is up.
-func uplinkHealth(up *leafUplink) func(context.Context) error {
+func uplinkHealth(up *leaf.Uplink) func(context.Context) error {
 	return func(context.Context) error {
 		if up == nil || up.NumLinks() == 0 {
 			return errUplinkDown

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,52 +22,14 @@ import (
 
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/leaf"
+	"github.com/leafbox/leafbox/broker/monitor"
+	"github.com/leafbox/leafbox/cmd/leafbox/internal/config"
 	"github.com/leafbox/leafbox/device/ota"
 	"github.com/leafbox/leafbox/device/ota/otatest"
 	"github.com/leafbox/leafbox/device/watchdog"
 	"github.com/leafbox/leafbox/internal/testutil"
 	"github.com/leafbox/leafbox/storage"
 )
-
-func TestDeviceConfig(t *testing.T) {
-	_, pub := otatest.Key()
-	good := `device {
-  identity { dir: /data/leafbox }
-  watchdog { device: /dev/watchdog, timeout: 15s }
-  ota {
-    trusted_keys: ["` + pub + `"]
-    board: rpi4
-    boot_control: tryboot
-    tryboot { autoboot: /boot/autoboot.txt, partition_a: 2, partition_b: 3 }
-    slots { a: { rootfs: /dev/mmcblk0p5, boot: /dev/mmcblk0p2 }, b: { rootfs: /dev/mmcblk0p6, boot: /dev/mmcblk0p3 } }
-    confirm_after: 90s
-  }
-}`
-	opts, err := parseConfigData("t.conf", []byte(good))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := opts.Device
-	if !d.Enabled || d.Identity.Dir != "/data/leafbox" || d.Watchdog.Timeout != 15*time.Second ||
-		d.OTA.Board != "rpi4" || d.OTA.B.Boot != "/dev/mmcblk0p3" || d.OTA.ConfirmAfter != 90*time.Second ||
-		d.OTA.StateDir != "/data/leafbox/ota" || d.OTA.Tryboot.PartitionB != 3 || d.OTA.NoCommands {
-		t.Fatalf("parsed %+v %+v %+v", d, d.Watchdog, d.OTA)
-	}
-	bad := []struct{ conf, want string }{
-		{`device { identity { dir: /d }, colour: red }`, "t.conf:1: device.colour: unknown field"},
-		{`device { identity { dir: /d }, watchdog { timeout: "soon" } }`, "device.watchdog.timeout"},
-		{`device { }`, "identity: no directory"},
-		{`device { identity { dir: /d }, ota { board: x } }`, "trusted_keys is empty"},
-		{`device { identity { dir: /d }, ota { trusted_keys: ["nope"], board: x } }`, "is not a public nkey"},
-		{"device {\n identity { dir: /d }\n ota {\n  trusted_keys: [\"" + pub + "\"]\n  board: x\n  boot_control: grub\n  slots { a: { rootfs: /a }, b: { rootfs: /b } }\n }\n}", "boot_control \"grub\""},
-	}
-	for _, c := range bad {
-		_, err := parseConfigData("t.conf", []byte(c.conf))
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%q: err %v, want %q", c.conf, err, c.want)
-		}
-	}
-}
 
 // TestOTASubcommands runs keygen, pack, sign, verify, install and status
 // end to end with the file boot backend.
@@ -163,17 +126,17 @@ func TestDeviceHealthList(t *testing.T) {
 	u, _ := url.Parse("nats://127.0.0.1:1")
 	tests := []struct {
 		name        string
-		opts        options
+		opts        config.Options
 		wantConfirm []string
 		wantFailing []string // confirm checks failing with nothing open
 	}{
-		{"broker only", options{}, []string{"broker"}, nil},
-		{"store configured", options{Store: storage.Config{Dir: "/x"}}, []string{"broker", "store"}, []string{"store"}},
-		{"uplink configured", options{Leaf: leaf.Config{Remotes: []leaf.Remote{{URLs: []*url.URL{u}}}}}, []string{"broker", "uplink"}, []string{"uplink"}},
+		{"broker only", config.Options{}, []string{"broker"}, nil},
+		{"store configured", config.Options{Store: storage.Config{Dir: "/x"}}, []string{"broker", "store"}, []string{"store"}},
+		{"uplink configured", config.Options{Leaf: leaf.Config{Remotes: []leaf.Remote{{URLs: []*url.URL{u}}}}}, []string{"broker", "uplink"}, []string{"uplink"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			confirm, wd := deviceHealth(&tc.opts, &deps{srv: srv})
+			confirm, wd := deviceHealth(&tc.opts, srv, nil, nil)
 			if got := healthNames(confirm, func(h ota.HealthCheck) string { return h.Name }); !slices.Equal(got, tc.wantConfirm) {
 				t.Errorf("confirm checks %v, want %v", got, tc.wantConfirm)
 			}
@@ -227,7 +190,7 @@ func TestDeviceConfirmNeedsUplink(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			opts, err := parseConfigData("t.conf", []byte(fmt.Sprintf(
+			opts, err := config.ParseData("t.conf", []byte(fmt.Sprintf(
 				`leafnodes { reconnect: "50ms", remotes = [ { url: "nats-leaf://127.0.0.1:%d", compression: off } ] }`, tc.port)))
 			if err != nil {
 				t.Fatal(err)
@@ -241,13 +204,12 @@ func TestDeviceConfirmNeedsUplink(t *testing.T) {
 			defer wg.Wait()
 			defer cancel()
 			wg.Go(func() { srv.Run(ctx) })
-			d := &deps{srv: srv, log: slog.New(slog.DiscardHandler)}
-			up, err := newLeafComponent(opts, d)
+			up, err := newLeafComponent(opts, srv, nil, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
 			}
 			wg.Go(func() { up.Run(ctx) })
-			confirm, _ := deviceHealth(opts, d)
+			confirm, _ := deviceHealth(opts, srv, nil, up.get())
 
 			dir := t.TempDir()
 			_, pub := otatest.Key()
@@ -287,7 +249,7 @@ func TestDeviceConfirmNeedsUplink(t *testing.T) {
 func TestDeviceStatusSigned(t *testing.T) {
 	dir := t.TempDir()
 	_, pub := otatest.Key()
-	opts, err := parseConfigData("t.conf", []byte(fmt.Sprintf(`device {
+	opts, err := config.ParseData("t.conf", []byte(fmt.Sprintf(`device {
   identity { dir: %q }
   ota {
     trusted_keys: [%q], board: b, boot_control: file, boot_file: %q
@@ -314,7 +276,7 @@ func TestDeviceStatusSigned(t *testing.T) {
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	c, err := newDeviceComponent(opts, &deps{srv: srv, log: slog.New(slog.DiscardHandler)})
+	c, err := newDeviceComponent(opts, srv, nil, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +288,7 @@ func TestDeviceStatusSigned(t *testing.T) {
 		t.Fatal("no status message")
 	}
 	id := strings.Split(m.Subject, ".")[1]
-	if id != c.(*deviceComponent).id.ID() || m.Header.Get(ota.HeaderDevice) != id {
+	if id != c.id.ID() || m.Header.Get(ota.HeaderDevice) != id {
 		t.Fatalf("subject %q, device header %q", m.Subject, m.Header.Get(ota.HeaderDevice))
 	}
 	kp, err := nkeys.FromPublicKey(id)
@@ -342,5 +304,63 @@ func TestDeviceStatusSigned(t *testing.T) {
 	}
 	if err := kp.Verify(append(bytes.Clone(m.Data), ' '), sig); err == nil {
 		t.Fatal("signature verifies a changed payload")
+	}
+}
+
+// TestDeviceVarz pins the /varz device section: the device id, the OTA
+// state with the booted and default slots, and no watchdog object without
+// a watchdog block; nats-server's metadata map is left alone.
+func TestDeviceVarz(t *testing.T) {
+	dir := t.TempDir()
+	_, pub := otatest.Key()
+	bootFile := filepath.Join(dir, "boot.json")
+	if err := ota.WriteFileBoot(bootFile, ota.FileBootState{Default: ota.SlotA, Booted: ota.SlotA}); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := config.ParseData("t.conf", []byte(fmt.Sprintf(`device {
+  identity { dir: %q }
+  ota {
+    trusted_keys: [%q], board: b, boot_control: file, boot_file: %q
+    slots { a: { rootfs: %q }, b: { rootfs: %q } }
+  }
+}`, filepath.Join(dir, "id"), pub, bootFile, filepath.Join(dir, "a"), filepath.Join(dir, "b"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := broker.New(broker.Config{Host: "127.0.0.1", Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	c, err := newDeviceComponent(opts, srv, nil, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	v := monitor.Varz{Metadata: map[string]string{"k": "v"}}
+	c.varz(&v)
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Metadata map[string]string `json:"metadata"`
+		Device   map[string]any    `json:"device"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Metadata) != 1 || doc.Metadata["k"] != "v" {
+		t.Errorf("metadata %v", doc.Metadata)
+	}
+	if doc.Device["id"] != c.id.ID() {
+		t.Errorf("device id %v, want %s", doc.Device["id"], c.id.ID())
+	}
+	o, _ := doc.Device["ota"].(map[string]any)
+	if o["state"] != ota.StateIdle || o["booted"] != "a" || o["default"] != "a" || o["trial"] != false {
+		t.Errorf("ota section %v", doc.Device["ota"])
+	}
+	if _, ok := doc.Device["watchdog"]; ok {
+		t.Errorf("watchdog section without a watchdog: %v", doc.Device["watchdog"])
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/leafbox/leafbox/bridge/mqtt"
 	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/cmd/leafbox/internal/config"
 	"github.com/leafbox/leafbox/internal/testutil"
 	"github.com/leafbox/leafbox/storage"
 )
@@ -154,27 +155,27 @@ func TestMQTTDurableForward(t *testing.T) {
 	defer bstop()
 	go srv.Run(bctx)
 	port := testutil.FreePort(t)
-	opts := &options{
+	opts := &config.Options{
 		Store: storage.Config{Dir: t.TempDir(), Forward: []storage.ForwardRule{{Subjects: []string{"tele.>"}}}},
 		MQTT:  mqtt.Config{Listen: true, Host: "127.0.0.1", Port: port},
 	}
-	d := &deps{srv: srv, log: slog.New(slog.DiscardHandler)}
-	var comps []namedComponent
-	for _, b := range []struct {
-		name  string
-		build func(*options, *deps) (component, error)
-	}{{"store", newStoreComponent}, {"forward", newForwardComponent}, {"mqtt", newMQTTComponent}} {
-		c, err := b.build(opts, d)
-		if err != nil || c == nil {
-			t.Fatalf("%s: %v", b.name, err)
-		}
-		comps = append(comps, namedComponent{b.name, c})
+	log := slog.New(slog.DiscardHandler)
+	sc := newStoreComponent(opts.Store, log)
+	if sc == nil {
+		t.Fatalf("store: %v", nil)
 	}
-	if d.fwd == nil {
-		t.Fatal("no forwarder in deps")
+	store := sc.open()
+	fwd, err := newForwardComponent(opts, srv, store, log)
+	if err != nil || fwd == nil {
+		t.Fatalf("forward: %v", err)
 	}
+	mc, err := newMQTTComponent(opts, srv, store, fwd, log)
+	if err != nil || mc == nil {
+		t.Fatalf("mqtt: %v", err)
+	}
+	comps := []namedComponent{{"store", sc}, {"forward", fwd}, {"mqtt", mc}}
 	ctx, cancel := context.WithCancel(context.Background())
-	wait := runComponents(ctx, comps, d.log)
+	wait := runComponents(ctx, comps, log)
 	defer func() { cancel(); wait() }()
 
 	var local atomic.Int64
@@ -197,7 +198,7 @@ func TestMQTTDurableForward(t *testing.T) {
 	if tok := c.Publish("tele/m1", 1, false, []byte("v")); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatal("publish failed")
 	}
-	q := d.store.Queues()[0]
+	q := store.Queues()[0]
 	// PUBACK came after the commit: the record is there already.
 	if st := q.Stats(); st.LastSeq != 1 {
 		t.Fatalf("queue after PUBACK: %+v", st)
@@ -208,7 +209,7 @@ func TestMQTTDurableForward(t *testing.T) {
 		t.Fatal("MQTT subscriber got nothing")
 	}
 	testutil.WaitForf(t, 5*time.Second, func() bool { return local.Load() == 1 }, "NATS subscriber")
-	if err := d.store.Sync(); err != nil {
+	if err := store.Sync(); err != nil {
 		t.Fatal(err)
 	}
 	// A sentinel on a topic nothing forwards, to the same client: paho

@@ -2,207 +2,68 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"math"
+	"log/slog"
 	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/leafbox/leafbox/bridge/mqtt"
 	"github.com/leafbox/leafbox/bridge/mqtt/boltstore"
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/auth"
+	"github.com/leafbox/leafbox/cmd/leafbox/internal/config"
+	"github.com/leafbox/leafbox/storage"
+	"github.com/leafbox/leafbox/storage/forward"
 )
-
-// mqtt parses the mqtt block into options.MQTT:
-//
-//	mqtt {
-//	  listen: 0.0.0.0:1883        # or host / port
-//	  tls { cert_file, key_file, ca_file, verify }
-//	  max_connections: 1000, max_payload: 1MB
-//	  ack_wait: 30s, max_ack_pending: 1024
-//	  no_auth_user: sensors       # a user of the authorization block
-//	}
-//
-// Users and permissions are the top-level authorization block's, as for
-// NATS clients.
-func (p *parser) mqtt(n node) {
-	c := &p.opts.MQTT
-	c.Listen = true
-	p.fields(n, fieldTable{
-		"listen": func(n node) {
-			if host, port, hostSet, ok := p.hostPort(n); ok {
-				if hostSet {
-					c.Host = host
-				}
-				c.Port = port
-			}
-		},
-		"host":            p.setHost(&c.Host),
-		"port":            p.setPort(&c.Port),
-		"tls":             func(n node) { c.TLS = p.mqttTLS(n) },
-		"max_connections": p.setInt(&c.MaxConnections, 0, math.MaxInt32),
-		"ack_wait":        p.setDuration(&c.AckWait),
-		"max_ack_pending": p.setInt(&c.MaxAckPending, 0, 0xffff),
-		"max_payload":     p.setSizeInt(&c.MaxPayload, maxPayloadLimit),
-		"no_auth_user":    p.setString(&c.NoAuthUser),
-	})
-	if err := c.Validate(); err != nil {
-		p.fail(n, err)
-	}
-}
-
-// setSizeInt reads a size into an int capped at limit.
-func (p *parser) setSizeInt(dst *int, limit int64) func(node) {
-	return func(n node) {
-		var v int64
-		p.setSize(&v)(n)
-		if v > limit {
-			p.failf(n, "%d is above the limit %d", v, limit)
-			return
-		}
-		*dst = int(v)
-	}
-}
-
-// mqttTLS parses the mqtt block's tls { cert_file, key_file, ca_file,
-// verify, timeout }, the same block as the client port's.
-func (p *parser) mqttTLS(n node) *tls.Config {
-	var timeout time.Duration // the listener handshakes within its connect timeout
-	cfg, _ := p.serverTLS(n, &timeout)
-	return cfg
-}
-
-// mqttBridges parses bridges { mqtt = [ { url, client_id, username,
-// password, tls {}, clean_session, import: [...], export: [...] } ] }.
-// bridges.go routes its mqtt key here.
-func (p *parser) mqttBridges(n node) []mqtt.BridgeConfig {
-	var out []mqtt.BridgeConfig
-	for i, e := range p.blocks(n, "mqtt") {
-		var c mqtt.BridgeConfig
-		errs := len(p.errs)
-		p.fields(e, fieldTable{
-			"name":          p.setString(&c.Name),
-			"url":           p.setString(&c.URL),
-			"client_id":     p.setString(&c.ClientID),
-			"username":      p.setString(&c.Username),
-			"user":          p.setString(&c.Username),
-			"password":      p.setString(&c.Password),
-			"clean_session": p.setBool(&c.CleanSession),
-			"retry_min":     p.setDuration(&c.RetryMin),
-			"retry_max":     p.setDuration(&c.RetryMax),
-			"tls": func(n node) {
-				// A client needs no key pair: only ca_file (and an
-				// optional client certificate).
-				c.TLS = p.mqttClientTLS(n)
-			},
-			"import": func(n node) {
-				for _, r := range p.blocks(n, "import") {
-					var ir mqtt.ImportRule
-					p.fields(r, fieldTable{
-						"topic":   p.setString(&ir.Topic),
-						"subject": p.setString(&ir.Subject),
-						"qos":     p.setQoS(&ir.QoS),
-					})
-					c.Import = append(c.Import, ir)
-				}
-			},
-			"export": func(n node) {
-				for _, r := range p.blocks(n, "export") {
-					var er mqtt.ExportRule
-					p.fields(r, fieldTable{
-						"subject": p.setString(&er.Subject),
-						"topic":   p.setString(&er.Topic),
-						"qos":     p.setQoS(&er.QoS),
-						"retain":  p.setBool(&er.Retain),
-					})
-					c.Export = append(c.Export, er)
-				}
-			},
-		})
-		if len(p.errs) > errs {
-			continue
-		}
-		c = c.WithDefaults(i)
-		if err := c.Validate(); err != nil {
-			p.fail(e, err)
-			continue
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
-func (p *parser) setQoS(dst *byte) func(node) {
-	return func(n node) {
-		if v, ok := p.intRange(n, 0, 2); ok {
-			*dst = byte(v)
-		}
-	}
-}
-
-// mqttClientTLS parses a bridge's tls { ca_file, cert_file, key_file };
-// the broker's certificate is always verified.
-func (p *parser) mqttClientTLS(n node) *tls.Config {
-	var cert, key, ca tlsFile
-	before := len(p.errs)
-	p.fields(n, fieldTable{"cert_file": p.setTLSFile(&cert), "key_file": p.setTLSFile(&key), "ca_file": p.setTLSFile(&ca)})
-	if len(p.errs) > before {
-		return nil
-	}
-	return p.clientTLS(n, cert, key, ca)
-}
 
 // newMQTTComponent builds the MQTT listener and client bridges, or returns
 // nil when neither is configured.
-func newMQTTComponent(opts *options, d *deps) (component, error) {
+func newMQTTComponent(opts *config.Options, srv *broker.Server, st *storage.Store, fwd *forward.Forwarder, log *slog.Logger) (*mqttComponent, error) {
 	cfg := opts.MQTT
 	if !cfg.Listen && len(cfg.Bridges) == 0 {
 		return nil, nil
 	}
 	c := &mqttComponent{}
-	lc := d.srv.NewLocalClient(broker.LocalOptions{Name: "mqtt"})
+	lc := srv.NewLocalClient(broker.LocalOptions{Name: "mqtt"})
 	c.clients = append(c.clients, lc)
 	conn := localConn{lc}
 	if cfg.Listen {
 		var store mqtt.Store
-		if d.store != nil {
-			store = boltstore.New(d.store)
+		if st != nil {
+			store = boltstore.New(st)
 		} else {
-			d.log.Warn("mqtt: no store.dir: retained messages and persistent sessions are lost on restart")
+			log.Warn("mqtt: no store.dir: retained messages and persistent sessions are lost on restart")
 		}
-		ma, err := newMQTTAuth(d.srv, opts.Broker.Auth, cfg.NoAuthUser)
+		ma, err := mqtt.NewAuth(srv, opts.Broker.Auth, cfg.NoAuthUser)
 		if err != nil {
-			c.close()
+			c.Close()
 			return nil, err
 		}
 		c.auth = ma
 		var durable mqtt.Durable
-		if d.fwd != nil {
-			durable = d.fwd
+		if fwd != nil {
+			durable = fwd
 		}
 		l, err := mqtt.New(cfg, mqtt.Deps{
 			Conn:    conn,
-			Auth:    ma.check,
+			Auth:    ma.Check,
 			Store:   store,
 			Durable: durable,
-			Log:     d.log,
+			Log:     log,
 		})
 		if err != nil {
-			c.close()
+			c.Close()
 			return nil, fmt.Errorf("mqtt: %w", err)
 		}
 		c.listener = l
-		d.log.Info("mqtt listening", "listen", l.Addr().String(), "tls", cfg.TLS != nil)
+		log.Info("mqtt listening", "listen", l.Addr().String(), "tls", cfg.TLS != nil)
 	}
 	for _, bc := range cfg.Bridges {
-		blc := d.srv.NewLocalClient(broker.LocalOptions{Name: "mqtt-bridge:" + bc.Name, NoEcho: true})
+		blc := srv.NewLocalClient(broker.LocalOptions{Name: "mqtt-bridge:" + bc.Name, NoEcho: true})
 		c.clients = append(c.clients, blc)
-		b, err := mqtt.NewBridge(bc, localConn{blc}, d.log)
+		b, err := mqtt.NewBridge(bc, localConn{blc}, log)
 		if err != nil {
-			c.close()
+			c.Close()
 			return nil, err
 		}
 		c.bridges = append(c.bridges, b)
@@ -213,7 +74,7 @@ func newMQTTComponent(opts *options, d *deps) (component, error) {
 // mqttComponent runs the listener and the client bridges.
 type mqttComponent struct {
 	listener *mqtt.Listener
-	auth     *mqttAuth // with the listener
+	auth     *mqtt.Auth // with the listener
 	bridges  []*mqtt.Bridge
 	clients  []*broker.LocalClient
 }
@@ -225,19 +86,19 @@ func (c *mqttComponent) prepareAuthReload(cfg auth.Config) (apply func(), err er
 	if c.listener == nil {
 		return func() {}, nil
 	}
-	anon, err := c.auth.anonFor(cfg)
+	applyAuth, err := c.auth.PrepareReload(cfg)
 	if err != nil {
 		return nil, err
 	}
 	return func() {
-		c.auth.anon.Store(anon)
+		applyAuth()
 		c.listener.Reauthorize()
 	}, nil
 }
 
 // Run serves until ctx ends.
 func (c *mqttComponent) Run(ctx context.Context) error {
-	defer c.close()
+	defer c.closeClients()
 	var wg sync.WaitGroup
 	errs := make([]error, len(c.bridges)+1)
 	for i, b := range c.bridges {
@@ -250,56 +111,18 @@ func (c *mqttComponent) Run(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (c *mqttComponent) close() {
+// Close releases the listener's port and the in-process clients.
+func (c *mqttComponent) Close() error {
+	var err error
+	if c.listener != nil {
+		err = c.listener.Close()
+	}
+	c.closeClients()
+	return err
+}
+
+func (c *mqttComponent) closeClients() {
 	for _, lc := range c.clients {
 		lc.Close()
 	}
-}
-
-// mqttAuth checks MQTT credentials against the broker's live
-// authorization, so SIGHUP reloads apply. With the mqtt block's
-// no_auth_user, connections without credentials become that user, looked
-// up in the same authorization (rebuilt on reload by prepareAuthReload).
-type mqttAuth struct {
-	srv        *broker.Server
-	noAuthUser string
-	// anon authenticates connections without credentials; nil when the
-	// mqtt block has no no_auth_user.
-	anon atomic.Pointer[auth.Authenticator]
-}
-
-func newMQTTAuth(srv *broker.Server, cfg auth.Config, noAuthUser string) (*mqttAuth, error) {
-	ma := &mqttAuth{srv: srv, noAuthUser: noAuthUser}
-	anon, err := ma.anonFor(cfg)
-	if err != nil {
-		return nil, err
-	}
-	ma.anon.Store(anon)
-	return ma, nil
-}
-
-// anonFor builds the no_auth_user authenticator for cfg (nil without one).
-func (ma *mqttAuth) anonFor(cfg auth.Config) (*auth.Authenticator, error) {
-	if ma.noAuthUser == "" {
-		return nil, nil
-	}
-	cfg.NoAuthUser = ma.noAuthUser
-	a, err := auth.New(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("mqtt no_auth_user: %w", err)
-	}
-	return a, nil
-}
-
-// check is the listener's mqtt.AuthFunc.
-func (ma *mqttAuth) check(user, pass string, hasUser bool) (mqtt.Permissions, error) {
-	a := ma.srv.Authenticator()
-	if anon := ma.anon.Load(); anon != nil && !hasUser {
-		a = anon
-	}
-	id, err := a.Authenticate(auth.Credentials{Username: user, Password: pass}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return id.Perms, nil
 }

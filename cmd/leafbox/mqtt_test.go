@@ -13,70 +13,10 @@ import (
 	"github.com/leafbox/leafbox/bridge/mqtt"
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/auth"
+	"github.com/leafbox/leafbox/cmd/leafbox/internal/config"
 	"github.com/leafbox/leafbox/internal/testutil"
 	"github.com/leafbox/leafbox/storage"
 )
-
-func TestParseMQTTBlock(t *testing.T) {
-	opts, err := parseConfigData("mqtt.conf", []byte(`
-authorization { users = [ { user: dev, password: pw } ] }
-mqtt {
-  listen: "127.0.0.1:1884"
-  max_connections: 50
-  ack_wait: "10s"
-  max_ack_pending: 100
-  max_payload: 64KB
-  no_auth_user: dev
-}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := opts.MQTT
-	if !c.Listen || c.Host != "127.0.0.1" || c.Port != 1884 || c.MaxConnections != 50 ||
-		c.AckWait != 10*time.Second || c.MaxAckPending != 100 || c.MaxPayload != 64<<10 || c.NoAuthUser != "dev" {
-		t.Fatalf("parsed %+v", c)
-	}
-}
-
-func TestParseMQTTErrors(t *testing.T) {
-	for _, tc := range []struct{ conf, want string }{
-		{`mqtt { listen: "nohost" }`, "host:port"},
-		{`mqtt { bogus: 1 }`, "bogus"},
-		{`mqtt { max_ack_pending: 70000 }`, "max_ack_pending"},
-		{`mqtt { ack_wait: "-1s" }`, "ack_wait"},
-		{`mqtt { tls { cert_file: "x" } }`, "key_file"},
-	} {
-		_, err := parseConfigData("bad.conf", []byte(tc.conf))
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: err %v, want it to mention %q", tc.conf, err, tc.want)
-		}
-	}
-}
-
-func TestParseMQTTBridges(t *testing.T) {
-	p := &parser{opts: &options{}, seen: map[string]node{}}
-	m := map[string]any{"mqtt": []any{map[string]any{
-		"url": "tcp://plant:1883", "client_id": "gw1", "clean_session": true,
-		"import": []any{map[string]any{"topic": "plant/#", "subject": "site.>", "qos": int64(1)}},
-		"export": []any{map[string]any{"subject": "cmd.>", "topic": "gw/#", "qos": int64(0), "retain": true}},
-	}}}
-	var got []mqtt.BridgeConfig
-	p.fields(node{file: "x.conf", val: m}, fieldTable{"mqtt": func(n node) { got = p.mqttBridges(n) }})
-	if len(p.errs) > 0 {
-		t.Fatal(p.errs)
-	}
-	if len(got) != 1 || got[0].URL != "tcp://plant:1883" || got[0].ClientID != "gw1" || !got[0].CleanSession ||
-		got[0].Import[0] != (mqtt.ImportRule{Topic: "plant/#", Subject: "site.>", QoS: 1}) ||
-		got[0].Export[0] != (mqtt.ExportRule{Subject: "cmd.>", Topic: "gw/#", Retain: true}) {
-		t.Fatalf("parsed %+v", got)
-	}
-	p.errs = nil
-	m["mqtt"] = []any{map[string]any{"url": "tcp://x:1", "import": []any{map[string]any{"topic": "a/#/b"}}}}
-	p.fields(node{file: "x.conf", val: m}, fieldTable{"mqtt": func(n node) { got = p.mqttBridges(n) }})
-	if len(p.errs) == 0 {
-		t.Fatal("bad import topic accepted")
-	}
-}
 
 // TestMQTTComponentWithStoreAndAuth runs the component over a real store
 // and the broker's users: a retained message survives a restart of both.
@@ -92,20 +32,20 @@ func TestMQTTComponentWithStoreAndAuth(t *testing.T) {
 	go srv.Run(bctx)
 	port := testutil.FreePort(t)
 	start := func() (stop func()) {
-		opts := &options{Broker: broker.Config{Auth: authCfg},
+		opts := &config.Options{Broker: broker.Config{Auth: authCfg},
 			Store: storage.Config{Dir: dir}, MQTT: mqtt.Config{Listen: true, Host: "127.0.0.1", Port: port}}
-		d := &deps{srv: srv, log: slog.New(slog.DiscardHandler)}
-		sc, err := newStoreComponent(opts, d)
-		if err != nil || d.store == nil {
-			t.Fatalf("store: %v", err)
+		log := slog.New(slog.DiscardHandler)
+		sc := newStoreComponent(opts.Store, log)
+		if sc == nil {
+			t.Fatalf("store: %v", nil)
 		}
-		mc, err := newMQTTComponent(opts, d)
+		mc, err := newMQTTComponent(opts, srv, sc.open(), nil, log)
 		if err != nil || mc == nil {
 			t.Fatalf("mqtt: %v", err)
 		}
 		comps := []namedComponent{{"store", sc}, {"mqtt", mc}}
 		ctx, cancel := context.WithCancel(context.Background())
-		wait := runComponents(ctx, comps, d.log)
+		wait := runComponents(ctx, comps, log)
 		return func() { cancel(); wait() }
 	}
 	url := "tcp://127.0.0.1:" + strconv.Itoa(port)
@@ -181,25 +121,21 @@ func mqttReloadConf(after bool) string {
 func TestMQTTReload(t *testing.T) {
 	dir := t.TempDir()
 	conf := daemonWriteConf(t, dir, "leafbox.conf", mqttReloadConf(false))
-	opts, err := loadOptions([]string{"-c", conf})
+	opts, err := config.Load([]string{"-c", conf})
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &daemonBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	srv, err := broker.New(opts.Broker)
+	d, err := newDaemon(opts, log)
 	if err != nil {
 		t.Fatal(err)
 	}
+	srv, comps := d.srv, d.comps
 	bctx, bstop := context.WithCancel(context.Background())
 	bdone := make(chan struct{})
 	go func() { defer close(bdone); srv.Run(bctx) }()
 	t.Cleanup(func() { bstop(); <-bdone })
-	d := &deps{srv: srv, log: log}
-	comps, err := newComponents(opts, d)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	wait := runComponents(ctx, comps, log)
 	t.Cleanup(func() { cancel(); wait() })

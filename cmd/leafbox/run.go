@@ -16,7 +16,7 @@ import (
 
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/auth"
-	"github.com/leafbox/leafbox/broker/monitor"
+	"github.com/leafbox/leafbox/cmd/leafbox/internal/config"
 )
 
 // run is the whole daemon: it parses flags and config, starts the broker and
@@ -25,14 +25,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code, ok := runSubcommand(ctx, args, stdout, stderr); ok {
 		return code
 	}
-	opts, err := loadOptions(args)
+	opts, err := config.Load(args)
 	if errors.Is(err, flag.ErrHelp) {
-		usage(stdout)
+		config.Usage(stdout)
 		return 0
 	}
-	if errors.Is(err, errCommandLine) {
+	if errors.Is(err, config.ErrCommandLine) {
 		fmt.Fprintf(stderr, "leafbox: %v\n\n", err)
-		usage(stderr)
+		config.Usage(stderr)
 		return 1
 	}
 	if err != nil {
@@ -67,32 +67,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer signal.Stop(hup)
 
 	var warnings []string
-	if opts.insecureListen() {
+	if opts.InsecureListen() {
 		w := fmt.Sprintf("listening on %s without authorization: any host that can reach this port can publish and subscribe", opts.Broker.Host)
 		warnings = append(warnings, w)
 		log.Warn("INSECURE: " + w)
 	}
-	srv, err := broker.New(opts.Broker, broker.WithVersion(version), broker.WithWarnings(warnings...))
+	d, err := newDaemon(opts, log, broker.WithVersion(version), broker.WithWarnings(warnings...))
 	if err != nil {
-		log.Error("cannot start broker", "err", err)
-		return 1
-	}
-	d := &deps{srv: srv, log: log}
-	comps, err := newComponents(opts, d)
-	if err != nil {
-		log.Error("cannot start", "err", err)
-		srv.Close()
-		return 1
-	}
-	var mon *monitor.Server
-	if opts.HTTPPort != 0 {
-		mon, err = monitor.New(monitor.Config{Host: opts.HTTPHost, Port: opts.HTTPPort}, monitorSource{srv, d}, log)
-		if err != nil {
-			log.Error("cannot start monitoring", "err", err)
-			srv.Close()
-			return 1
+		if se := (*startError)(nil); errors.As(err, &se) {
+			log.Error("cannot start "+se.part, "err", se.err)
+		} else {
+			log.Error("cannot start", "err", err)
 		}
+		return 1
 	}
+	srv, comps, mon := d.srv, d.comps, d.mon
 
 	httpAddr := "disabled"
 	if mon != nil {
@@ -155,8 +144,8 @@ type authReloader interface {
 // reload re-reads the config file and applies its authorization block to
 // the broker, then to the components that authenticate clients of their
 // own. Nothing changes unless every part accepts the new block.
-func reload(opts *options, srv *broker.Server, comps []namedComponent, log *slog.Logger) {
-	fresh, err := opts.reload()
+func reload(opts *config.Options, srv *broker.Server, comps []namedComponent, log *slog.Logger) {
+	fresh, err := opts.Reload()
 	if err != nil {
 		log.Error("SIGHUP: reload failed, keeping the running configuration", "err", err)
 		return
@@ -184,7 +173,7 @@ func reload(opts *options, srv *broker.Server, comps []namedComponent, log *slog
 }
 
 // checkOptions runs the validation the daemon would run at start.
-func checkOptions(opts *options) error {
+func checkOptions(opts *config.Options) error {
 	var errs []error
 	if err := opts.Broker.Validate(); err != nil {
 		errs = append(errs, err)
@@ -195,7 +184,7 @@ func checkOptions(opts *options) error {
 	return errors.Join(errs...)
 }
 
-func configName(opts *options) string {
+func configName(opts *config.Options) string {
 	if opts.ConfigFile == "" {
 		return "default.conf (embedded)"
 	}
@@ -204,7 +193,7 @@ func configName(opts *options) string {
 
 // listenAddr is the client address as configured, with the bound port (a
 // wildcard host would otherwise print as [::]).
-func listenAddr(opts *options, srv *broker.Server) string {
+func listenAddr(opts *config.Options, srv *broker.Server) string {
 	_, port, err := net.SplitHostPort(srv.Addr().String())
 	if err != nil {
 		return srv.Addr().String()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nkeys"
 
+	"github.com/leafbox/leafbox/cmd/leafbox/internal/config"
 	"github.com/leafbox/leafbox/device/identity"
 	"github.com/leafbox/leafbox/device/ota"
 	"github.com/leafbox/leafbox/device/ota/httpget"
@@ -84,11 +85,11 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 }
 
 // deviceOptions loads a config file that has a device block.
-func deviceOptions(path string) (*options, error) {
+func deviceOptions(path string) (*config.Options, error) {
 	if path == "" {
 		return nil, errors.New("-c FILE is required")
 	}
-	opts, err := parseConfigFile(path)
+	opts, err := config.ParseFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +287,9 @@ func otaManager(path string) (*ota.Manager, error) {
 	if id, err := identity.Load(opts.Device.Identity.Dir); err == nil {
 		deviceID = id.ID()
 	}
-	return ota.New(*cfg, ota.Deps{Boot: bc, Reboot: ota.SyscallReboot{}, DeviceID: deviceID})
+	otaCfg := *cfg
+	otaCfg.Version = version // the running software's
+	return ota.New(otaCfg, ota.Deps{Boot: bc, Reboot: ota.SyscallReboot{}, DeviceID: deviceID})
 }
 
 func cmdInstall(ctx context.Context, args []string, stdout io.Writer) error {

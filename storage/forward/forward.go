@@ -246,6 +246,14 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	return nil
 }
 
+// Close drops the subscriptions New made, for a Forwarder that will not
+// run (the daemon failed to start after building it). Run drops them
+// itself when its context ends; Close is harmless after Run.
+func (f *Forwarder) Close() error {
+	f.closeClients()
+	return nil
+}
+
 func (f *Forwarder) closeClients() {
 	if f.ackClient != nil {
 		f.ackClient.Close()

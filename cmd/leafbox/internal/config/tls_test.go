@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"crypto/ecdsa"
@@ -95,7 +95,7 @@ func TestTLSBlock(t *testing.T) {
 	pki := newTestPKI(t)
 	conf := fmt.Sprintf("listen: 0.0.0.0:4222\ntls {\n  cert_file: %q\n  key_file: %q\n  ca_file: %q\n  verify: true\n  timeout: 3\n}\n",
 		pki.certFile, pki.keyFile, pki.caFile)
-	o, err := parseConfigData("tls.conf", []byte(conf))
+	o, err := ParseData("tls.conf", []byte(conf))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestTLSBlock(t *testing.T) {
 	if !b.TLSVerify || b.TLSTimeout != 3*time.Second {
 		t.Errorf("TLSVerify %v TLSTimeout %v; want true, 3s", b.TLSVerify, b.TLSTimeout)
 	}
-	if o.insecureListen() {
+	if o.InsecureListen() {
 		t.Error("verified client certificates should count as authorization")
 	}
 	// The config really serves: a client with a certificate from the CA gets through.
@@ -121,7 +121,7 @@ func TestTLSBlockWithoutVerify(t *testing.T) {
 	pki := newTestPKI(t)
 	for _, timeout := range []string{"0.5", `"500ms"`} {
 		conf := fmt.Sprintf("tls {\n cert_file: %q\n key_file: %q\n timeout: %s\n}\n", pki.certFile, pki.keyFile, timeout)
-		o, err := parseConfigData("tls.conf", []byte(conf))
+		o, err := ParseData("tls.conf", []byte(conf))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,7 +188,7 @@ func TestTLSErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o, err := parseConfigData("tls.conf", []byte("tls {\n"+tt.body+"\n}\n"))
+			o, err := ParseData("tls.conf", []byte("tls {\n"+tt.body+"\n}\n"))
 			if err == nil {
 				t.Fatalf("no error; options %+v", o)
 			}

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -11,12 +11,12 @@ import (
 	"time"
 )
 
-// Sentinel errors of configuration problems; each is wrapped in a *configError
+// Sentinel errors of configuration problems; each is wrapped in a *Error
 // that says where it happened.
 var (
-	errUnknownField = errors.New("unknown field")
-	errWrongType    = errors.New("wrong type")
-	errBadValue     = errors.New("bad value")
+	ErrUnknownField = errors.New("unknown field")
+	ErrWrongType    = errors.New("wrong type")
+	ErrBadValue     = errors.New("bad value")
 )
 
 // maxSecondsDuration bounds durations given as a bare number of seconds. The conf
@@ -24,16 +24,16 @@ var (
 // of seconds is nearly always a duration that should have been quoted.
 const maxSecondsDuration = 24 * time.Hour
 
-// configError is one problem in a configuration file, printed as
+// Error is one problem in a configuration file, printed as
 // "FILE:LINE: KEY: message".
-type configError struct {
+type Error struct {
 	File string
 	Line int
 	Key  string
 	Err  error
 }
 
-func (e *configError) Error() string {
+func (e *Error) Error() string {
 	switch {
 	case e.Line > 0 && e.Key != "":
 		return fmt.Sprintf("%s:%d: %s: %v", e.File, e.Line, e.Key, e.Err)
@@ -46,7 +46,7 @@ func (e *configError) Error() string {
 	}
 }
 
-func (e *configError) Unwrap() error { return e.Err }
+func (e *Error) Unwrap() error { return e.Err }
 
 // token is what the conf package wraps every value in when parsing with checks.
 type token interface {
@@ -95,7 +95,7 @@ func (n node) elem(i int, raw any) node {
 
 // parser collects the options and every problem found while filling them.
 type parser struct {
-	opts *options
+	opts *Options
 	errs []error
 	// seen holds the top-level keys found, for checks that span keys.
 	seen map[string]node
@@ -103,17 +103,17 @@ type parser struct {
 
 // fail records a problem at n.
 func (p *parser) fail(n node, err error) {
-	p.errs = append(p.errs, &configError{File: n.file, Line: n.line, Key: n.path, Err: err})
+	p.errs = append(p.errs, &Error{File: n.file, Line: n.line, Key: n.path, Err: err})
 }
 
 // failf records a bad value at n.
 func (p *parser) failf(n node, format string, args ...any) {
-	p.fail(n, fmt.Errorf("%w: %s", errBadValue, fmt.Sprintf(format, args...)))
+	p.fail(n, fmt.Errorf("%w: %s", ErrBadValue, fmt.Sprintf(format, args...)))
 }
 
 // wrongType records that n does not hold the kind of value wanted.
 func (p *parser) wrongType(n node, want string) {
-	p.fail(n, fmt.Errorf("%w: expected %s, got %s", errWrongType, want, kindOf(n.val)))
+	p.fail(n, fmt.Errorf("%w: expected %s, got %s", ErrWrongType, want, kindOf(n.val)))
 }
 
 // kindOf names a conf value's type the way a config author thinks of it.
@@ -170,7 +170,7 @@ func (p *parser) fields(n node, table fieldTable) {
 			continue
 		}
 		if !kid.usedVar {
-			p.fail(kid, errUnknownField)
+			p.fail(kid, ErrUnknownField)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"strings"
@@ -165,15 +165,7 @@ func validPermSubject(s string, queueOK bool) bool {
 // safety net for rules this parser does not check itself. It only runs when
 // the block parsed cleanly, so a problem is not reported twice.
 func (p *parser) checkAuth(at node) {
-	err := p.opts.Broker.Auth.Validate()
-	if err == nil {
-		return
+	for _, e := range joined(p.opts.Broker.Auth.Validate()) {
+		p.fail(at, e)
 	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range j.Unwrap() {
-			p.fail(at, e)
-		}
-		return
-	}
-	p.fail(at, err)
 }

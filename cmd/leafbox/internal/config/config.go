@@ -1,4 +1,9 @@
-package main
+// Package config turns the daemon's command line and configuration file
+// (nats-server syntax) into Options: the components' own Config types,
+// filled and validated, with every problem reported as FILE:LINE: KEY.
+// Rules that span fields belong to the components' Validate methods; the
+// decoder only places what they report in the file.
+package config
 
 import (
 	_ "embed"
@@ -35,8 +40,8 @@ const defaultConfName = "default.conf"
 // a few hundred MB of RAM refuses anything above 64MB outright.
 const maxPayloadLimit = 64 << 20
 
-// options is everything the daemon needs from config file + flags.
-type options struct {
+// Options is everything the daemon needs from config file + flags.
+type Options struct {
 	// ConfigFile is the file given with -c; empty for the embedded default.
 	ConfigFile string
 	Broker     broker.Config
@@ -60,12 +65,12 @@ type options struct {
 	args []string
 }
 
-// parseConfigFile reads a nats-server-syntax configuration file. include paths
+// ParseFile reads a nats-server-syntax configuration file. include paths
 // are relative to the file's directory; include cycles and nesting deeper
-// than maxIncludeDepth are refused before the conf package reads them (see
+// than MaxIncludeDepth are refused before the conf package reads them (see
 // checkIncludes). All problems found are returned joined, each as
 // "FILE:LINE: KEY: message".
-func parseConfigFile(path string) (*options, error) {
+func ParseFile(path string) (*Options, error) {
 	info, err := os.Stat(path)
 	var data []byte
 	if err == nil {
@@ -76,7 +81,7 @@ func parseConfigFile(path string) (*options, error) {
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return nil, &configError{File: path, Err: fmt.Errorf("read config: %w", err)}
+		return nil, &Error{File: path, Err: fmt.Errorf("read config: %w", err)}
 	}
 	if err := checkIncludes(path, filepath.Dir(path), data, info); err != nil {
 		return nil, err
@@ -88,10 +93,10 @@ func parseConfigFile(path string) (*options, error) {
 	return optionsFromMap(path, m)
 }
 
-// parseConfigData parses configuration text; name is used in error messages.
+// ParseData parses configuration text; name is used in error messages.
 // Limitation: the conf package resolves include paths of in-memory text
 // against the current working directory, not against name's directory.
-func parseConfigData(name string, data []byte) (*options, error) {
+func ParseData(name string, data []byte) (*Options, error) {
 	if err := checkIncludes(name, "", data, nil); err != nil {
 		return nil, err
 	}
@@ -103,11 +108,11 @@ func parseConfigData(name string, data []byte) (*options, error) {
 }
 
 // parseConf runs a conf parse, turning its errors and any panic (a bad file must
-// never crash the daemon) into a configError that names the file and line.
+// never crash the daemon) into a Error that names the file and line.
 func parseConf(name string, parse func() (map[string]any, error)) (m map[string]any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			m, err = nil, &configError{File: name, Err: fmt.Errorf("parse: %v", r)}
+			m, err = nil, &Error{File: name, Err: fmt.Errorf("parse: %v", r)}
 		}
 	}()
 	m, err = parse()
@@ -118,7 +123,7 @@ func parseConf(name string, parse func() (map[string]any, error)) (m map[string]
 		if msg := err.Error(); !strings.Contains(msg, "include file") {
 			line = lineOf(msg)
 		}
-		return nil, &configError{File: name, Line: line, Err: err}
+		return nil, &Error{File: name, Line: line, Err: err}
 	}
 	return m, nil
 }
@@ -143,8 +148,8 @@ func lineOf(msg string) int {
 }
 
 // optionsFromMap fills options from a parsed file and validates them.
-func optionsFromMap(name string, m map[string]any) (*options, error) {
-	p := &parser{opts: &options{}, seen: make(map[string]node)}
+func optionsFromMap(name string, m map[string]any) (*Options, error) {
+	p := &parser{opts: &Options{}, seen: make(map[string]node)}
 	root := node{file: name, val: m}
 	p.fields(root, p.topLevel())
 	if len(p.errs) == 0 {
@@ -162,7 +167,7 @@ func optionsFromMap(name string, m map[string]any) (*options, error) {
 // reads them top to bottom.
 func sortErrors(errs []error) {
 	slices.SortStableFunc(errs, func(a, b error) int {
-		var ca, cb *configError
+		var ca, cb *Error
 		if !errors.As(a, &ca) || !errors.As(b, &cb) {
 			return 0
 		}
@@ -176,7 +181,7 @@ func sortErrors(errs []error) {
 // defaultHTTPHost puts monitoring on loopback when only its port was given:
 // the monitoring endpoints have no authentication of their own, so they are
 // never opened on every interface by omission.
-func (o *options) defaultHTTPHost() {
+func (o *Options) defaultHTTPHost() {
 	if o.HTTPPort != 0 && o.HTTPHost == "" {
 		o.HTTPHost = broker.DefaultHost
 	}
@@ -258,7 +263,7 @@ func (p *parser) serverName(n node) {
 // checkServerName rejects names nats-server rejects.
 func checkServerName(s string) error {
 	if strings.ContainsAny(s, " \t\r\n") {
-		return fmt.Errorf("%w: server name cannot contain spaces", errBadValue)
+		return fmt.Errorf("%w: server name cannot contain spaces", ErrBadValue)
 	}
 	return nil
 }
@@ -266,7 +271,7 @@ func checkServerName(s string) error {
 // checkHost rejects hosts that cannot be listened on.
 func checkHost(s string) error {
 	if s == "" || strings.ContainsAny(s, " \t\r\n/") {
-		return fmt.Errorf("%w: %q is not a host name or address", errBadValue, s)
+		return fmt.Errorf("%w: %q is not a host name or address", ErrBadValue, s)
 	}
 	return nil
 }
@@ -274,15 +279,10 @@ func checkHost(s string) error {
 // validate checks rules that span several keys.
 func (p *parser) validate(root node) {
 	b := &p.opts.Broker
-	payload, pending := int64(b.MaxPayload), b.MaxPending
-	if payload == 0 {
-		payload = broker.DefaultMaxPayload
-	}
-	if pending == 0 {
-		pending = broker.DefaultMaxPending
-	}
-	if payload > pending {
-		p.failf(p.at("max_payload", root), "max_payload (%d) cannot be higher than max_pending (%d)", payload, pending)
+	// The broker owns its cross-field rules; this places them in the file.
+	var pe *broker.PayloadAbovePendingError
+	if err := b.Validate(); errors.As(err, &pe) {
+		p.fail(p.at("max_payload", root), fmt.Errorf("%w: %w", ErrBadValue, pe))
 	}
 	if u := b.Auth.NoAuthUser; u != "" {
 		found := false
@@ -305,10 +305,10 @@ func (p *parser) at(key string, def node) node {
 	return def
 }
 
-// insecureListen reports a listen address that is not loopback while no
+// InsecureListen reports a listen address that is not loopback while no
 // authorization is configured (the daemon warns then). Requiring verified
 // client certificates counts as authorization.
-func (o *options) insecureListen() bool {
+func (o *Options) InsecureListen() bool {
 	a := o.Broker.Auth
 	hasAuth := a.Token != "" || a.Username != "" || len(a.Users) > 0 || o.Broker.TLSVerify
 	return !hasAuth && !isLoopback(o.Broker.Host)

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -37,9 +37,9 @@ Subcommands (each prints its flags and an example for -h):
   leafbox ota SUBCOMMAND            signed A/B updates; leafbox ota -h lists them
 `
 
-// usage writes the help text to w; run prints it when loadOptions returns
+// usage writes the help text to w; run prints it when Load returns
 // flag.ErrHelp (to stdout) or a flag error (to stderr).
-func usage(w io.Writer) {
+func Usage(w io.Writer) {
 	io.WriteString(w, usageText)
 }
 
@@ -87,42 +87,42 @@ func newFlagSet(c *cliFlags) *flag.FlagSet {
 	return fs
 }
 
-// errCommandLine marks a bad command line (as opposed to a bad file); the
+// ErrCommandLine marks a bad command line (as opposed to a bad file); the
 // daemon prints the usage after it.
-var errCommandLine = errors.New("parse flags")
+var ErrCommandLine = errors.New("parse flags")
 
-// loadOptions parses args (without the program name), then the config file named
+// Load parses args (without the program name), then the config file named
 // by -c, or the embedded default config when no -c is given, then applies flags,
 // which override the file. Errors: every problem found, joined, each as
 // "FILE:LINE: KEY: message". -h/--help returns flag.ErrHelp (print usage then);
 // -v/--version returns at once without reading any file.
-func loadOptions(args []string) (*options, error) {
+func Load(args []string) (*Options, error) {
 	var c cliFlags
 	fs := newFlagSet(&c)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("%w: %w", errCommandLine, err)
+		return nil, fmt.Errorf("%w: %w", ErrCommandLine, err)
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("%w: unexpected argument %q", errCommandLine, fs.Arg(0))
+		return nil, fmt.Errorf("%w: unexpected argument %q", ErrCommandLine, fs.Arg(0))
 	}
 	if c.version {
-		return &options{ShowVersion: true, args: slices.Clone(args)}, nil
+		return &Options{ShowVersion: true, args: slices.Clone(args)}, nil
 	}
 	var (
-		o   *options
+		o   *Options
 		err error
 	)
 	if c.config != "" {
-		o, err = parseConfigFile(c.config)
+		o, err = ParseFile(c.config)
 	} else {
-		o, err = parseConfigData(defaultConfName, []byte(defaultConf))
+		o, err = ParseData(defaultConfName, []byte(defaultConf))
 	}
 	if err != nil {
 		// Report bad flags too, so one run shows every problem.
-		return nil, errors.Join(err, c.apply(fs, &options{}))
+		return nil, errors.Join(err, c.apply(fs, &Options{}))
 	}
 	if err := c.apply(fs, o); err != nil {
 		return nil, err
@@ -134,14 +134,14 @@ func loadOptions(args []string) (*options, error) {
 }
 
 // apply copies the flags given on the command line over o.
-func (c *cliFlags) apply(fs *flag.FlagSet, o *options) error {
+func (c *cliFlags) apply(fs *flag.FlagSet, o *Options) error {
 	var errs []error
 	bad := func(f *flag.Flag, err error) {
 		errs = append(errs, fmt.Errorf("flag -%s: %w", f.Name, err))
 	}
 	port := func(f *flag.Flag, v int, dst *int) {
 		if v < -1 || v > 65535 {
-			bad(f, fmt.Errorf("%w: %d is out of range [-1, 65535]", errBadValue, v))
+			bad(f, fmt.Errorf("%w: %d is out of range [-1, 65535]", ErrBadValue, v))
 			return
 		}
 		*dst = v
@@ -178,6 +178,6 @@ func (c *cliFlags) apply(fs *flag.FlagSet, o *options) error {
 
 // reload re-reads the configuration file (or the embedded default) and applies
 // the same command-line flags again, for SIGHUP.
-func (o *options) reload() (*options, error) {
-	return loadOptions(o.args)
+func (o *Options) Reload() (*Options, error) {
+	return Load(o.args)
 }

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"bytes"
@@ -15,8 +15,8 @@ import (
 )
 
 // defaults are the options of the embedded default config.
-func defaults() options {
-	return options{
+func defaults() Options {
+	return Options{
 		Broker:   broker.Config{Host: "127.0.0.1", Port: 4222},
 		HTTPHost: "127.0.0.1", HTTPPort: 8222,
 	}
@@ -24,8 +24,8 @@ func defaults() options {
 
 func TestLoadOptions(t *testing.T) {
 	seconds := filepath.Join("testdata", "seconds.conf")
-	secondsOpts := func() options {
-		return options{
+	secondsOpts := func() Options {
+		return Options{
 			ConfigFile: seconds,
 			Broker: broker.Config{
 				Host: "192.168.1.10", Port: 4223,
@@ -38,52 +38,52 @@ func TestLoadOptions(t *testing.T) {
 	tests := []struct {
 		name string
 		args []string
-		want func() options
+		want func() Options
 	}{
 		{"no flags: embedded default", nil, defaults},
-		{"--port", []string{"--port", "4999"}, func() options {
+		{"--port", []string{"--port", "4999"}, func() Options {
 			o := defaults()
 			o.Broker.Port = 4999
 			return o
 		}},
-		{"-DV", []string{"-DV"}, func() options {
+		{"-DV", []string{"-DV"}, func() Options {
 			o := defaults()
 			o.Debug, o.Trace = true, true
 			return o
 		}},
-		{"-D -V", []string{"-D", "-V"}, func() options {
+		{"-D -V", []string{"-D", "-V"}, func() Options {
 			o := defaults()
 			o.Debug, o.Trace = true, true
 			return o
 		}},
-		{"--debug --trace", []string{"--debug", "--trace"}, func() options {
+		{"--debug --trace", []string{"--debug", "--trace"}, func() Options {
 			o := defaults()
 			o.Debug, o.Trace = true, true
 			return o
 		}},
-		{"long aliases", []string{"--addr", "10.1.1.1", "--http_port", "9999", "--server_name", "edge"}, func() options {
+		{"long aliases", []string{"--addr", "10.1.1.1", "--http_port", "9999", "--server_name", "edge"}, func() Options {
 			o := defaults()
 			o.Broker.Host, o.HTTPPort, o.Broker.ServerName = "10.1.1.1", 9999, "edge"
 			return o
 		}},
-		{"--net and --name", []string{"--net=0.0.0.0", "--name=edge"}, func() options {
+		{"--net and --name", []string{"--net=0.0.0.0", "--name=edge"}, func() Options {
 			o := defaults()
 			o.Broker.Host, o.Broker.ServerName = "0.0.0.0", "edge"
 			return o
 		}},
-		{"-m 0 disables monitoring", []string{"-m", "0"}, func() options {
+		{"-m 0 disables monitoring", []string{"-m", "0"}, func() Options {
 			o := defaults()
 			o.HTTPPort = 0
 			return o
 		}},
 		{"file only", []string{"-c", seconds}, secondsOpts},
-		{"flags override file", []string{"--config", seconds, "-a", "127.0.0.1", "-p", "-1", "-m", "0", "-n", "edge"}, func() options {
+		{"flags override file", []string{"--config", seconds, "-a", "127.0.0.1", "-p", "-1", "-m", "0", "-n", "edge"}, func() Options {
 			o := secondsOpts()
 			o.Broker.Host, o.Broker.Port, o.HTTPPort, o.Broker.ServerName = "127.0.0.1", -1, 0, "edge"
 			return o
 		}},
-		{"flag turns off debug from file", []string{"-c", filepath.Join("testdata", "full.conf"), "--debug=false", "-t"}, func() options {
-			o, err := parseConfigFile(filepath.Join("testdata", "full.conf"))
+		{"flag turns off debug from file", []string{"-c", filepath.Join("testdata", "full.conf"), "--debug=false", "-t"}, func() Options {
+			o, err := ParseFile(filepath.Join("testdata", "full.conf"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,10 +92,10 @@ func TestLoadOptions(t *testing.T) {
 			o.CheckConfig = true
 			return *o
 		}},
-		{"-m with a file without http stays on loopback", []string{"-c", filepath.Join("testdata", "include.conf"), "-m", "8300"}, func() options {
+		{"-m with a file without http stays on loopback", []string{"-c", filepath.Join("testdata", "include.conf"), "-m", "8300"}, func() Options {
 			t.Setenv("LEAFBOX_TEST_NAME", "gw-env")
 			t.Setenv("LEAFBOX_TEST_PASS", "hunter2")
-			o, err := parseConfigFile(filepath.Join("testdata", "include.conf"))
+			o, err := ParseFile(filepath.Join("testdata", "include.conf"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,15 +111,15 @@ func TestLoadOptions(t *testing.T) {
 			if want.args == nil {
 				want.args = []string{}
 			}
-			got, err := loadOptions(tt.args)
+			got, err := Load(tt.args)
 			if err != nil {
-				t.Fatalf("loadOptions(%q): %v", tt.args, err)
+				t.Fatalf("Load(%q): %v", tt.args, err)
 			}
 			if got.args == nil {
 				got.args = []string{}
 			}
 			if !reflect.DeepEqual(*got, want) {
-				t.Errorf("loadOptions(%q)\n got: %+v\nwant: %+v", tt.args, *got, want)
+				t.Errorf("Load(%q)\n got: %+v\nwant: %+v", tt.args, *got, want)
 			}
 		})
 	}
@@ -153,12 +153,12 @@ func TestLoadOptionsErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o, err := loadOptions(tt.args)
+			o, err := Load(tt.args)
 			if err == nil {
-				t.Fatalf("loadOptions(%q): no error, options %+v", tt.args, o)
+				t.Fatalf("Load(%q): no error, options %+v", tt.args, o)
 			}
 			if got := strings.Split(err.Error(), "\n"); !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("loadOptions(%q) errors\n got: %q\nwant: %q", tt.args, got, tt.want)
+				t.Errorf("Load(%q) errors\n got: %q\nwant: %q", tt.args, got, tt.want)
 			}
 		})
 	}
@@ -166,13 +166,13 @@ func TestLoadOptionsErrors(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	for _, args := range [][]string{{"-h"}, {"--help"}, {"-p", "1", "-help"}} {
-		o, err := loadOptions(args)
+		o, err := Load(args)
 		if !errors.Is(err, flag.ErrHelp) || o != nil {
-			t.Errorf("loadOptions(%q) = %v, %v; want nil, flag.ErrHelp", args, o, err)
+			t.Errorf("Load(%q) = %v, %v; want nil, flag.ErrHelp", args, o, err)
 		}
 	}
 	var buf bytes.Buffer
-	usage(&buf)
+	Usage(&buf)
 	if !strings.HasPrefix(buf.String(), "Usage: leafbox [options]\n") {
 		t.Errorf("usage starts with %q", buf.String()[:min(40, buf.Len())])
 	}
@@ -195,9 +195,9 @@ func TestUsageNamesEveryFlag(t *testing.T) {
 // TestVersionSkipsConfig pins that -v works even with a broken config file.
 func TestVersionSkipsConfig(t *testing.T) {
 	for _, args := range [][]string{{"-v"}, {"--version", "-c", filepath.Join("testdata", "broken.conf")}} {
-		o, err := loadOptions(args)
+		o, err := Load(args)
 		if err != nil || !o.ShowVersion {
-			t.Errorf("loadOptions(%q) = %+v, %v; want ShowVersion", args, o, err)
+			t.Errorf("Load(%q) = %+v, %v; want ShowVersion", args, o, err)
 		}
 	}
 }
@@ -207,12 +207,12 @@ func TestVersionSkipsConfig(t *testing.T) {
 func TestReload(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "leafbox.conf")
 	writeFile(t, path, "server_name: one\nport: 4000\n")
-	o, err := loadOptions([]string{"-c", path, "-p", "5000"})
+	o, err := Load([]string{"-c", path, "-p", "5000"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	writeFile(t, path, "server_name: two\nport: 4001\nauthorization { token: t }\n")
-	fresh, err := o.reload()
+	fresh, err := o.Reload()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestReload(t *testing.T) {
 			fresh.Broker.ServerName, fresh.Broker.Port, fresh.Broker.Auth.Token)
 	}
 	writeFile(t, path, "port: nope\n")
-	if _, err := o.reload(); err == nil {
+	if _, err := o.Reload(); err == nil {
 		t.Error("reload of a broken file: no error")
 	}
 }

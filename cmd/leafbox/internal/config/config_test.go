@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -21,11 +21,11 @@ func TestParseConfigFileValid(t *testing.T) {
 	t.Setenv("LEAFBOX_TEST_PASS", "hunter2")
 	tests := []struct {
 		file string
-		want options
+		want Options
 	}{
 		{
 			file: "full.conf",
-			want: options{
+			want: Options{
 				Broker: broker.Config{
 					Host: "0.0.0.0", Port: 4333, ServerName: "gw-01",
 					MaxPayload: 2 << 20, MaxControlLine: 8 << 10, MaxConnections: 100,
@@ -53,7 +53,7 @@ func TestParseConfigFileValid(t *testing.T) {
 		},
 		{
 			file: "seconds.conf",
-			want: options{
+			want: Options{
 				Broker: broker.Config{
 					Host: "192.168.1.10", Port: 4223,
 					MaxConnections: 10, PingInterval: time.Minute, WriteDeadline: 2 * time.Second,
@@ -65,7 +65,7 @@ func TestParseConfigFileValid(t *testing.T) {
 		},
 		{
 			file: "single_user.conf",
-			want: options{
+			want: Options{
 				Broker: broker.Config{
 					Host: "10.0.0.1", Port: 7000,
 					Auth: auth.Config{
@@ -78,7 +78,7 @@ func TestParseConfigFileValid(t *testing.T) {
 		},
 		{
 			file: "include.conf",
-			want: options{
+			want: Options{
 				Broker: broker.Config{
 					ServerName: "gw-env", MaxPayload: 2 << 20,
 					Auth: auth.Config{Users: []auth.User{{Username: "dev", Password: "hunter2"}}},
@@ -88,9 +88,9 @@ func TestParseConfigFileValid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			got, err := parseConfigFile(filepath.Join("testdata", tt.file))
+			got, err := ParseFile(filepath.Join("testdata", tt.file))
 			if err != nil {
-				t.Fatalf("parseConfigFile: %v", err)
+				t.Fatalf("ParseFile: %v", err)
 			}
 			if !reflect.DeepEqual(*got, tt.want) {
 				t.Errorf("options mismatch\n got: %+v\nwant: %+v", *got, tt.want)
@@ -196,7 +196,7 @@ func TestParseConfigDataErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o, err := parseConfigData("bad.conf", []byte(tt.conf))
+			o, err := ParseData("bad.conf", []byte(tt.conf))
 			if err == nil {
 				t.Fatalf("no error; options %+v", o)
 			}
@@ -213,16 +213,16 @@ func TestErrorSentinels(t *testing.T) {
 		conf string
 		want error
 	}{
-		{"colour: blue", errUnknownField},
-		{"port: \"x\"", errWrongType},
-		{"port: 99999", errBadValue},
+		{"colour: blue", ErrUnknownField},
+		{"port: \"x\"", ErrWrongType},
+		{"port: 99999", ErrBadValue},
 	}
 	for _, tt := range tests {
-		_, err := parseConfigData("bad.conf", []byte(tt.conf))
+		_, err := ParseData("bad.conf", []byte(tt.conf))
 		if !errors.Is(err, tt.want) {
 			t.Errorf("%q: error %v is not %v", tt.conf, err, tt.want)
 		}
-		var ce *configError
+		var ce *Error
 		if !errors.As(err, &ce) || ce.File != "bad.conf" || ce.Line != 1 {
 			t.Errorf("%q: error %v carries no position", tt.conf, err)
 		}
@@ -232,7 +232,7 @@ func TestErrorSentinels(t *testing.T) {
 // TestParseConfigFileBroken reads a broken file from disk: every problem is
 // reported, named by the path as given.
 func TestParseConfigFileBroken(t *testing.T) {
-	_, err := parseConfigFile(filepath.Join("testdata", "broken.conf"))
+	_, err := ParseFile(filepath.Join("testdata", "broken.conf"))
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -255,7 +255,7 @@ func TestIncludeErrorNamesIncludedFile(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "main.conf"), "port: 4222\ninclude \"extra.conf\"\n")
 	writeFile(t, filepath.Join(dir, "extra.conf"), "# extra\n\nmax_pyload: 1MB\n")
-	_, err := parseConfigFile(filepath.Join(dir, "main.conf"))
+	_, err := ParseFile(filepath.Join(dir, "main.conf"))
 	want := filepath.Join(dir, "extra.conf") + ":3: max_pyload: unknown field"
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %v, want %s", err, want)
@@ -268,7 +268,7 @@ func TestIncludeSyntaxError(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "main.conf"), "port: 4222\ninclude \"extra.conf\"\n")
 	writeFile(t, filepath.Join(dir, "extra.conf"), "\n\n\n= 5\n")
-	_, err := parseConfigFile(filepath.Join(dir, "main.conf"))
+	_, err := ParseFile(filepath.Join(dir, "main.conf"))
 	want := filepath.Join(dir, "main.conf") + ": error parsing include file 'extra.conf', Parse error on line 4: 'Unexpected key separator '=''"
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %v\nwant %s", err, want)
@@ -276,7 +276,7 @@ func TestIncludeSyntaxError(t *testing.T) {
 }
 
 func TestParseConfigFileMissing(t *testing.T) {
-	_, err := parseConfigFile(filepath.Join("testdata", "nope.conf"))
+	_, err := ParseFile(filepath.Join("testdata", "nope.conf"))
 	want := filepath.Join("testdata", "nope.conf") + ": read config: no such file or directory"
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %v, want %s", err, want)
@@ -286,28 +286,28 @@ func TestParseConfigFileMissing(t *testing.T) {
 // TestUsedVariableIsNotUnknown pins nats-server's rule: a top-level key that is
 // only referenced as $name is a variable, not an unknown field; an unused one is.
 func TestUsedVariableIsNotUnknown(t *testing.T) {
-	if _, err := parseConfigData("v.conf", []byte("p = 4333\nport: $p\n")); err != nil {
+	if _, err := ParseData("v.conf", []byte("p = 4333\nport: $p\n")); err != nil {
 		t.Errorf("used variable: %v", err)
 	}
-	_, err := parseConfigData("v.conf", []byte("p = 4333\nport: 4222\n"))
-	if !errors.Is(err, errUnknownField) {
+	_, err := ParseData("v.conf", []byte("p = 4333\nport: 4222\n"))
+	if !errors.Is(err, ErrUnknownField) {
 		t.Errorf("unused variable: error %v, want unknown field", err)
 	}
 }
 
 func TestDefaultConf(t *testing.T) {
-	o, err := parseConfigData(defaultConfName, []byte(defaultConf))
+	o, err := ParseData(defaultConfName, []byte(defaultConf))
 	if err != nil {
 		t.Fatalf("embedded default: %v", err)
 	}
-	want := options{
+	want := Options{
 		Broker:   broker.Config{Host: "127.0.0.1", Port: 4222},
 		HTTPHost: "127.0.0.1", HTTPPort: 8222,
 	}
 	if !reflect.DeepEqual(*o, want) {
 		t.Errorf("default options\n got: %+v\nwant: %+v", *o, want)
 	}
-	if o.insecureListen() {
+	if o.InsecureListen() {
 		t.Error("the default config listens beyond loopback without authorization")
 	}
 }
@@ -332,12 +332,12 @@ func TestInsecureListen(t *testing.T) {
 		{"listen: 0.0.0.0:4222\nauthorization { timeout: 1 }", true},
 	}
 	for _, tt := range tests {
-		o, err := parseConfigData("l.conf", []byte(tt.conf))
+		o, err := ParseData("l.conf", []byte(tt.conf))
 		if err != nil {
 			t.Fatalf("%q: %v", tt.conf, err)
 		}
-		if got := o.insecureListen(); got != tt.want {
-			t.Errorf("%q: insecureListen() = %v, want %v", tt.conf, got, tt.want)
+		if got := o.InsecureListen(); got != tt.want {
+			t.Errorf("%q: InsecureListen() = %v, want %v", tt.conf, got, tt.want)
 		}
 	}
 }
@@ -374,7 +374,7 @@ func TestEnvironmentValues(t *testing.T) {
 	t.Setenv("LEAFBOX_TEST_NUMBER", "1234")
 	t.Setenv("LEAFBOX_TEST_QUOTED", `"1234"`)
 	conf := "authorization {\n users = [\n  { user: a, password: $LEAFBOX_TEST_QUOTED,\n    permissions: { publish: $LEAFBOX_TEST_SUBJECTS } }\n ]\n}\n"
-	o, err := parseConfigData("env.conf", []byte(conf))
+	o, err := ParseData("env.conf", []byte(conf))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -384,14 +384,14 @@ func TestEnvironmentValues(t *testing.T) {
 		t.Errorf("users = %+v, want %+v", o.Broker.Auth.Users, want)
 	}
 
-	_, err = parseConfigData("env.conf", []byte("authorization {\n user: a\n password: $LEAFBOX_TEST_NUMBER\n}\n"))
+	_, err = ParseData("env.conf", []byte("authorization {\n user: a\n password: $LEAFBOX_TEST_NUMBER\n}\n"))
 	wantErr := "env.conf:3: authorization.password: wrong type: expected string, got integer"
 	if err == nil || err.Error() != wantErr {
 		t.Errorf("error = %v, want %s", err, wantErr)
 	}
 	// Elements of an environment array carry the line of the key that used them.
 	t.Setenv("LEAFBOX_TEST_SUBJECTS", `["ok", true]`)
-	_, err = parseConfigData("env.conf", []byte(conf))
+	_, err = ParseData("env.conf", []byte(conf))
 	wantErr = "env.conf:4: authorization.users[0].permissions.publish[1]: wrong type: expected string, got boolean"
 	if err == nil || err.Error() != wantErr {
 		t.Errorf("error = %v, want %s", err, wantErr)
@@ -404,7 +404,7 @@ func BenchmarkParseConfigFile(b *testing.B) {
 	path := filepath.Join("testdata", "full.conf")
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := parseConfigFile(path); err != nil {
+		if _, err := ParseFile(path); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"crypto/tls"
@@ -124,7 +124,7 @@ func (p *parser) keyPair(cert, key tlsFile) (tls.Certificate, bool) {
 	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		p.fail(cert.at, fmt.Errorf("%w: load key pair %s, %s: %v", errBadValue, cert.path, key.path, err))
+		p.fail(cert.at, fmt.Errorf("%w: load key pair %s, %s: %v", ErrBadValue, cert.path, key.path, err))
 		return tls.Certificate{}, false
 	}
 	return pair, true
@@ -147,7 +147,7 @@ func (p *parser) certPool(ca tlsFile) (*x509.CertPool, bool) {
 func (p *parser) readFile(f tlsFile) ([]byte, bool) {
 	data, err := os.ReadFile(f.path)
 	if err != nil {
-		p.fail(f.at, fmt.Errorf("%w: %w", errBadValue, err))
+		p.fail(f.at, fmt.Errorf("%w: %w", ErrBadValue, err))
 		return nil, false
 	}
 	return data, true

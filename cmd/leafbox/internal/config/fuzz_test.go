@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"strings"
@@ -21,7 +21,7 @@ func FuzzParseConfigData(f *testing.F) {
 				t.Skip()
 			}
 		}
-		o, err := parseConfigData("fuzz.conf", data)
+		o, err := ParseData("fuzz.conf", data)
 		if err != nil {
 			if err.Error() == "" {
 				t.Fatal("empty error text")

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -11,9 +11,9 @@ import (
 	"unicode/utf8"
 )
 
-// maxIncludeDepth is how deeply include directives may nest: the file given
+// MaxIncludeDepth is how deeply include directives may nest: the file given
 // with -c may include a file that includes another, and so on, 10 times.
-const maxIncludeDepth = 10
+const MaxIncludeDepth = 10
 
 // maxIncludes bounds how many files one parse reads through include. The conf
 // package reads a file again each time it is included, so a few files that
@@ -63,7 +63,7 @@ func (w *includeWalk) walk(f includeFrame, dir string, data []byte) error {
 	defer func() { w.stack = w.stack[:len(w.stack)-1] }()
 	for _, inc := range scanIncludes(data) {
 		path := filepath.Join(dir, inc.path)
-		at := func(err error) error { return &configError{File: f.name, Line: inc.line, Err: err} }
+		at := func(err error) error { return &Error{File: f.name, Line: inc.line, Err: err} }
 		info, err := os.Stat(path)
 		if err != nil || info.IsDir() {
 			continue
@@ -73,15 +73,15 @@ func (w *includeWalk) walk(f includeFrame, dir string, data []byte) error {
 				return at(fmt.Errorf("%w: %s", errIncludeCycle, w.chain(i, path)))
 			}
 		}
-		if len(w.stack) > maxIncludeDepth {
-			return at(fmt.Errorf("%w: %s (more than %d levels)", errIncludeDepth, w.chain(0, path), maxIncludeDepth))
+		if len(w.stack) > MaxIncludeDepth {
+			return at(fmt.Errorf("%w: %s (more than %d levels)", errIncludeDepth, w.chain(0, path), MaxIncludeDepth))
 		}
 		if w.count++; w.count > maxIncludes {
 			return at(fmt.Errorf("%w: more than %d files read through include", errIncludeCount, maxIncludes))
 		}
 		// A device or pipe could be read forever.
 		if !info.Mode().IsRegular() {
-			return at(fmt.Errorf("%w: include %s: not a regular file", errBadValue, path))
+			return at(fmt.Errorf("%w: include %s: not a regular file", ErrBadValue, path))
 		}
 		sub, err := os.ReadFile(path)
 		if err != nil {
@@ -102,14 +102,14 @@ func (w *includeWalk) walk(f includeFrame, dir string, data []byte) error {
 		if !ok || len(scanIncludes(sub)) == 0 && len(scanVariables(sub)) == 0 {
 			continue
 		}
-		at := func(err error) error { return &configError{File: f.name, Line: ref.line, Err: err} }
+		at := func(err error) error { return &Error{File: f.name, Line: ref.line, Err: err} }
 		for i, up := range w.stack {
 			if up.env == ref.path {
 				return at(fmt.Errorf("%w: %s", errIncludeCycle, w.chain(i, "$"+ref.path)))
 			}
 		}
-		if len(w.stack) > maxIncludeDepth {
-			return at(fmt.Errorf("%w: %s (more than %d levels)", errIncludeDepth, w.chain(0, "$"+ref.path), maxIncludeDepth))
+		if len(w.stack) > MaxIncludeDepth {
+			return at(fmt.Errorf("%w: %s (more than %d levels)", errIncludeDepth, w.chain(0, "$"+ref.path), MaxIncludeDepth))
 		}
 		if w.count++; w.count > maxIncludes {
 			return at(fmt.Errorf("%w: more than %d files read through include", errIncludeCount, maxIncludes))

@@ -1,0 +1,35 @@
+package monitor
+
+import "time"
+
+// BridgeStatus is one bridge in /bridgez, as the bridge supervisor
+// reports it.
+type BridgeStatus struct {
+	Name   string `json:"name"`
+	Kind   string `json:"kind"` // serial, gpio
+	Device string `json:"device"`
+	State  string `json:"state"` // starting, up, down, stopped
+	// Since is when the bridge entered State.
+	Since time.Time `json:"since"`
+	// LastError is the error that ended the last session, if any.
+	LastError string `json:"last_error,omitempty"`
+	// Restarts counts sessions that ended with an error.
+	Restarts int64 `json:"restarts"`
+	// RetryAt is the next restart while State is down.
+	RetryAt time.Time `json:"retry_at,omitzero"`
+	BridgeCounters
+}
+
+// BridgeCounters are a bridge's traffic counters.
+type BridgeCounters struct {
+	InMsgs    int64 `json:"in_msgs"`
+	InBytes   int64 `json:"in_bytes"`
+	OutMsgs   int64 `json:"out_msgs"`
+	OutBytes  int64 `json:"out_bytes"`
+	Requests  int64 `json:"requests"`
+	Timeouts  int64 `json:"timeouts"`
+	Oversize  int64 `json:"oversize"`
+	Malformed int64 `json:"malformed"`
+	// Errors counts failed publishes, writes and rejected commands.
+	Errors int64 `json:"errors"`
+}
