@@ -32,6 +32,9 @@ type Queue struct {
 	wkTouched bool
 	wkAdded   bool
 	wkBucket  *bolt.Bucket
+	// wkCursor is wkBucket's cursor, kept for the commit: a cursor per
+	// Get or Delete would allocate for every record acknowledged.
+	wkCursor *bolt.Cursor
 }
 
 // queueState is a queue's committed state. Records first..last are all

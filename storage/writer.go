@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"sync"
@@ -296,7 +297,7 @@ func (w *writer) commit(b *batch) error {
 			q.st.writeErrors++
 		}
 		q.mu.Unlock()
-		q.wkTouched, q.wkAdded, q.wkBucket = false, false, nil
+		q.wkTouched, q.wkAdded, q.wkBucket, q.wkCursor = false, false, nil, nil
 	}
 	if b == nil {
 		return err
@@ -407,7 +408,7 @@ func (q *Queue) touch(tx *bolt.Tx) error {
 	}
 	// Keys only ever grow: full pages waste no space.
 	b.FillPercent = 1.0
-	q.wkBucket, q.wkTouched = b, true
+	q.wkBucket, q.wkCursor, q.wkTouched = b, b.Cursor(), true
 	return nil
 }
 
@@ -454,19 +455,23 @@ func (q *Queue) appendTx(val []byte) (uint64, error) {
 // deleteFirst removes the oldest record of the working state.
 func (q *Queue) deleteFirst() error {
 	var kb [8]byte
-	k := seqKey(&kb, q.wk.first)
-	v := q.wkBucket.Get(k)
-	if v == nil {
+	want := seqKey(&kb, q.wk.first)
+	c := q.wkCursor
+	k, v := c.Seek(want)
+	if k == nil || !bytes.Equal(k, want) {
 		return fmt.Errorf("%w: queue %s: sequence %d missing", ErrInconsistent, q.rule.Name, q.wk.first)
 	}
 	q.wk.bytes -= uint64(len(v))
-	if err := q.wkBucket.Delete(k); err != nil {
+	if err := c.Delete(); err != nil {
 		return fmt.Errorf("%w: delete: %w", ErrWrite, err)
 	}
 	q.wk.first++
 	q.wk.firstTime = 0
 	if q.wk.msgs() > 0 {
-		q.wk.firstTime, _ = publishedAt(q.wkBucket.Get(seqKey(&kb, q.wk.first)))
+		next := seqKey(&kb, q.wk.first)
+		if k, v := c.Seek(next); bytes.Equal(k, next) {
+			q.wk.firstTime, _ = publishedAt(v)
+		}
 	}
 	return nil
 }
