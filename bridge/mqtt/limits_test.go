@@ -49,12 +49,6 @@ func readRaw(nc net.Conn, timeout time.Duration) (rawPacket, error) {
 	}
 }
 
-// isTimeout reports a read deadline error.
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
 // rawSubscribe subscribes a raw client and waits for the SUBACK.
 func rawSubscribe(t *testing.T, nc net.Conn, filter string, qos byte) {
 	t.Helper()

@@ -178,8 +178,6 @@ func expectNone(t testing.TB, pub *nats.Conn, subj string, subs ...*nats.Subscri
 	}
 }
 
-var leafzSubs = monitor.LeafzOptions{Subscriptions: true}
-
 // inMsgs is the gateway's count of messages received from its hub.
 func inMsgs(g *gateway) int64 {
 	var n int64
