@@ -6,7 +6,8 @@
 #          embed nats-server's server package instead); the emulated board
 #          (board/qemu): QEMU, U-Boot for QEMU and the image tools, and apt's
 #          arm64 package lists, from which qemu-image.sh downloads the kernel
-#          and busybox; mtools and fdisk for the scripts/flash tests
+#          and busybox; mtools and fdisk for the scripts/flash tests; staticcheck,
+#          which `make test` runs after go vet
 #   bench  what `make bench` needs: nats-server and natscli at pinned versions
 #
 # Debian packages are installed with apt-get when run as root; otherwise a missing
@@ -29,6 +30,7 @@ test)
 	foreign_archs=(arm64)
 	go_tools=(
 		"nats-server github.com/nats-io/nats-server/v2@v2.15.2"
+		"staticcheck honnef.co/go/tools/cmd/staticcheck@v0.8.2"
 	)
 	;;
 bench)
