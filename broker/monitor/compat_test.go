@@ -44,7 +44,7 @@ func TestJSONNamesMatchNATSServer(t *testing.T) {
 		ours, theirs any
 		extras       []string // leafbox-only keys
 	}{
-		{Varz{}, server.Varz{}, []string{"warnings", "device"}},
+		{Varz{}, server.Varz{}, []string{"warnings", "device", "forward"}},
 		{LeafNodeOptsVarz{}, server.LeafNodeOptsVarz{}, nil},
 		{RemoteLeafOptsVarz{}, server.RemoteLeafOptsVarz{}, nil},
 		{DenyRules{}, server.DenyRules{}, nil},

@@ -82,6 +82,9 @@ type Varz struct {
 	// Device is a leafbox extra: the device services' state; nil without
 	// the device block.
 	Device *DeviceVarz `json:"device,omitempty"`
+	// Forward is a leafbox extra: one entry per store.forward rule; empty
+	// without the store block.
+	Forward []ForwardVarz `json:"forward,omitempty"`
 	// StoreDamage is how many damaged store files were set aside since
 	// start. It feeds /metrics (leafbox_store_damage_events_total) only: the
 	// /varz document keeps nats-server's fields, and Warnings says what

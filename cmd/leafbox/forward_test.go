@@ -61,10 +61,22 @@ store { dir: %q, sync_interval: 10ms, forward: [ { subjects: ["telemetry.>"], ac
 		t.Fatalf("Nats-Msg-Id %q", id)
 	}
 	testutil.WaitForf(t, 5*time.Second, func() bool {
-		vz := daemonGetJSON(t, "http://"+d.http+"/varz")
-		md, _ := vz["metadata"].(map[string]any)
-		return md["forward.TELEMETRY.acked"] == "3" && md["forward.TELEMETRY.queued"] == "0"
+		fw := forwardVarz(t, d.http, "TELEMETRY")
+		return fw["acked"] == 3.0 && fw["queued"] == 0.0
 	}, "/varz forward figures")
+}
+
+// forwardVarz returns rule's entry in /varz's "forward" section (nil when
+// there is none).
+func forwardVarz(t *testing.T, httpAddr, rule string) map[string]any {
+	t.Helper()
+	list, _ := daemonGetJSON(t, "http://"+httpAddr+"/varz")["forward"].([]any)
+	for _, e := range list {
+		if m, _ := e.(map[string]any); m["rule"] == rule {
+			return m
+		}
+	}
+	return nil
 }
 
 // startJSHub runs a nats-server hub with JetStream, a leafnode listener and
@@ -120,8 +132,8 @@ store { dir: %q, sync_interval: 10ms, forward: [ { subjects: ["telemetry.>"], ac
 			}
 		}
 		testutil.WaitForf(t, 10*time.Second, func() bool {
-			md, _ := daemonGetJSON(t, "http://"+d.http+"/varz")["metadata"].(map[string]any)
-			return md["forward.TELEMETRY.queued"] == "0" && md["forward.TELEMETRY.acked"] == "5"
+			fw := forwardVarz(t, d.http, "TELEMETRY")
+			return fw["queued"] == 0.0 && fw["acked"] == 5.0
 		}, "queue drained")
 	}
 	d := daemonStartRun(t, "-c", conf)

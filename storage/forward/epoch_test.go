@@ -135,8 +135,8 @@ func TestDuplicateForNeverSentID(t *testing.T) {
 		if first, last := ids[0], ids[len(ids)-1]; !strings.Contains(first, "-"+epoch+"-") || strings.Contains(last, "-"+epoch+"-") {
 			t.Fatalf("resend not under a new epoch: first %q, last %q", first, last)
 		}
-		if md := varzMetadata(g); md["forward.TELEMETRY.id_collisions"] == "0" || md["forward.TELEMETRY.id_collisions"] == "" {
-			t.Fatalf("/varz metadata: %v", md)
+		if fw := varzForward(g); len(fw) != 1 || fw[0].Rule != "TELEMETRY" || fw[0].IDCollisions == 0 {
+			t.Fatalf("/varz forward: %+v", fw)
 		}
 		if !strings.Contains(g.logs.tail(100000), "never sent by this store") {
 			t.Fatal("collision not logged")
@@ -200,8 +200,8 @@ func TestDuplicateForNeverSentID(t *testing.T) {
 	})
 }
 
-func varzMetadata(g *gateway) map[string]string {
+func varzForward(g *gateway) []monitor.ForwardVarz {
 	var v monitor.Varz
 	g.fwd.Varz(&v)
-	return v.Metadata
+	return v.Forward
 }

@@ -1,8 +1,6 @@
 package forward
 
 import (
-	"maps"
-	"strconv"
 
 	"github.com/leafbox/leafbox/broker/monitor"
 	"github.com/leafbox/leafbox/storage"
@@ -49,27 +47,17 @@ func (f *Forwarder) Stats() []Stats {
 	return out
 }
 
-// Varz adds a compact summary per rule to /varz's metadata, under keys
-// "forward.<rule>.<figure>" (monitor.Varz has no store section).
+// Varz fills /varz's "forward" section, one entry per rule.
 func (f *Forwarder) Varz(v *monitor.Varz) {
-	md := maps.Clone(v.Metadata)
-	if md == nil {
-		md = make(map[string]string)
+	stats := f.Stats()
+	out := make([]monitor.ForwardVarz, len(stats))
+	for i, s := range stats {
+		out[i] = monitor.ForwardVarz{
+			Rule: s.Name, Queued: s.Queued, Bytes: s.Bytes, InFlight: max(s.InFlight, 0),
+			Sent: s.Sent, Resent: s.Resent, Acked: s.Acked,
+			Dropped: s.Dropped.Total(), Rejected: s.Dropped.Rejected,
+			HubErrors: s.HubErrors, LocalErrors: s.LocalErrors, IDCollisions: s.IDCollisions,
+		}
 	}
-	for _, s := range f.Stats() {
-		p := "forward." + s.Name + "."
-		u := func(k string, n uint64) { md[p+k] = strconv.FormatUint(n, 10) }
-		u("queued", s.Queued)
-		u("bytes", s.Bytes)
-		u("in_flight", uint64(max(s.InFlight, 0)))
-		u("sent", s.Sent)
-		u("resent", s.Resent)
-		u("acked", s.Acked)
-		u("dropped", s.Dropped.Total())
-		u("rejected", s.Dropped.Rejected)
-		u("hub_errors", s.HubErrors)
-		u("local_errors", s.LocalErrors)
-		u("id_collisions", s.IDCollisions)
-	}
-	v.Metadata = md
+	v.Forward = out
 }
