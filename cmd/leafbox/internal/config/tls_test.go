@@ -6,16 +6,16 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // testPKI is a CA and two leaf certificates signed by it, written as PEM files.
@@ -26,45 +26,12 @@ type testPKI struct {
 
 func newTestPKI(t *testing.T) testPKI {
 	t.Helper()
-	dir := t.TempDir()
-	caKey := newKey(t)
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "leafbox test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	pki := testutil.NewPKI(t)
+	p := testPKI{
+		caFile: pki.CAFile, certFile: pki.ServerCertFile, keyFile: pki.ServerKeyFile,
+		clientCert: pki.ClientCertFile, clientKey: pki.ClientKeyFile, caPool: pki.Roots,
+		otherKey: filepath.Join(t.TempDir(), "other-key.pem"),
 	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf := func(name string, serial int64, usage x509.ExtKeyUsage) (certPath, keyPath string) {
-		key := newKey(t)
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-			DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		certPath = filepath.Join(dir, name+"-cert.pem")
-		keyPath = filepath.Join(dir, name+"-key.pem")
-		writeFile(t, certPath, pemString("CERTIFICATE", der))
-		writeFile(t, keyPath, keyPEM(t, key))
-		return certPath, keyPath
-	}
-	p := testPKI{caFile: filepath.Join(dir, "ca.pem"), caPool: x509.NewCertPool()}
-	p.caPool.AddCert(ca)
-	writeFile(t, p.caFile, pemString("CERTIFICATE", caDER))
-	p.certFile, p.keyFile = leaf("server", 2, x509.ExtKeyUsageServerAuth)
-	p.clientCert, p.clientKey = leaf("client", 3, x509.ExtKeyUsageClientAuth)
-	p.otherKey = filepath.Join(dir, "other-key.pem")
 	writeFile(t, p.otherKey, keyPEM(t, newKey(t)))
 	return p
 }
