@@ -65,6 +65,9 @@ type client struct {
 	relay     *relayState  // set for relay local clients (leafnode links)
 	stallOn   *client      // a receiver this read filled past 3/4 of max_pending
 	lastRead  atomic.Int64 // unix nanos of the last inbound data
+	// For the INFO sent after the first PING that follows CONNECT (set by
+	// CONNECT, read by PING, both on the reader).
+	connectSeen, asyncInfo, firstPongSent bool
 
 	// perms is replaced on reload; read on every publish.
 	perms atomic.Pointer[auth.Checker]

@@ -23,6 +23,10 @@ func (c *client) awaitingAuth() bool {
 	return !c.connected && c.srv.authRequired()
 }
 
+// globalAccount is the name of nats-server's default account, the one all
+// leafbox clients share.
+const globalAccount = "$G"
+
 // requireAuth ends a connection that sends anything but CONNECT before
 // authenticating, as nats-server does.
 func (c *client) requireAuth() error {
@@ -109,6 +113,7 @@ func (c *client) processConnect(arg []byte) error {
 	c.mu.Unlock()
 	c.parser.RejectHeaders = !co.Headers
 	c.info.Store(&clientInfo{name: co.Name, lang: co.Lang, version: co.Version})
+	c.connectSeen, c.asyncInfo = true, co.Protocol >= protoLevel
 	c.ok()
 	return nil
 }
@@ -280,15 +285,42 @@ func (c *client) OnUnsub(sid []byte, maxMsgs int64) error {
 	return nil
 }
 
-// OnPing answers PONG.
+// OnPing answers PONG, and after the first PING that follows CONNECT
+// sends the connect_info INFO as nats-server does.
 func (c *client) OnPing() error {
 	if err := c.requireAuth(); err != nil {
 		return err
 	}
 	c.trace("PING")
 	c.enqueueString(proto.ProtoPong)
+	if c.connectSeen && !c.firstPongSent {
+		c.firstPongSent = true
+		if c.asyncInfo {
+			c.sendConnectInfo()
+		}
+	}
 	c.markFlush(c)
 	return nil
+}
+
+// sendConnectInfo sends the INFO nats-server sends after the PONG to the
+// first PING following CONNECT, to clients that accept async INFO: the
+// server's INFO plus the client's account, which clients use to learn the
+// connection is complete. Leafbox has one account, nats-server's default.
+func (c *client) sendConnectInfo() {
+	info := c.srv.baseInfo()
+	info.CID = c.cid
+	info.ClientIP = c.host
+	info.RemoteAccount = globalAccount
+	// nats-server hides auth_required from a no_auth_user only in the first INFO.
+	info.AuthRequired = c.srv.authRequired()
+	info.ConnectInfo = true
+	buf, err := proto.AppendInfo(nil, &info)
+	if err != nil {
+		c.logger().Error("encode INFO", "err", err)
+		return
+	}
+	c.enqueue(buf)
 }
 
 // OnPong resets the keep-alive counter.

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,12 +25,25 @@ import (
 	"github.com/leafbox/leafbox/internal/accept"
 )
 
-// Version is the broker's version as reported in INFO and monitoring. The
-// daemon overrides it with its build version.
+// Version is the broker's version as reported in monitoring and, as build
+// metadata of natsVersion, in INFO. The daemon overrides it with its build
+// version.
 const Version = "0.1.0"
 
 // protoLevel is the client protocol level we speak (1: async INFO allowed).
 const protoLevel = 1
+
+// natsVersion is the nats-server release whose client protocol leafbox
+// implements. INFO advertises it, not leafbox's own version, because clients
+// parse the version as semver and pick features by it (nats.go creates
+// JetStream consumers with the newer API subjects only from 2.9.0, and local
+// clients reach the hub's JetStream through the leafnode).
+const natsVersion = "2.15.2"
+
+// jsAPILevel is the JetStream API level nats-server 2.15.2 advertises in
+// INFO, with JetStream enabled or not; leafbox has no JetStream of its own
+// and sends what a nats-server without JetStream sends.
+const jsAPILevel = 5
 
 // ErrServerClosed is returned by operations on a server that has stopped.
 var ErrServerClosed = errors.New("broker: server closed")
@@ -41,6 +55,7 @@ type Server struct {
 	id      string
 	name    string
 	version string
+	xkey    string // public curve key, advertised as nats-server does (unused)
 	start   time.Time
 
 	auth atomic.Pointer[auth.Authenticator]
@@ -74,7 +89,8 @@ type serverStats struct {
 // Option customises a Server beyond its Config.
 type Option func(*Server)
 
-// WithVersion sets the version reported in INFO and monitoring.
+// WithVersion sets leafbox's version, reported in monitoring and as INFO's
+// build metadata (see infoVersion).
 func WithVersion(v string) Option { return func(s *Server) { s.version = v } }
 
 // WithWarnings adds configuration warnings reported in /varz.
@@ -100,8 +116,20 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("broker: server id: %w", err)
 	}
+	// nats-server always advertises a curve key (its auth callout encrypts
+	// with it), so clients see the same INFO fields from leafbox. Leafbox has
+	// no auth callout and keeps only the public half.
+	xkp, err := nkeys.CreateCurveKeys()
+	if err != nil {
+		return nil, fmt.Errorf("broker: create server xkey: %w", err)
+	}
+	xkey, err := xkp.PublicKey()
+	if err != nil {
+		return nil, fmt.Errorf("broker: server xkey: %w", err)
+	}
 	s := &Server{
 		cfg:     cfg,
+		xkey:    xkey,
 		log:     cfg.Logger,
 		id:      id,
 		name:    cfg.ServerName,
@@ -313,7 +341,7 @@ func (s *Server) baseInfo() proto.Info {
 	return proto.Info{
 		ID:         s.id,
 		Name:       s.name,
-		Version:    s.version,
+		Version:    infoVersion(s.version),
 		GoVersion:  runtime.Version(),
 		Host:       host,
 		Port:       port,
@@ -325,7 +353,29 @@ func (s *Server) baseInfo() proto.Info {
 		AuthRequired: a.Required() && a.NoAuthUser() == "",
 		TLSRequired:  s.tlsConf != nil,
 		TLSVerify:    s.tlsConf != nil && s.cfg.TLSVerify,
+		JSApiLevel:   jsAPILevel,
+		XKey:         s.xkey,
 	}
+}
+
+// infoVersion is the version INFO advertises: natsVersion, with leafbox's
+// version v as semver build metadata ("2.15.2+leafbox.v0.3-4-gabc"), which
+// semver ignores when comparing. Characters build metadata does not allow
+// become '-', and empty identifiers are dropped.
+func infoVersion(v string) string {
+	ids := strings.FieldsFunc(v, func(r rune) bool { return r == '.' })
+	for i, id := range ids {
+		ids[i] = strings.Map(func(r rune) rune {
+			if r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+				return r
+			}
+			return '-'
+		}, id)
+	}
+	if len(ids) == 0 {
+		ids = []string{"unknown"}
+	}
+	return natsVersion + "+leafbox." + strings.Join(ids, ".")
 }
 
 // AuthRequired reports whether clients must authenticate.

@@ -415,6 +415,10 @@ func TestDaemonServes(t *testing.T) {
 	pub := daemonMustConnect(t, d.client, nats.Name("pub"))
 	sub := daemonMustConnect(t, d.client, nats.Name("sub"))
 	daemonRoundTrip(t, pub, sub, "sensors.temp", "21.5")
+	// INFO advertises the nats-server protocol release, the build's version as metadata.
+	if got, want := pub.ConnectedServerVersion(), "2.15.2+leafbox."+version; got != want {
+		t.Errorf("INFO version = %q, want %q", got, want)
+	}
 
 	// Request/reply through the daemon.
 	if _, err := sub.Subscribe("svc.echo", func(m *nats.Msg) { m.Respond(append([]byte("echo:"), m.Data...)) }); err != nil {
