@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
 
 	"github.com/leafbox/leafbox/broker"
 )
@@ -96,6 +97,9 @@ func TestDiffInfoFieldSet(t *testing.T) {
 				if p.got["client_id"] != lbFirst["client_id"] || p.got["client_id"] == nil {
 					t.Errorf("%s INFO client_id = %v, want the first INFO's %v", p.which, p.got["client_id"], lbFirst["client_id"])
 				}
+				if xkey, _ := p.got["xkey"].(string); !isCurveKey(xkey) {
+					t.Errorf("%s INFO xkey %q is not a public curve key", p.which, xkey)
+				}
 				// The protocol level, as a semantic version, is the reference's;
 				// leafbox's own version rides along as build metadata.
 				refVer, _ := p.ref["version"].(string)
@@ -109,6 +113,12 @@ func TestDiffInfoFieldSet(t *testing.T) {
 			}
 		})
 	}
+}
+
+// isCurveKey reports whether k is an nkeys public curve (x25519) key.
+func isCurveKey(k string) bool {
+	_, err := nkeys.Decode(nkeys.PrefixByteCurve, []byte(k))
+	return err == nil
 }
 
 // semverRe is the grammar of semver.org 2.0.0 (the regular expression it
