@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -160,4 +161,28 @@ func testenvSleep(t *testing.T) string {
 		t.Skip("no sleep command")
 	}
 	return p
+}
+
+// TestDaemonTLSHandshakeFirst pins tls { handshake_first } end to end: a
+// nats.go client with TLSHandshakeFirst connects to handshake_first: true,
+// and one without it to the fallback mode.
+func TestDaemonTLSHandshakeFirst(t *testing.T) {
+	pki := testutil.NewPKI(t)
+	roots := nats.Secure(&tls.Config{RootCAs: pki.Roots})
+	for _, tt := range []struct {
+		value string
+		opts  []nats.Option
+	}{
+		{"true", []nats.Option{roots, nats.TLSHandshakeFirst()}},
+		{`"200ms"`, []nats.Option{roots}},
+	} {
+		conf := daemonWriteConf(t, t.TempDir(), "tls.conf", fmt.Sprintf(
+			"listen: \"127.0.0.1:-1\"\nhttp_port: 0\ntls { cert_file: %q, key_file: %q, handshake_first: %s }\n",
+			pki.ServerCertFile, pki.ServerKeyFile, tt.value))
+		d := daemonStartRun(t, "-c", conf)
+		nc := daemonMustConnect(t, d.client, tt.opts...)
+		if err := nc.Flush(); err != nil {
+			t.Errorf("handshake_first: %s: flush: %v", tt.value, err)
+		}
+	}
 }

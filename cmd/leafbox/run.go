@@ -96,6 +96,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
+	if b := opts.Broker; b.TLS != nil && b.TLSHandshakeFirst && b.TLSHandshakeFirstFallback == 0 {
+		// As nats-server warns: only TLS-first clients get through.
+		log.Warn("tls handshake_first: clients that do not use the TLS handshake first option will fail to connect")
+	}
+
 	var warnings []string
 	if opts.InsecureListen() {
 		w := fmt.Sprintf("listening on %s without authorization: any host that can reach this port can publish and subscribe", opts.Broker.Host)
