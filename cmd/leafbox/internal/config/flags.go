@@ -87,39 +87,29 @@ type cliFlags struct {
 	noAdvertise                     bool
 }
 
-// clusterFlags are nats-server's clustering flags, refused: a gateway joins
-// a cluster as a leaf, configured with leafnodes { remotes }.
-var clusterFlags = []string{"routes", "cluster", "cluster_name", "cluster_advertise",
-	"cluster_listen", "connect_retries"}
-
-// jetStreamFlags are nats-server's JetStream flags, refused: streams live on
-// the hub; leafbox buffers with its store { } block.
-var jetStreamFlags = []string{"js", "jetstream", "sd", "store_dir"}
-
-// boolFlags are the refused flags that take no value in nats-server.
-var boolFlags = map[string]bool{"js": true, "jetstream": true}
-
 // errNoCluster and errNoJetStream say what to do instead of a refused flag.
 var (
 	errNoCluster   = errors.New("leafbox does not cluster: connect each gateway to the cloud cluster as a leaf node (leafnodes { remotes = [...] })")
 	errNoJetStream = errors.New("leafbox does not run JetStream: JetStream lives on the hub, reached through the leafnode uplink; leafbox buffers with its store { } block")
 )
 
-// signals maps --signal commands to signals, as nats-server's
-// CommandToSignal does. reopen (SIGUSR1) is left out: leafbox does not
+// SignalFor returns the signal of a --signal command, as nats-server's
+// CommandToSignal maps them. reopen (SIGUSR1) is left out: leafbox does not
 // reopen its log file.
-var signals = map[string]syscall.Signal{
-	"stop":   syscall.SIGKILL,
-	"quit":   syscall.SIGINT,
-	"term":   syscall.SIGTERM,
-	"reload": syscall.SIGHUP,
-	"ldm":    syscall.SIGUSR2,
-}
-
-// SignalFor returns the signal of a --signal command.
 func SignalFor(cmd string) (syscall.Signal, bool) {
-	s, ok := signals[cmd]
-	return s, ok
+	switch cmd {
+	case "stop":
+		return syscall.SIGKILL, true
+	case "quit":
+		return syscall.SIGINT, true
+	case "term":
+		return syscall.SIGTERM, true
+	case "reload":
+		return syscall.SIGHUP, true
+	case "ldm":
+		return syscall.SIGUSR2, true
+	}
+	return 0, false
 }
 
 // newFlagSet declares the flags, with the aliases nats-server users know. The
@@ -174,18 +164,21 @@ func newFlagSet(c *cliFlags) *flag.FlagSet {
 		fs.StringVar(&c.sig, n, "", "signal a running leafbox")
 	}
 	fs.BoolVar(&c.noAdvertise, "no_advertise", false, "no effect")
-	refuse := func(names []string, err error) {
+	// nats-server's clustering and JetStream flags are refused with what
+	// to do instead; -js and --jetstream take no value.
+	refuse := func(err error, isBool bool, names ...string) {
+		fail := func(string) error { return err }
 		for _, n := range names {
-			fail := func(string) error { return err }
-			if boolFlags[n] {
+			if isBool {
 				fs.BoolFunc(n, "refused", fail)
 			} else {
 				fs.Func(n, "refused", fail)
 			}
 		}
 	}
-	refuse(clusterFlags, errNoCluster)
-	refuse(jetStreamFlags, errNoJetStream)
+	refuse(errNoCluster, false, "routes", "cluster", "cluster_name", "cluster_advertise", "cluster_listen", "connect_retries")
+	refuse(errNoJetStream, true, "js", "jetstream")
+	refuse(errNoJetStream, false, "sd", "store_dir")
 	return fs
 }
 
@@ -216,7 +209,7 @@ func Load(args []string) (*Options, error) {
 	if c.sig != "" {
 		// Like nats-server, sending a signal reads no configuration.
 		cmd, _, _ := strings.Cut(c.sig, "=")
-		if _, ok := signals[cmd]; !ok {
+		if _, ok := SignalFor(cmd); !ok {
 			return nil, fmt.Errorf("%w: flag -signal: unknown signal %q (want stop, quit, term, reload or ldm)", ErrCommandLine, cmd)
 		}
 		return &Options{Signal: c.sig, args: slices.Clone(args)}, nil

@@ -294,6 +294,8 @@ func TestRefusedFlags(t *testing.T) {
 		{[]string{"--store_dir", "/tmp/js"}, "flag -store_dir: leafbox does not run JetStream"},
 		{[]string{"--tlscert", "x.pem"}, "flag -tlscert: needs --tls or --tlsverify"},
 		{[]string{"--tls"}, "flag -tls: needs --tlscert and --tlskey"},
+		{[]string{"--tlsverify", "--tlscert", "c.pem", "--tlskey", "k.pem"}, "flag -tlsverify: needs --tlscacert"},
+		{[]string{"--tls", "--tlscert", "missing.pem", "--tlskey", "missing.pem"}, "flag -tlscert: bad value: load key pair"},
 		{[]string{"--signal", "bogus"}, `flag -signal: unknown signal "bogus"`},
 		{[]string{"--signal", "reopen"}, `flag -signal: unknown signal "reopen"`},
 	} {
