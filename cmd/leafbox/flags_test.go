@@ -186,3 +186,40 @@ func TestDaemonTLSHandshakeFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestFindProcess pins how --signal without a PID finds its target: the one
+// process with the name, none and several being errors.
+func TestFindProcess(t *testing.T) {
+	if _, err := exec.LookPath("pgrep"); err != nil {
+		t.Skip("no pgrep")
+	}
+	// A copy of sleep under a name no other process has.
+	name := "lbx" + strconv.Itoa(os.Getpid())
+	bin := filepath.Join(t.TempDir(), name)
+	data, err := os.ReadFile(testenvSleep(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := findProcess(name); err == nil || !strings.Contains(err.Error(), "no "+name+" processes running") {
+		t.Errorf("none running: %v", err)
+	}
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin, "60")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		return cmd
+	}
+	first := start()
+	if pid, err := findProcess(name); err != nil || pid != first.Process.Pid {
+		t.Errorf("one running: %d, %v; want %d", pid, err, first.Process.Pid)
+	}
+	start()
+	if _, err := findProcess(name); err == nil || !strings.Contains(err.Error(), "multiple "+name+" processes running") {
+		t.Errorf("two running: %v", err)
+	}
+}

@@ -40,7 +40,7 @@ func sendSignal(spec string) error {
 		}
 		pid = n
 	} else {
-		n, err := findProcess()
+		n, err := findProcess(processName)
 		if err != nil {
 			return err
 		}
@@ -52,10 +52,10 @@ func sendSignal(spec string) error {
 	return nil
 }
 
-// findProcess returns the pid of the one running leafbox other than this
-// process.
-func findProcess() (int, error) {
-	out, err := exec.Command("pgrep", "-x", processName).Output()
+// findProcess returns the pid of the one running process called name other
+// than this one.
+func findProcess(name string) (int, error) {
+	out, err := exec.Command("pgrep", "-x", name).Output()
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) {
 		return 0, errors.New("unable to resolve pid, try providing one")
@@ -68,11 +68,11 @@ func findProcess() (int, error) {
 	}
 	switch len(pids) {
 	case 0:
-		return 0, fmt.Errorf("no %s processes running", processName)
+		return 0, fmt.Errorf("no %s processes running", name)
 	case 1:
 		return strconv.Atoi(pids[0])
 	default:
-		return 0, fmt.Errorf("multiple %s processes running:\n%s", processName, strings.Join(pids, "\n"))
+		return 0, fmt.Errorf("multiple %s processes running:\n%s", name, strings.Join(pids, "\n"))
 	}
 }
 
