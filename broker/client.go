@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"strconv"
@@ -189,8 +190,9 @@ func (c *client) readLoop() {
 	}
 }
 
-// greet sends INFO and performs the TLS handshake when TLS is configured.
-// It reports false when the connection was closed.
+// greet sends INFO and performs the TLS handshake when TLS is configured:
+// INFO first, or, with TLSHandshakeFirst, the handshake first and INFO over
+// TLS. It reports false when the connection was closed.
 //
 //go:noinline
 func (c *client) greet() bool {
@@ -210,15 +212,27 @@ func (c *client) greet() bool {
 		c.close(closeProtocolError, "")
 		return false
 	}
-	c.enqueue(buf)
-	c.flushNow()
 	c.logger().Debug("client connected", "remote", net.JoinHostPort(c.host, strconv.Itoa(c.port)))
 
+	tlsFirst := s.tlsConf != nil && s.cfg.TLSHandshakeFirst
+	var pre []byte
+	if tlsFirst && s.cfg.TLSHandshakeFirstFallback > 0 {
+		pre = c.sniff(s.cfg.TLSHandshakeFirstFallback)
+		tlsFirst = len(pre) > 0
+	}
+	if !tlsFirst {
+		c.enqueue(buf)
+		c.flushNow()
+	}
 	if s.tlsConf != nil {
-		tc := tls.Server(c.conn, s.tlsConf)
+		var raw net.Conn = c.conn
+		if len(pre) > 0 {
+			raw = &prefixConn{Conn: c.conn, pre: pre}
+		}
+		tc := tls.Server(raw, s.tlsConf)
 		tc.SetDeadline(time.Now().Add(s.cfg.TLSTimeout))
 		if err := tc.Handshake(); err != nil {
-			c.logger().Debug("TLS handshake failed", "err", err)
+			c.logger().Debug("TLS handshake failed", "err", err, "tls_first", tlsFirst)
 			c.close(closeTLSError, "")
 			return false
 		}
@@ -230,7 +244,38 @@ func (c *client) greet() bool {
 		c.conn = tc
 		c.mu.Unlock()
 	}
+	if tlsFirst {
+		c.enqueue(buf)
+		c.flushNow()
+	}
 	return true
+}
+
+// sniff waits up to d for the first bytes of a TLS-first client and returns
+// what arrived; nothing means the client waits for INFO. As in nats-server,
+// the bytes are not inspected: a client that sends something else fails
+// the handshake.
+func (c *client) sniff(d time.Duration) []byte {
+	pre := make([]byte, 4)
+	c.conn.SetReadDeadline(time.Now().Add(d))
+	n, _ := io.ReadFull(c.conn, pre)
+	c.conn.SetReadDeadline(time.Time{})
+	return pre[:n]
+}
+
+// prefixConn replays bytes already read from Conn before reading more.
+type prefixConn struct {
+	net.Conn
+	pre []byte
+}
+
+func (p *prefixConn) Read(b []byte) (int, error) {
+	if len(p.pre) > 0 {
+		n := copy(b, p.pre)
+		p.pre = p.pre[n:]
+		return n, nil
+	}
+	return p.Conn.Read(b)
 }
 
 // protocolError answers a parse or handler error and closes the connection.

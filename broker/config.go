@@ -49,6 +49,13 @@ type Config struct {
 	TLSTimeout time.Duration
 	// TLSVerify requires and verifies client certificates.
 	TLSVerify bool
+	// TLSHandshakeFirst expects the client's TLS handshake as soon as it
+	// connects and sends INFO only over TLS (nats-server's tls {
+	// handshake_first }; nats.go's TLSHandshakeFirst option). With
+	// TLSHandshakeFirstFallback > 0, a client that sends nothing for that
+	// long gets the usual INFO-then-TLS greeting instead.
+	TLSHandshakeFirst         bool
+	TLSHandshakeFirstFallback time.Duration
 
 	// Logger receives the broker's logs; nil discards them.
 	Logger *slog.Logger

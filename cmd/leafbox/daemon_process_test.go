@@ -163,6 +163,7 @@ func TestDaemonProcess(t *testing.T) {
 		t.Run(sig.String()+" drains and exits 0", func(t *testing.T) { daemonTestStopSignal(t, bin, sig) })
 	}
 	t.Run("no config file uses the embedded default", func(t *testing.T) { daemonTestDefaultConfig(t, bin) })
+	t.Run("-l -P --ports_file_dir --signal", func(t *testing.T) { daemonTestFilesAndSignals(t, bin) })
 }
 
 // daemonUsersConf is the configuration of the reload test: two users, and

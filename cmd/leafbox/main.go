@@ -3,6 +3,9 @@
 // syntax; with no -c it runs on an embedded, loopback-only default config.
 //
 //	leafbox [-c FILE] [-a HOST] [-p PORT] [-m HTTP_PORT] [-t] [-D] [-V] [-v]
+//	        [--user U --pass P | --auth TOKEN] [--tls|--tlsverify ...]
+//	        [-l LOGFILE] [-P PIDFILE] [--ports_file_dir DIR]
+//	leafbox --signal stop|quit|term|reload|ldm[=PID|PIDFILE]
 package main
 
 import (

@@ -43,6 +43,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "leafbox version %s (%s)\n", version, runtime.Version())
 		return 0
 	}
+	if opts.Signal != "" {
+		if err := sendSignal(opts.Signal); err != nil {
+			fmt.Fprintf(stderr, "leafbox: --signal %s: %v\n", opts.Signal, err)
+			return 1
+		}
+		return 0
+	}
 	if opts.CheckConfig {
 		if err := checkOptions(opts); err != nil {
 			fmt.Fprintf(stderr, "leafbox: configuration errors:\n%v\n", err)
@@ -56,7 +63,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if opts.Debug || opts.Trace {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logOut := stderr
+	if opts.LogFile != "" {
+		f, err := openLog(opts.LogFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "leafbox: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		logOut = f
+	}
+	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
 	opts.Broker.Logger = log
 	opts.Broker.Trace = opts.Trace
 
@@ -65,6 +82,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+
+	var files procFiles
+	defer func() {
+		if err := files.remove(); err != nil {
+			log.Error("remove pid or ports file", "err", err)
+		}
+	}()
+	if opts.PidFile != "" {
+		if err := files.writePidFile(opts.PidFile); err != nil {
+			log.Error("cannot start", "err", err)
+			return 1
+		}
+	}
+
+	if b := opts.Broker; b.TLS != nil && b.TLSHandshakeFirst && b.TLSHandshakeFirstFallback == 0 {
+		// As nats-server warns: only TLS-first clients get through.
+		log.Warn("tls handshake_first: clients that do not use the TLS handshake first option will fail to connect")
+	}
 
 	var warnings []string
 	if opts.InsecureListen() {
@@ -84,8 +119,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	srv, comps, mon := d.srv, d.comps, d.mon
 
 	httpAddr := "disabled"
+	var monAddr net.Addr
 	if mon != nil {
-		httpAddr = mon.Addr().String()
+		monAddr = mon.Addr()
+		httpAddr = monAddr.String()
+	}
+	if opts.PortsFileDir != "" {
+		// As in nats-server, a ports file that cannot be written is
+		// logged, not fatal.
+		if err := files.writePortsFile(opts.PortsFileDir, opts, srv.Addr(), monAddr); err != nil {
+			log.Error("ports file", "err", err)
+		}
 	}
 	log.Info("leafbox started", "version", version, "go", runtime.Version(),
 		"listen", listenAddr(opts, srv), "http", httpAddr, "server_name", srv.Name(),

@@ -52,6 +52,15 @@ type Options struct {
 	CheckConfig  bool // -t
 	ShowVersion  bool // -v/--version
 
+	// LogFile (-l) receives the log instead of stderr; PidFile (-P) holds
+	// the daemon's process id while it runs; PortsFileDir
+	// (--ports_file_dir) gets a <exe>_<pid>.ports file listing the bound
+	// listeners, as nats-server writes it.
+	LogFile, PidFile, PortsFileDir string
+	// Signal is --signal's COMMAND[=PID|PIDFILE]: the daemon sends it to a
+	// running leafbox and exits instead of starting.
+	Signal string
+
 	// Optional blocks; each is parsed in its own file (leafnodes.go,
 	// store.go, mqtt.go, bridges.go, device.go).
 	Leaf    leaf.Config

@@ -1,11 +1,16 @@
 package config
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"slices"
+	"strings"
+	"syscall"
 )
 
 // usageText is the help of the daemon's flags. TestUsageNamesEveryFlag keeps it
@@ -20,8 +25,28 @@ Server options:
   -m, --http_port PORT              monitoring port (0 disables monitoring)
   -n, --name, --server_name NAME    server name
   -t                                check the configuration and exit
+  -P, --pid FILE                    write the process id to FILE (removed on exit)
+      --ports_file_dir DIR          write DIR/leafbox_<pid>.ports, the bound listeners as JSON
+  -sl, --signal CMD[=PID]           send CMD to a running leafbox and exit: stop (SIGKILL),
+                                    quit (SIGINT), term (SIGTERM), reload (SIGHUP),
+                                    ldm (SIGUSR2); PID is a process id or a pid file,
+                                    default: the only process named leafbox
+      --no_advertise                accepted, no effect: leafbox has no cluster to advertise
+
+Authorization options (override the file's authorization block):
+      --user USER                   user required for connections
+      --pass PASSWORD               password required for connections
+      --auth TOKEN                  token required for connections
+
+TLS options (replace the file's tls block):
+      --tls                         require TLS on the client port
+      --tlscert FILE                server certificate
+      --tlskey FILE                 server private key
+      --tlsverify                   require TLS and verify client certificates
+      --tlscacert FILE              authority that signs client certificates
 
 Logging options:
+  -l, --log FILE                    append the log to FILE instead of stderr
   -D, --debug                       enable debug logging
   -V, --trace                       trace the protocol
   -DV                               debug and trace
@@ -31,6 +56,11 @@ Other options:
   -h, --help                        show this help
 
 Flags override the configuration file.
+
+Refused nats-server flags: leafbox joins a cluster as a leaf node and JetStream
+runs on the hub, so these exit with an error saying what to use instead:
+  --routes, --cluster, --cluster_name, --cluster_advertise, --cluster_listen,
+  --connect_retries, -js, --jetstream, -sd, --store_dir
 
 Subcommands (each prints its flags and an example for -h):
   leafbox id                        print the device id
@@ -49,6 +79,37 @@ type cliFlags struct {
 	port, httpPort             int
 	check, debug, trace, debTr bool
 	version                    bool
+
+	user, pass, token               string
+	tls, tlsVerify                  bool
+	tlsCert, tlsKey, tlsCA          string
+	logFile, pidFile, portsDir, sig string
+	noAdvertise                     bool
+}
+
+// errNoCluster and errNoJetStream say what to do instead of a refused flag.
+var (
+	errNoCluster   = errors.New("leafbox does not cluster: connect each gateway to the cloud cluster as a leaf node (leafnodes { remotes = [...] })")
+	errNoJetStream = errors.New("leafbox does not run JetStream: JetStream lives on the hub, reached through the leafnode uplink; leafbox buffers with its store { } block")
+)
+
+// SignalFor returns the signal of a --signal command, as nats-server's
+// CommandToSignal maps them. reopen (SIGUSR1) is left out: leafbox does not
+// reopen its log file.
+func SignalFor(cmd string) (syscall.Signal, bool) {
+	switch cmd {
+	case "stop":
+		return syscall.SIGKILL, true
+	case "quit":
+		return syscall.SIGINT, true
+	case "term":
+		return syscall.SIGTERM, true
+	case "reload":
+		return syscall.SIGHUP, true
+	case "ldm":
+		return syscall.SIGUSR2, true
+	}
+	return 0, false
 }
 
 // newFlagSet declares the flags, with the aliases nats-server users know. The
@@ -84,6 +145,40 @@ func newFlagSet(c *cliFlags) *flag.FlagSet {
 	for _, n := range []string{"v", "version"} {
 		fs.BoolVar(&c.version, n, false, "show the version and exit")
 	}
+	fs.StringVar(&c.user, "user", "", "user")
+	fs.StringVar(&c.pass, "pass", "", "password")
+	fs.StringVar(&c.token, "auth", "", "token")
+	fs.BoolVar(&c.tls, "tls", false, "require TLS")
+	fs.BoolVar(&c.tlsVerify, "tlsverify", false, "require TLS and verify clients")
+	fs.StringVar(&c.tlsCert, "tlscert", "", "server certificate")
+	fs.StringVar(&c.tlsKey, "tlskey", "", "server key")
+	fs.StringVar(&c.tlsCA, "tlscacert", "", "client certificate authority")
+	for _, n := range []string{"l", "log"} {
+		fs.StringVar(&c.logFile, n, "", "log file")
+	}
+	for _, n := range []string{"P", "pid"} {
+		fs.StringVar(&c.pidFile, n, "", "pid file")
+	}
+	fs.StringVar(&c.portsDir, "ports_file_dir", "", "ports file directory")
+	for _, n := range []string{"sl", "signal"} {
+		fs.StringVar(&c.sig, n, "", "signal a running leafbox")
+	}
+	fs.BoolVar(&c.noAdvertise, "no_advertise", false, "no effect")
+	// nats-server's clustering and JetStream flags are refused with what
+	// to do instead; -js and --jetstream take no value.
+	refuse := func(err error, isBool bool, names ...string) {
+		fail := func(string) error { return err }
+		for _, n := range names {
+			if isBool {
+				fs.BoolFunc(n, "refused", fail)
+			} else {
+				fs.Func(n, "refused", fail)
+			}
+		}
+	}
+	refuse(errNoCluster, false, "routes", "cluster", "cluster_name", "cluster_advertise", "cluster_listen", "connect_retries")
+	refuse(errNoJetStream, true, "js", "jetstream")
+	refuse(errNoJetStream, false, "sd", "store_dir")
 	return fs
 }
 
@@ -111,6 +206,14 @@ func Load(args []string) (*Options, error) {
 	if c.version {
 		return &Options{ShowVersion: true, args: slices.Clone(args)}, nil
 	}
+	if c.sig != "" {
+		// Like nats-server, sending a signal reads no configuration.
+		cmd, _, _ := strings.Cut(c.sig, "=")
+		if _, ok := SignalFor(cmd); !ok {
+			return nil, fmt.Errorf("%w: flag -signal: unknown signal %q (want stop, quit, term, reload or ldm)", ErrCommandLine, cmd)
+		}
+		return &Options{Signal: c.sig, args: slices.Clone(args)}, nil
+	}
 	var (
 		o   *Options
 		err error
@@ -129,6 +232,7 @@ func Load(args []string) (*Options, error) {
 	}
 	o.ConfigFile = c.config
 	o.CheckConfig = c.check
+	o.Signal = c.sig
 	o.args = slices.Clone(args)
 	return o, nil
 }
@@ -170,8 +274,23 @@ func (c *cliFlags) apply(fs *flag.FlagSet, o *Options) error {
 			o.Trace = c.trace
 		case "DV":
 			o.Debug, o.Trace = c.debTr, c.debTr
+		case "user":
+			o.Broker.Auth.Username = c.user
+		case "pass":
+			o.Broker.Auth.Password = c.pass
+		case "auth":
+			o.Broker.Auth.Token = c.token
+		case "l", "log":
+			o.LogFile = c.logFile
+		case "P", "pid":
+			o.PidFile = c.pidFile
+		case "ports_file_dir":
+			o.PortsFileDir = c.portsDir
 		}
 	})
+	if err := c.applyTLS(fs, o); err != nil {
+		errs = append(errs, err)
+	}
 	o.defaultHTTPHost()
 	return errors.Join(errs...)
 }
@@ -180,4 +299,53 @@ func (c *cliFlags) apply(fs *flag.FlagSet, o *Options) error {
 // the same command-line flags again, for SIGHUP.
 func (o *Options) Reload() (*Options, error) {
 	return Load(o.args)
+}
+
+// applyTLS builds the client port's TLS from --tls/--tlsverify and the
+// file flags, replacing the file's tls block, as nats-server does.
+func (c *cliFlags) applyTLS(fs *flag.FlagSet, o *Options) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	files := set["tlscert"] || set["tlskey"] || set["tlscacert"]
+	on := c.tls || c.tlsVerify
+	switch {
+	case !on && files:
+		for _, n := range []string{"tlscert", "tlskey", "tlscacert"} {
+			if set[n] {
+				return fmt.Errorf("flag -%s: needs --tls or --tlsverify", n)
+			}
+		}
+	case !on:
+		return nil
+	}
+	name := "tls"
+	if c.tlsVerify {
+		name = "tlsverify"
+	}
+	if c.tlsCert == "" || c.tlsKey == "" {
+		return fmt.Errorf("flag -%s: needs --tlscert and --tlskey", name)
+	}
+	if c.tlsVerify && c.tlsCA == "" {
+		return fmt.Errorf("flag -tlsverify: needs --tlscacert, the authority that signs client certificates")
+	}
+	pair, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
+	if err != nil {
+		return fmt.Errorf("flag -tlscert: %w: load key pair: %w", ErrBadValue, err)
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pair}}
+	if c.tlsCA != "" {
+		pem, err := os.ReadFile(c.tlsCA)
+		if err != nil {
+			return fmt.Errorf("flag -tlscacert: %w: %w", ErrBadValue, err)
+		}
+		cfg.ClientCAs = x509.NewCertPool()
+		if !cfg.ClientCAs.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("flag -tlscacert: %w: no PEM certificates in %s", ErrBadValue, c.tlsCA)
+		}
+	}
+	if c.tlsVerify {
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	o.Broker.TLS, o.Broker.TLSVerify = cfg, c.tlsVerify
+	return nil
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/auth"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 // defaults are the options of the embedded default config.
@@ -133,7 +135,7 @@ func TestLoadOptionsErrors(t *testing.T) {
 		want []string
 	}{
 		{"unknown flag", []string{"-x"}, []string{"parse flags: flag provided but not defined: -x"}},
-		{"unknown long flag", []string{"--cluster", "nats://a:6222"}, []string{"parse flags: flag provided but not defined: -cluster"}},
+		{"unknown long flag", []string{"--clusterx", "nats://a:6222"}, []string{"parse flags: flag provided but not defined: -clusterx"}},
 		{"port not a number", []string{"-p", "abc"}, []string{`parse flags: invalid value "abc" for flag -p: parse error`}},
 		{"port out of range", []string{"--port", "70000"}, []string{"flag -port: bad value: 70000 is out of range [-1, 65535]"}},
 		{"http port out of range", []string{"-m", "-5"}, []string{"flag -m: bad value: -5 is out of range [-1, 65535]"}},
@@ -223,5 +225,83 @@ func TestReload(t *testing.T) {
 	writeFile(t, path, "port: nope\n")
 	if _, err := o.Reload(); err == nil {
 		t.Error("reload of a broken file: no error")
+	}
+}
+
+// TestNATSServerFlags pins the nats-server flags leafbox takes: auth, TLS,
+// files, --signal and the accepted no-op --no_advertise.
+func TestNATSServerFlags(t *testing.T) {
+	pki := testutil.NewPKI(t)
+	o, err := Load([]string{"--user", "u", "--pass", "p", "-l", "leafbox.log", "-P", "leafbox.pid",
+		"--ports_file_dir", "ports", "--no_advertise"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Broker.Auth.Username != "u" || o.Broker.Auth.Password != "p" {
+		t.Errorf("--user/--pass: auth %+v", o.Broker.Auth)
+	}
+	if o.LogFile != "leafbox.log" || o.PidFile != "leafbox.pid" || o.PortsFileDir != "ports" {
+		t.Errorf("files: log %q pid %q ports %q", o.LogFile, o.PidFile, o.PortsFileDir)
+	}
+	o, err = Load([]string{"--auth", "s3cret", "--log=x.log", "--pid=x.pid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Broker.Auth.Token != "s3cret" || o.LogFile != "x.log" || o.PidFile != "x.pid" {
+		t.Errorf("--auth/--log/--pid: token %q log %q pid %q", o.Broker.Auth.Token, o.LogFile, o.PidFile)
+	}
+
+	o, err = Load([]string{"--tls", "--tlscert", pki.ServerCertFile, "--tlskey", pki.ServerKeyFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Broker.TLS == nil || len(o.Broker.TLS.Certificates) != 1 || o.Broker.TLSVerify {
+		t.Errorf("--tls: TLS %v verify %v", o.Broker.TLS != nil, o.Broker.TLSVerify)
+	}
+	o, err = Load([]string{"--tlsverify", "--tlscert", pki.ServerCertFile, "--tlskey", pki.ServerKeyFile,
+		"--tlscacert", pki.CAFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Broker.TLS == nil || !o.Broker.TLSVerify || o.Broker.TLS.ClientAuth != tls.RequireAndVerifyClientCert ||
+		o.Broker.TLS.ClientCAs == nil {
+		t.Errorf("--tlsverify: TLS %+v verify %v", o.Broker.TLS, o.Broker.TLSVerify)
+	}
+
+	for _, args := range [][]string{{"--signal", "reload"}, {"-sl", "reload=leafbox.pid"}} {
+		o, err := Load(append(args, "-c", filepath.Join("testdata", "broken.conf")))
+		if err != nil {
+			t.Fatalf("Load(%q): %v (a signal does not read the config)", args, err)
+		}
+		if o.Signal != args[1] {
+			t.Errorf("Load(%q): Signal %q", args, o.Signal)
+		}
+	}
+}
+
+// TestRefusedFlags pins that the clustering and JetStream flags of
+// nats-server are refused with what to do instead.
+func TestRefusedFlags(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--cluster", "nats://127.0.0.1:6222"}, "flag -cluster: leafbox does not cluster"},
+		{[]string{"--routes", "nats://a:6222"}, "flag -routes: leafbox does not cluster"},
+		{[]string{"--cluster_name", "c"}, "flag -cluster_name: leafbox does not cluster"},
+		{[]string{"-js"}, "flag js: leafbox does not run JetStream"},
+		{[]string{"--jetstream"}, "flag jetstream: leafbox does not run JetStream"},
+		{[]string{"--store_dir", "/tmp/js"}, "flag -store_dir: leafbox does not run JetStream"},
+		{[]string{"--tlscert", "x.pem"}, "flag -tlscert: needs --tls or --tlsverify"},
+		{[]string{"--tls"}, "flag -tls: needs --tlscert and --tlskey"},
+		{[]string{"--tlsverify", "--tlscert", "c.pem", "--tlskey", "k.pem"}, "flag -tlsverify: needs --tlscacert"},
+		{[]string{"--tls", "--tlscert", "missing.pem", "--tlskey", "missing.pem"}, "flag -tlscert: bad value: load key pair"},
+		{[]string{"--signal", "bogus"}, `flag -signal: unknown signal "bogus"`},
+		{[]string{"--signal", "reopen"}, `flag -signal: unknown signal "reopen"`},
+	} {
+		_, err := Load(tt.args)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Load(%q) = %v; want an error containing %q", tt.args, err, tt.want)
+		}
 	}
 }

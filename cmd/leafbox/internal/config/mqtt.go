@@ -63,7 +63,7 @@ func (p *parser) setSizeInt(dst *int, limit int64) func(node) {
 // verify, timeout }, the same block as the client port's.
 func (p *parser) mqttTLS(n node) *tls.Config {
 	var timeout time.Duration // the listener handshakes within its connect timeout
-	cfg, _ := p.serverTLS(n, &timeout)
+	cfg, _ := p.serverTLS(n, &timeout, nil)
 	return cfg
 }
 

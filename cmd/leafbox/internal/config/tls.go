@@ -4,7 +4,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"maps"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -15,10 +17,49 @@ type tlsFile struct {
 }
 
 // tls parses the top-level tls block into the client port's TLS settings.
+// Only the client port takes handshake_first (and nats-server's aliases
+// first and immediate).
 func (p *parser) tls(n node) {
 	b := &p.opts.Broker
-	if cfg, verify := p.serverTLS(n, &b.TLSTimeout); cfg != nil {
+	first := p.setHandshakeFirst(&b.TLSHandshakeFirst, &b.TLSHandshakeFirstFallback)
+	extra := fieldTable{"handshake_first": first, "first": first, "immediate": first}
+	if cfg, verify := p.serverTLS(n, &b.TLSTimeout, extra); cfg != nil {
 		b.TLS, b.TLSVerify = cfg, verify
+	}
+}
+
+// defaultHandshakeFirstFallback is nats-server's fallback delay for
+// handshake_first: "auto".
+const defaultHandshakeFirstFallback = 50 * time.Millisecond
+
+// setHandshakeFirst reads handshake_first as nats-server does: a boolean,
+// "true"/"on", "false"/"off", "auto"/"auto_fallback" (TLS first, falling
+// back to INFO first after 50ms of silence) or a duration (the same with
+// that delay).
+func (p *parser) setHandshakeFirst(first *bool, fallback *time.Duration) func(node) {
+	return func(n node) {
+		switch v := n.val.(type) {
+		case bool:
+			*first, *fallback = v, 0
+		case string:
+			switch strings.ToLower(v) {
+			case "true", "on":
+				*first, *fallback = true, 0
+			case "false", "off":
+				*first, *fallback = false, 0
+			case "auto", "auto_fallback":
+				*first, *fallback = true, defaultHandshakeFirstFallback
+			default:
+				d, err := time.ParseDuration(v)
+				if err != nil || d <= 0 {
+					p.failf(n, "%q is not true, false, auto or a duration", v)
+					return
+				}
+				*first, *fallback = true, d
+			}
+		default:
+			p.wrongType(n, "boolean or string")
+		}
 	}
 }
 
@@ -32,21 +73,24 @@ func (p *parser) setTLSFile(dst *tlsFile) func(node) {
 }
 
 // serverTLS parses a listener's tls { cert_file, key_file, ca_file, verify,
-// timeout } (the client port's and the MQTT listener's) and builds its
+// timeout } plus the keys of extra (the client port's and the MQTT
+// listener's) and builds its
 // *tls.Config; timeout is stored through the pointer. Relative paths are
 // relative to the working directory, as in nats-server. A file that cannot
 // be read is an error at its key's line. It returns nil after an error.
-func (p *parser) serverTLS(n node, timeout *time.Duration) (*tls.Config, bool) {
+func (p *parser) serverTLS(n node, timeout *time.Duration, extra fieldTable) (*tls.Config, bool) {
 	var cert, key, ca tlsFile
 	verify := false
 	before := len(p.errs)
-	p.fields(n, fieldTable{
+	table := fieldTable{
 		"cert_file": p.setTLSFile(&cert),
 		"key_file":  p.setTLSFile(&key),
 		"ca_file":   p.setTLSFile(&ca),
 		"verify":    p.setBool(&verify),
 		"timeout":   p.setSeconds(timeout),
-	})
+	}
+	maps.Copy(table, extra)
+	p.fields(n, table)
 	if cert.path == "" {
 		p.failf(n, "missing cert_file")
 	}

@@ -165,3 +165,48 @@ func TestTLSErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestTLSHandshakeFirst pins tls { handshake_first } of the client port, in
+// the forms nats-server takes.
+func TestTLSHandshakeFirst(t *testing.T) {
+	pki := newTestPKI(t)
+	for _, tt := range []struct {
+		value    string
+		first    bool
+		fallback time.Duration
+	}{
+		{"true", true, 0},
+		{"false", false, 0},
+		{`"on"`, true, 0},
+		{`"off"`, false, 0},
+		{`"auto"`, true, 50 * time.Millisecond},
+		{`"auto_fallback"`, true, 50 * time.Millisecond},
+		{`"300ms"`, true, 300 * time.Millisecond},
+	} {
+		for _, key := range []string{"handshake_first", "first", "immediate"} {
+			conf := fmt.Sprintf("tls { cert_file: %q, key_file: %q, %s: %s }", pki.certFile, pki.keyFile, key, tt.value)
+			o, err := ParseData("t.conf", []byte(conf))
+			if err != nil {
+				t.Fatalf("%s: %v", conf, err)
+			}
+			if o.Broker.TLSHandshakeFirst != tt.first || o.Broker.TLSHandshakeFirstFallback != tt.fallback {
+				t.Errorf("%s: %s: first %v fallback %v; want %v %v", key, tt.value,
+					o.Broker.TLSHandshakeFirst, o.Broker.TLSHandshakeFirstFallback, tt.first, tt.fallback)
+			}
+		}
+	}
+	for _, tt := range []struct{ value, want string }{
+		{`"soon"`, `t.conf:1: tls.handshake_first: bad value: "soon" is not true, false, auto or a duration`},
+		{`"-1s"`, `t.conf:1: tls.handshake_first: bad value: "-1s" is not true, false, auto or a duration`},
+		{"3", "t.conf:1: tls.handshake_first: wrong type: expected boolean or string, got integer"},
+	} {
+		conf := fmt.Sprintf("tls { cert_file: %q, key_file: %q, handshake_first: %s }", pki.certFile, pki.keyFile, tt.value)
+		if _, err := ParseData("t.conf", []byte(conf)); err == nil || err.Error() != tt.want {
+			t.Errorf("%s: error %v, want %q", tt.value, err, tt.want)
+		}
+	}
+	conf := fmt.Sprintf("mqtt { port: -1, tls { cert_file: %q, key_file: %q, handshake_first: true } }", pki.certFile, pki.keyFile)
+	if _, err := ParseData("t.conf", []byte(conf)); err == nil || !strings.Contains(err.Error(), "unknown field") {
+		t.Errorf("handshake_first in mqtt's tls block: %v, want unknown field", err)
+	}
+}
