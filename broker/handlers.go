@@ -95,6 +95,7 @@ func (c *client) processConnect(arg []byte) error {
 	c.mu.Lock()
 	c.creds = creds
 	c.connected = true
+	c.asyncInfo = co.Protocol >= 1
 	c.mu.Unlock()
 	c.perms.Store(perms)
 	c.user.Store(&user)
@@ -286,7 +287,14 @@ func (c *client) OnPing() error {
 		return err
 	}
 	c.trace("PING")
-	c.enqueueString(proto.ProtoPong)
+	c.mu.Lock()
+	// As nats-server, async INFO goes only to clients registered by
+	// CONNECT and a first PING.
+	c.infoReady = c.asyncInfo
+	if !c.closed {
+		c.appendOut(proto.ProtoPong)
+	}
+	c.mu.Unlock()
 	c.markFlush(c)
 	return nil
 }

@@ -35,19 +35,21 @@ func startLeafbox(t testing.TB, o wireOpts) (tg wireTarget, ok bool) {
 	})
 	return wireTarget{addr: srv.Addr().String(), reload: func(o wireOpts) error {
 		return srv.ReloadAuth(leafboxConfig(o).Auth)
-	}}, true
+	}, lameDuck: func() { go srv.LameDuck(ctx, 0, 0) }}, true
 }
 
 // leafboxConfig translates o to the broker's configuration.
 func leafboxConfig(o wireOpts) broker.Config {
 	cfg := broker.Config{
-		Host:             "127.0.0.1",
-		Port:             -1,
-		MaxPayload:       o.MaxPayload,
-		MaxControlLine:   o.MaxControlLine,
-		PingInterval:     o.PingInterval,
-		PingMax:          o.PingMax,
-		MaxSubscriptions: o.MaxSubs,
+		Host:                "127.0.0.1",
+		Port:                -1,
+		MaxPayload:          o.MaxPayload,
+		MaxControlLine:      o.MaxControlLine,
+		PingInterval:        o.PingInterval,
+		PingMax:             o.PingMax,
+		MaxSubscriptions:    o.MaxSubs,
+		LameDuckDuration:    o.LameDuck,
+		LameDuckGracePeriod: o.LameDuckGrace,
 		Auth: auth.Config{
 			Token:      o.Token,
 			Username:   o.Username,
