@@ -152,6 +152,7 @@ func TestLameDuckValidate(t *testing.T) {
 		{time.Second, 500 * time.Millisecond, true},
 		{time.Second, time.Second, false},
 		{0, 3 * time.Minute, false},
+		{5 * time.Second, 0, false}, // the default grace is 10s
 		{-time.Second, 0, false},
 	} {
 		cfg := broker.Config{LameDuckDuration: tc.d, LameDuckGracePeriod: tc.g}

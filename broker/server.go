@@ -217,12 +217,12 @@ func (c *Config) Validate() error {
 	if c.PingInterval < 0 || c.WriteDeadline < 0 {
 		errs = append(errs, errors.New("broker: ping_interval and write_deadline must not be negative"))
 	}
-	if c.LameDuckDuration < 0 || c.LameDuckGracePeriod < 0 {
+	d := cmp.Or(c.LameDuckDuration, DefaultLameDuckDuration)
+	g := cmp.Or(c.LameDuckGracePeriod, DefaultLameDuckGracePeriod)
+	if d < 0 || g < 0 {
 		errs = append(errs, errors.New("broker: lame_duck_duration and lame_duck_grace_period must not be negative"))
-	} else if c.LameDuckDuration > 0 && c.LameDuckGracePeriod >= c.LameDuckDuration ||
-		c.LameDuckDuration == 0 && c.LameDuckGracePeriod >= DefaultLameDuckDuration {
-		errs = append(errs, fmt.Errorf("broker: lame duck grace period (%v) should be strictly lower than lame duck duration (%v)",
-			c.LameDuckGracePeriod, cmp.Or(c.LameDuckDuration, DefaultLameDuckDuration)))
+	} else if g >= d {
+		errs = append(errs, fmt.Errorf("broker: %w", &LameDuckGraceError{Grace: g, Duration: d}))
 	}
 	return errors.Join(errs...)
 }
@@ -234,6 +234,14 @@ type PayloadAbovePendingError struct{ Payload, Pending int64 }
 
 func (e *PayloadAbovePendingError) Error() string {
 	return fmt.Sprintf("max_payload (%d) cannot be higher than max_pending (%d)", e.Payload, e.Pending)
+}
+
+// LameDuckGraceError reports a lame duck grace period (defaults applied)
+// not shorter than the lame duck duration.
+type LameDuckGraceError struct{ Grace, Duration time.Duration }
+
+func (e *LameDuckGraceError) Error() string {
+	return fmt.Sprintf("lame duck grace period (%v) should be strictly lower than lame duck duration (%v)", e.Grace, e.Duration)
 }
 
 // Addr is the address the client listener is bound to.
