@@ -163,6 +163,8 @@ func TestDaemonProcess(t *testing.T) {
 		t.Run(sig.String()+" drains and exits 0", func(t *testing.T) { daemonTestStopSignal(t, bin, sig) })
 	}
 	t.Run("no config file uses the embedded default", func(t *testing.T) { daemonTestDefaultConfig(t, bin) })
+	t.Run("SIGUSR2 lame duck exits 0", func(t *testing.T) { daemonTestLameDuck(t, bin, syscall.SIGUSR2, false) })
+	t.Run("SIGTERM lame duck with lame_duck_on_term", func(t *testing.T) { daemonTestLameDuck(t, bin, syscall.SIGTERM, true) })
 }
 
 // daemonUsersConf is the configuration of the reload test: two users, and

@@ -65,6 +65,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	// SIGUSR2 is nats-server's lame duck signal; SIGTERM is taken here
+	// rather than in main because it may mean lame duck too.
+	ldm := make(chan os.Signal, 1)
+	signal.Notify(ldm, syscall.SIGUSR2)
+	defer signal.Stop(ldm)
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	defer signal.Stop(term)
 
 	var warnings []string
 	if opts.InsecureListen() {
@@ -115,11 +123,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		})
 	}
+	// Lame duck ends the broker's Run once its clients are gone; the
+	// goroutine above then cancels ctx and the daemon stops as usual.
+	lameDuck := false
+	startLameDuck := func(sig os.Signal) {
+		log.Info("lame duck mode", "signal", sig.String(),
+			"duration", opts.Broker.LameDuckDuration, "grace_period", opts.Broker.LameDuckGracePeriod)
+		lameDuck = true
+		wg.Go(func() { srv.LameDuck(ctx, 0, 0) })
+	}
 	for {
 		select {
 		case <-hup:
 			reload(opts, srv, comps, log)
 			continue
+		case sig := <-ldm:
+			if !lameDuck {
+				startLameDuck(sig)
+			}
+			continue
+		case sig := <-term:
+			switch {
+			case lameDuck:
+				// As nats-server: SIGTERM does not cut a lame duck short.
+				log.Info("SIGTERM ignored: lame duck mode under way")
+				continue
+			case opts.LameDuckOnTerm:
+				startLameDuck(sig)
+				continue
+			}
 		case <-ctx.Done():
 		}
 		break
