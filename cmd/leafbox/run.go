@@ -22,7 +22,16 @@ import (
 // run is the whole daemon: it parses flags and config, starts the broker and
 // monitoring, and blocks until ctx is cancelled. It returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if code, ok := runSubcommand(ctx, args, stdout, stderr); ok {
+	// SIGTERM is taken here rather than in main: it stops a subcommand,
+	// and the daemon decides below whether it means lame duck. Taken
+	// first, a SIGTERM during startup is acted on once started.
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	defer signal.Stop(term)
+	subCtx, stopSub := signal.NotifyContext(ctx, syscall.SIGTERM)
+	code, ok := runSubcommand(subCtx, args, stdout, stderr)
+	stopSub()
+	if ok {
 		return code
 	}
 	opts, err := config.Load(args)
@@ -65,14 +74,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	// SIGUSR2 is nats-server's lame duck signal; SIGTERM is taken here
-	// rather than in main because it may mean lame duck too.
+	// SIGUSR2 is nats-server's lame duck signal.
 	ldm := make(chan os.Signal, 1)
 	signal.Notify(ldm, syscall.SIGUSR2)
 	defer signal.Stop(ldm)
-	term := make(chan os.Signal, 1)
-	signal.Notify(term, syscall.SIGTERM)
-	defer signal.Stop(term)
 
 	var warnings []string
 	if opts.InsecureListen() {
