@@ -41,15 +41,13 @@ func startLeafbox(t testing.TB, o wireOpts) (tg wireTarget, ok bool) {
 // leafboxConfig translates o to the broker's configuration.
 func leafboxConfig(o wireOpts) broker.Config {
 	cfg := broker.Config{
-		Host:                "127.0.0.1",
-		Port:                -1,
-		MaxPayload:          o.MaxPayload,
-		MaxControlLine:      o.MaxControlLine,
-		PingInterval:        o.PingInterval,
-		PingMax:             o.PingMax,
-		MaxSubscriptions:    o.MaxSubs,
-		LameDuckDuration:    o.LameDuck,
-		LameDuckGracePeriod: o.LameDuckGrace,
+		Host:             "127.0.0.1",
+		Port:             -1,
+		MaxPayload:       o.MaxPayload,
+		MaxControlLine:   o.MaxControlLine,
+		PingInterval:     o.PingInterval,
+		PingMax:          o.PingMax,
+		MaxSubscriptions: o.MaxSubs,
 		Auth: auth.Config{
 			Token:      o.Token,
 			Username:   o.Username,
@@ -58,6 +56,7 @@ func leafboxConfig(o wireOpts) broker.Config {
 			NoAuthUser: o.NoAuthUser,
 		},
 	}
+	cfg.LameDuckDuration, cfg.LameDuckGracePeriod = o.LameDuck, o.LameDuckGrace
 	for _, u := range o.Users {
 		au := auth.User{Username: u.Name, Password: u.Password, Nkey: u.Nkey}
 		if u.hasPermissions() {

@@ -105,10 +105,9 @@ func natsOptions(o wireOpts) *server.Options {
 		Password:       o.Password,
 		NoAuthUser:     o.NoAuthUser,
 		MaxSubs:        o.MaxSubs,
-		// Set directly: the config file's minimum of 30s does not apply.
-		LameDuckDuration:    o.LameDuck,
-		LameDuckGracePeriod: o.LameDuckGrace,
 	}
+	// Set directly: the config file's minimum of 30s does not apply.
+	opts.LameDuckDuration, opts.LameDuckGracePeriod = o.LameDuck, o.LameDuckGrace
 	for _, u := range o.Users {
 		var perms *server.Permissions
 		if u.hasPermissions() {
