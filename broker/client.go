@@ -81,6 +81,7 @@ type client struct {
 	slow       atomic.Bool // counted as a slow consumer once
 	closeBy    time.Time   // deadline of the final flush, set on close
 	closeOnce  sync.Once
+	infoReady  bool          // CONNECT asked for protocol 1 and its first PING was answered: async INFO may be sent
 	local      bool          // in-process: no socket, handlers instead
 	writing    bool          // a writer goroutine is running
 	connClosed bool          // the socket is closed; no writer may start

@@ -21,6 +21,9 @@ const (
 	DefaultWriteDeadline  = 10 * time.Second
 	DefaultAuthTimeout    = 2 * time.Second
 	DefaultTLSTimeout     = 2 * time.Second
+
+	DefaultLameDuckDuration    = 2 * time.Minute
+	DefaultLameDuckGracePeriod = 10 * time.Second
 )
 
 // Config configures the broker core. Zero values mean the defaults above.
@@ -39,6 +42,12 @@ type Config struct {
 	PingInterval     time.Duration
 	PingMax          int
 	WriteDeadline    time.Duration
+
+	// LameDuckDuration is the time over which LameDuck closes the clients;
+	// LameDuckGracePeriod is the wait before it closes the first one. The
+	// grace period must be shorter than the duration.
+	LameDuckDuration    time.Duration
+	LameDuckGracePeriod time.Duration
 
 	// Auth is the authorization block. Its zero value disables authorization.
 	Auth auth.Config

@@ -690,3 +690,26 @@ func TestDiffReload(t *testing.T) {
 		}},
 	})
 }
+
+// TestDiffLameDuck pins lame duck mode: a registered client of protocol 1
+// (CONNECT and a first PING answered) gets its INFO again with "ldm":true,
+// once, with its client id and no nonce; a client that has not sent PING
+// yet, or speaks protocol 0, gets nothing; new connections are refused;
+// then every client is closed within the duration.
+func TestDiffLameDuck(t *testing.T) {
+	opts := wireOpts{LameDuck: 600 * time.Millisecond, LameDuckGrace: 200 * time.Millisecond}
+	proto1 := connect(`"protocol":1`)
+	runSessions(t, []session{
+		{name: "lame-duck", opts: opts, steps: []step{
+			dial(1), send(1, proto1), syncc(1),
+			dial(2), send(2, proto1),
+			dialc(3), syncc(3),
+			dial(4), send(4, proto1+"SUB x 1\r\n"), syncc(4),
+			lameDuck(),
+			expectLDM(1),
+			expectLDM(4),
+			refused(),
+			closed(1), closed(2), closed(3), closed(4),
+		}},
+	})
+}

@@ -292,12 +292,21 @@ func (c *client) OnPing() error {
 		return err
 	}
 	c.trace("PING")
-	c.enqueueString(proto.ProtoPong)
-	if c.connectSeen && !c.firstPongSent {
+	c.mu.Lock()
+	if !c.closed {
+		c.appendOut(proto.ProtoPong)
+	}
+	first := c.connectSeen && !c.firstPongSent
+	if first {
+		// As nats-server: async INFO (connect_info now, ldm later) goes
+		// only to clients registered by CONNECT with protocol 1 and a
+		// first PING.
 		c.firstPongSent = true
-		if c.asyncInfo {
-			c.sendConnectInfo()
-		}
+		c.infoReady = c.asyncInfo
+	}
+	c.mu.Unlock()
+	if first && c.asyncInfo {
+		c.sendConnectInfo()
 	}
 	c.markFlush(c)
 	return nil

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -67,6 +68,9 @@ type Server struct {
 	mu       sync.Mutex
 	clients  map[uint64]*client
 	closed   bool
+	ldm      bool          // in lame duck mode: accepting nothing more
+	ldmDone  chan struct{} // closed when lame duck has closed every client
+	quit     chan struct{} // closed by shutdown
 	connWG   sync.WaitGroup
 	locals   map[*client]struct{} // in-process clients
 	inProc   *LocalClient         // the shared in-process client
@@ -136,6 +140,8 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		version: Version,
 		start:   time.Now(),
 		clients: make(map[uint64]*client),
+		ldmDone: make(chan struct{}),
+		quit:    make(chan struct{}),
 		tlsConf: cfg.TLS,
 	}
 	if cfg.TLS != nil && cfg.TLSVerify && cfg.TLS.ClientAuth != tls.RequireAndVerifyClientCert {
@@ -198,6 +204,12 @@ func (c *Config) setDefaults() {
 	if c.TLSTimeout == 0 {
 		c.TLSTimeout = DefaultTLSTimeout
 	}
+	if c.LameDuckDuration == 0 {
+		c.LameDuckDuration = DefaultLameDuckDuration
+	}
+	if c.LameDuckGracePeriod == 0 {
+		c.LameDuckGracePeriod = DefaultLameDuckGracePeriod
+	}
 }
 
 // Validate reports configuration values the broker cannot run with.
@@ -233,6 +245,13 @@ func (c *Config) Validate() error {
 	if c.PingInterval < 0 || c.WriteDeadline < 0 {
 		errs = append(errs, errors.New("broker: ping_interval and write_deadline must not be negative"))
 	}
+	d := cmp.Or(c.LameDuckDuration, DefaultLameDuckDuration)
+	g := cmp.Or(c.LameDuckGracePeriod, DefaultLameDuckGracePeriod)
+	if d < 0 || g < 0 {
+		errs = append(errs, errors.New("broker: lame_duck_duration and lame_duck_grace_period must not be negative"))
+	} else if g >= d {
+		errs = append(errs, fmt.Errorf("broker: %w", &LameDuckGraceError{Grace: g, Duration: d}))
+	}
 	return errors.Join(errs...)
 }
 
@@ -243,6 +262,14 @@ type PayloadAbovePendingError struct{ Payload, Pending int64 }
 
 func (e *PayloadAbovePendingError) Error() string {
 	return fmt.Sprintf("max_payload (%d) cannot be higher than max_pending (%d)", e.Payload, e.Pending)
+}
+
+// LameDuckGraceError reports a lame duck grace period (defaults applied)
+// not shorter than the lame duck duration.
+type LameDuckGraceError struct{ Grace, Duration time.Duration }
+
+func (e *LameDuckGraceError) Error() string {
+	return fmt.Sprintf("lame duck grace period (%v) should be strictly lower than lame duck duration (%v)", e.Grace, e.Duration)
 }
 
 // Addr is the address the client listener is bound to.
@@ -257,9 +284,16 @@ func (s *Server) Name() string { return s.name }
 // Run accepts connections until ctx is cancelled, then stops accepting,
 // flushes what each client has pending and closes every connection. It
 // returns an error only when the listener fails for good (the same
-// shutdown happens first).
+// shutdown happens first). In lame duck mode (see LameDuck) it returns once
+// lame duck has closed every client, or at once when ctx is cancelled.
 func (s *Server) Run(ctx context.Context) error {
 	err := accept.Loop(ctx, s.ln, s.log, s.accept)
+	if s.inLameDuck() {
+		select {
+		case <-s.ldmDone:
+		case <-ctx.Done():
+		}
+	}
 	s.shutdown()
 	if err != nil {
 		return fmt.Errorf("broker: %w", err)
@@ -270,6 +304,9 @@ func (s *Server) Run(ctx context.Context) error {
 // shutdown closes every client after flushing its pending output.
 func (s *Server) shutdown() {
 	s.mu.Lock()
+	if !s.closed {
+		close(s.quit)
+	}
 	s.closed = true
 	s.mu.Unlock()
 	for _, c := range s.networkClients() {
@@ -280,7 +317,7 @@ func (s *Server) shutdown() {
 
 func (s *Server) accept(conn net.Conn) {
 	s.mu.Lock()
-	if s.closed {
+	if s.closed || s.ldm {
 		s.mu.Unlock()
 		conn.Close()
 		return

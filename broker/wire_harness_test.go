@@ -39,6 +39,8 @@ func TestNormalizeInfo(t *testing.T) {
 			"INFO headers=true max_payload=1024 proto=1 auth_required=false tls_required=false nonce=false client_id=true"},
 		{`INFO {"auth_required":true,"nonce":"abc","max_payload":1,"proto":1}` + "\r\n",
 			"INFO headers=false max_payload=1 proto=1 auth_required=true tls_required=false nonce=true client_id=false"},
+		{`INFO {"server_id":"X","headers":true,"max_payload":1,"proto":1,"client_id":5,"client_ip":"127.0.0.1","ldm":true}` + "\r\n",
+			"INFO headers=true max_payload=1 proto=1 auth_required=false tls_required=false nonce=false client_id=true ldm=true client_ip=true connect_urls=false"},
 		{"INFO {bad\r\n", "INFO (bad json: invalid character 'b' looking for beginning of object key string)"},
 	}
 	for _, tt := range tests {

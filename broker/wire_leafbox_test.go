@@ -35,7 +35,7 @@ func startLeafbox(t testing.TB, o wireOpts) (tg wireTarget, ok bool) {
 	})
 	return wireTarget{addr: srv.Addr().String(), reload: func(o wireOpts) error {
 		return srv.ReloadAuth(leafboxConfig(o).Auth)
-	}}, true
+	}, lameDuck: func() { go srv.LameDuck(ctx, 0, 0) }}, true
 }
 
 // leafboxConfig translates o to the broker's configuration.
@@ -56,6 +56,7 @@ func leafboxConfig(o wireOpts) broker.Config {
 			NoAuthUser: o.NoAuthUser,
 		},
 	}
+	cfg.LameDuckDuration, cfg.LameDuckGracePeriod = o.LameDuck, o.LameDuckGrace
 	for _, u := range o.Users {
 		au := auth.User{Username: u.Name, Password: u.Password, Nkey: u.Nkey}
 		if u.hasPermissions() {

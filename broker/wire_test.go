@@ -51,6 +51,8 @@ type wireOpts struct {
 	Users          []wireUser
 	NoAuthUser     string
 	MaxSubs        int
+	// LameDuck and LameDuckGrace are the lame duck duration and grace period.
+	LameDuck, LameDuckGrace time.Duration
 }
 
 // wireUser is one entry of the users list, with optional permissions. An
@@ -73,6 +75,8 @@ type wireTarget struct {
 	// reload applies new options as a configuration reload would (only
 	// their authorization part is used).
 	reload func(wireOpts) error
+	// lameDuck starts lame duck mode and returns at once.
+	lameDuck func()
 }
 
 // startNATS starts the reference nats-server with o.
@@ -81,7 +85,7 @@ func startNATS(t testing.TB, o wireOpts) wireTarget {
 	ns := testutil.StartHub(t, natsOptions(o))
 	return wireTarget{addr: ns.Addr().String(), reload: func(o wireOpts) error {
 		return ns.ReloadOptions(natsOptions(o))
-	}}
+	}, lameDuck: func() { go ns.LameDuckShutdown() }}
 }
 
 // natsOptions translates o to nats-server's options.
@@ -102,6 +106,8 @@ func natsOptions(o wireOpts) *server.Options {
 		NoAuthUser:     o.NoAuthUser,
 		MaxSubs:        o.MaxSubs,
 	}
+	// Set directly: the config file's minimum of 30s does not apply.
+	opts.LameDuckDuration, opts.LameDuckGracePeriod = o.LameDuck, o.LameDuckGrace
 	for _, u := range o.Users {
 		var perms *server.Permissions
 		if u.hasPermissions() {
@@ -136,6 +142,9 @@ const (
 	stepDrain                  // record whatever arrives until quiet or close
 	stepNkey                   // CONNECT signing the INFO nonce with an nkey seed
 	stepReload                 // reload the server with new options
+	stepDuck                   // put the server in lame duck mode
+	stepRefuse                 // a new connection is refused
+	stepLDM                    // an INFO with "ldm":true arrives
 )
 
 // step is one action of a session on connection conn.
@@ -178,6 +187,18 @@ func drain(c int) step { return step{kind: stepDrain, conn: c} }
 
 // reload applies o to the server as a configuration reload (SIGHUP) would.
 func reload(o wireOpts) step { return step{kind: stepReload, opts: o} }
+
+// lameDuck puts the server in lame duck mode.
+func lameDuck() step { return step{kind: stepDuck} }
+
+// expectLDM expects an INFO with "ldm":true on c, recorded normalized.
+// INFO frames without it are skipped unrecorded: nats-server sends
+// protocol 1 clients a connect_info INFO after their first PING, which is
+// not what this step is about.
+func expectLDM(c int) step { return step{kind: stepLDM, conn: c} }
+
+// refused dials and expects the connection refused (or closed before INFO).
+func refused() step { return step{kind: stepRefuse} }
 
 // quietFor expects nothing on conns for d (used to outlast a server timer).
 func quietFor(d time.Duration, cs ...int) step {
@@ -343,8 +364,12 @@ func normalizeInfo(frame string) string {
 	}
 	has := func(k string) bool { v, ok := m[k]; return ok && v != "" && v != nil }
 	truthy := func(k string) bool { v, _ := m[k].(bool); return v }
-	return fmt.Sprintf("INFO headers=%v max_payload=%v proto=%v auth_required=%v tls_required=%v nonce=%v client_id=%v",
+	out := fmt.Sprintf("INFO headers=%v max_payload=%v proto=%v auth_required=%v tls_required=%v nonce=%v client_id=%v",
 		truthy("headers"), m["max_payload"], m["proto"], truthy("auth_required"), truthy("tls_required"), has("nonce"), has("client_id"))
+	if truthy("ldm") {
+		out += fmt.Sprintf(" ldm=true client_ip=%v connect_urls=%v", has("client_ip"), has("connect_urls"))
+	}
+	return out
 }
 
 // q quotes a frame for transcripts and messages; long frames are cut, with
@@ -440,6 +465,27 @@ func (r *runner) do(s step) error {
 		r.record(0, "reloaded")
 		return nil
 	}
+	if s.kind == stepDuck {
+		r.target.lameDuck()
+		r.record(0, "lame duck")
+		return nil
+	}
+	if s.kind == stepRefuse {
+		nc, err := net.DialTimeout("tcp", r.target.addr, stepTimeout)
+		if err != nil {
+			r.record(0, "dial refused")
+			return nil
+		}
+		defer nc.Close()
+		w := &wireConn{nc: nc}
+		f, err := w.readFrame(time.Now().Add(stepTimeout))
+		if errors.Is(err, errClosed) {
+			r.record(0, "dial refused")
+			return nil
+		}
+		r.record(0, "dial accepted: %s %v", q(f), err)
+		return fmt.Errorf("dial during lame duck: got %s, %v", q(f), err)
+	}
 	if s.kind == stepDial {
 		nc, err := net.DialTimeout("tcp", r.target.addr, stepTimeout)
 		if err != nil {
@@ -483,6 +529,23 @@ func (r *runner) do(s step) error {
 		return r.expectFrames(s.conn, w, []string{"PONG\r\n"}, timeout)
 	case stepExpect:
 		return r.expectFrames(s.conn, w, s.want, timeout)
+	case stepLDM:
+		deadline := time.Now().Add(timeout)
+		for {
+			f, err := w.readFrame(deadline)
+			if err != nil {
+				r.record(s.conn, "no ldm INFO: %v", err)
+				return fmt.Errorf("want an ldm INFO: %w", err)
+			}
+			if !strings.HasPrefix(f, "INFO ") {
+				r.record(s.conn, "< %s", q(f))
+				return fmt.Errorf("want an ldm INFO, got %s", q(f))
+			}
+			if n := normalizeInfo(f); strings.Contains(n, " ldm=true") {
+				r.record(s.conn, "%s", n)
+				return nil
+			}
+		}
 	case stepClosed:
 		f, err := w.readFrame(time.Now().Add(timeout))
 		switch {

@@ -164,6 +164,8 @@ func TestDaemonProcess(t *testing.T) {
 	}
 	t.Run("no config file uses the embedded default", func(t *testing.T) { daemonTestDefaultConfig(t, bin) })
 	t.Run("-l -P --ports_file_dir --signal", func(t *testing.T) { daemonTestFilesAndSignals(t, bin) })
+	t.Run("SIGUSR2 lame duck exits 0", func(t *testing.T) { daemonTestLameDuck(t, bin, syscall.SIGUSR2, false) })
+	t.Run("SIGTERM lame duck with lame_duck_on_term", func(t *testing.T) { daemonTestLameDuck(t, bin, syscall.SIGTERM, true) })
 }
 
 // daemonUsersConf is the configuration of the reload test: two users, and

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/leaf"
@@ -54,7 +56,7 @@ func newDeviceComponent(opts *config.Options, srv *broker.Server, store *storage
 		otaCfg.Version = version // the running software's
 		c.mgr, err = ota.New(otaCfg, ota.Deps{
 			Boot:     bc,
-			Reboot:   ota.SyscallReboot{},
+			Reboot:   lameDuckReboot{srv: srv, next: ota.SyscallReboot{}, timing: opts.Broker},
 			Health:   confirmHealth,
 			DeviceID: id.ID(),
 			Publish:  c.publish,
@@ -76,6 +78,32 @@ func newDeviceComponent(opts *config.Options, srv *broker.Server, store *storage
 	}
 	log.Info("device identity", "id", id.ID())
 	return c, nil
+}
+
+// The lame duck before an OTA reboot is at most this long: long enough
+// for local apps to see the notice and go, short enough not to hold the
+// update back. Configured values below these apply.
+const (
+	rebootLameDuckDuration = 5 * time.Second
+	rebootLameDuckGrace    = time.Second
+)
+
+// lameDuckReboot is the OTA rebooter of the daemon: before next reboots the
+// machine, the broker goes through lame duck mode, so that local apps get
+// the "ldm" INFO and are closed gradually rather than cut off.
+type lameDuckReboot struct {
+	srv    *broker.Server
+	next   ota.Rebooter
+	timing broker.Config // its LameDuckDuration and LameDuckGracePeriod
+}
+
+// Reboot implements ota.Rebooter. Lame duck ends the broker's Run, so the
+// daemon stops afterwards even if next fails (its supervisor restarts it).
+func (r lameDuckReboot) Reboot(trial bool) error {
+	d := min(cmp.Or(r.timing.LameDuckDuration, broker.DefaultLameDuckDuration), rebootLameDuckDuration)
+	g := min(cmp.Or(r.timing.LameDuckGracePeriod, broker.DefaultLameDuckGracePeriod), rebootLameDuckGrace)
+	r.srv.LameDuck(context.Background(), d, g)
+	return r.next.Reboot(trial)
 }
 
 // Close detaches the in-process client; OTA and the watchdog open their

@@ -22,7 +22,16 @@ import (
 // run is the whole daemon: it parses flags and config, starts the broker and
 // monitoring, and blocks until ctx is cancelled. It returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if code, ok := runSubcommand(ctx, args, stdout, stderr); ok {
+	// SIGTERM is taken here rather than in main: it stops a subcommand,
+	// and the daemon decides below whether it means lame duck. Taken
+	// first, a SIGTERM during startup is acted on once started.
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	defer signal.Stop(term)
+	subCtx, stopSub := signal.NotifyContext(ctx, syscall.SIGTERM)
+	code, ok := runSubcommand(subCtx, args, stdout, stderr)
+	stopSub()
+	if ok {
 		return code
 	}
 	opts, err := config.Load(args)
@@ -82,6 +91,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	// SIGUSR2 is nats-server's lame duck signal.
+	ldm := make(chan os.Signal, 1)
+	signal.Notify(ldm, syscall.SIGUSR2)
+	defer signal.Stop(ldm)
 
 	var files procFiles
 	defer func() {
@@ -159,11 +172,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		})
 	}
+	// Lame duck ends the broker's Run once its clients are gone; the
+	// goroutine above then cancels ctx and the daemon stops as usual.
+	lameDuck := false
+	startLameDuck := func(sig os.Signal) {
+		log.Info("lame duck mode", "signal", sig.String(),
+			"duration", opts.Broker.LameDuckDuration, "grace_period", opts.Broker.LameDuckGracePeriod)
+		lameDuck = true
+		wg.Go(func() { srv.LameDuck(ctx, 0, 0) })
+	}
 	for {
 		select {
 		case <-hup:
 			reload(opts, srv, comps, log)
 			continue
+		case sig := <-ldm:
+			if !lameDuck {
+				startLameDuck(sig)
+			}
+			continue
+		case sig := <-term:
+			switch {
+			case lameDuck:
+				// As nats-server: SIGTERM does not cut a lame duck short.
+				log.Info("SIGTERM ignored: lame duck mode under way")
+				continue
+			case opts.LameDuckOnTerm:
+				startLameDuck(sig)
+				continue
+			}
 		case <-ctx.Done():
 		}
 		break

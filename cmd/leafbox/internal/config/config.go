@@ -51,6 +51,9 @@ type Options struct {
 	Debug, Trace bool
 	CheckConfig  bool // -t
 	ShowVersion  bool // -v/--version
+	// LameDuckOnTerm makes SIGTERM enter lame duck mode, as SIGUSR2 does,
+	// instead of shutting down at once (lame_duck_on_term, leafbox only).
+	LameDuckOnTerm bool
 
 	// LogFile (-l) receives the log instead of stderr; PidFile (-P) holds
 	// the daemon's process id while it runs; PortsFileDir
@@ -231,6 +234,12 @@ func (p *parser) topLevel() fieldTable {
 		"bridges":           p.bridges,
 		"device":            p.device,
 	}
+	// Lame duck mode: nats-server's keys, without its 30s minimum
+	// duration (a gateway's apps are local and reconnect fast), and
+	// leafbox's lame_duck_on_term.
+	t["lame_duck_duration"] = p.setDuration(&b.LameDuckDuration)
+	t["lame_duck_grace_period"] = p.setDuration(&b.LameDuckGracePeriod)
+	t["lame_duck_on_term"] = p.setBool(&o.LameDuckOnTerm)
 	// Remember where each top-level key was, for checks across keys.
 	for k, h := range t {
 		t[k] = func(n node) {
@@ -292,6 +301,10 @@ func (p *parser) validate(root node) {
 	var pe *broker.PayloadAbovePendingError
 	if err := b.Validate(); errors.As(err, &pe) {
 		p.fail(p.at("max_payload", root), fmt.Errorf("%w: %w", ErrBadValue, pe))
+	}
+	var ge *broker.LameDuckGraceError
+	if err := b.Validate(); errors.As(err, &ge) {
+		p.fail(p.at("lame_duck_grace_period", p.at("lame_duck_duration", root)), fmt.Errorf("%w: %w", ErrBadValue, ge))
 	}
 	if u := b.Auth.NoAuthUser; u != "" {
 		found := false

@@ -183,6 +183,13 @@ func TestParseConfigDataErrors(t *testing.T) {
 			`bad.conf:4: no_auth_user: bad value: "b" is not a user of the authorization users array`}},
 		{"payload above pending", "max_payload: 2MB\nmax_pending: 1MB", []string{
 			`bad.conf:1: max_payload: bad value: max_payload (2097152) cannot be higher than max_pending (1048576)`}},
+		{"lame duck grace not below duration", "lame_duck_duration: \"5s\"\nlame_duck_grace_period: \"5s\"", []string{
+			`bad.conf:2: lame_duck_grace_period: bad value: lame duck grace period (5s) should be strictly lower than lame duck duration (5s)`}},
+		{"lame duck duration below default grace", "lame_duck_duration: \"5s\"", []string{
+			`bad.conf:1: lame_duck_duration: bad value: lame duck grace period (10s) should be strictly lower than lame duck duration (5s)`}},
+		{"lame duck bad values", "lame_duck_duration: \"-1s\"\nlame_duck_on_term: 1", []string{
+			`bad.conf:1: lame_duck_duration: bad value: duration must be positive, got -1s`,
+			`bad.conf:2: lame_duck_on_term: wrong type: expected boolean, got integer`}},
 		{"syntax error", "port: 4222\n= 5\n", []string{
 			`bad.conf:2: Parse error on line 2: 'Unexpected key separator '=''`}},
 		{"missing variable", "port: 4222\nserver_name: $LEAFBOX_TEST_UNSET_VARIABLE", []string{
@@ -280,6 +287,19 @@ func TestParseConfigFileMissing(t *testing.T) {
 	want := filepath.Join("testdata", "nope.conf") + ": read config: no such file or directory"
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %v, want %s", err, want)
+	}
+}
+
+// TestLameDuckKeys pins nats-server's lame duck keys (durations as strings
+// or seconds, any positive length) and leafbox's lame_duck_on_term.
+func TestLameDuckKeys(t *testing.T) {
+	o, err := ParseData("ldm.conf", []byte("lame_duck_duration: \"3s\"\nlame_duck_grace_period: 1\nlame_duck_on_term: true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Broker.LameDuckDuration != 3*time.Second || o.Broker.LameDuckGracePeriod != time.Second || !o.LameDuckOnTerm {
+		t.Errorf("got duration %v grace %v on_term %v; want 3s 1s true",
+			o.Broker.LameDuckDuration, o.Broker.LameDuckGracePeriod, o.LameDuckOnTerm)
 	}
 }
 
