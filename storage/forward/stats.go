@@ -1,7 +1,6 @@
 package forward
 
 import (
-
 	"github.com/leafbox/leafbox/broker/monitor"
 	"github.com/leafbox/leafbox/storage"
 )
