@@ -202,6 +202,7 @@ func (s *Server) handleHealthz(w *response) {
 // Prometheus scraper on a kept-alive connection reuses one buffer.
 func (s *Server) handleMetrics(w *response) {
 	v := s.varz()
+	v.Runtime = readRuntime()
 	sz := s.src.Subsz(SubszOptions{Limit: DefaultSubListSize})
 	health := classify(s.src.Healthz())
 

@@ -1,0 +1,158 @@
+package monitor
+
+import (
+	"strconv"
+	"time"
+)
+
+// forwardFamilies are the per-rule store-and-forward families with one
+// sample per rule. The accessors are plain functions so that rendering
+// allocates nothing.
+var forwardFamilies = [...]struct {
+	name, help, typ string
+	get             func(*ForwardVarz) uint64
+}{
+	{"leafbox_forward_queued_messages", "Records queued for the uplink, sent or not, not yet acknowledged", typeGauge,
+		func(f *ForwardVarz) uint64 { return f.Queued }},
+	{"leafbox_forward_queued_bytes", "Encoded size of the queued records", typeGauge,
+		func(f *ForwardVarz) uint64 { return f.Bytes }},
+	{"leafbox_forward_in_flight_messages", "Records sent and not yet acknowledged", typeGauge,
+		func(f *ForwardVarz) uint64 { return uint64(max(f.InFlight, 0)) }},
+	{"leafbox_forward_sent_messages_total", "Records sent to the hub, resends included", typeCounter,
+		func(f *ForwardVarz) uint64 { return f.Sent }},
+	{"leafbox_forward_resent_messages_total", "Records sent again after an error reply or a timeout", typeCounter,
+		func(f *ForwardVarz) uint64 { return f.Resent }},
+	{"leafbox_forward_acked_messages_total", "Records the hub acknowledged", typeCounter,
+		func(f *ForwardVarz) uint64 { return f.Acked }},
+	{"leafbox_forward_hub_errors_total", "Error replies and failed flushes from the uplink", typeCounter,
+		func(f *ForwardVarz) uint64 { return f.HubErrors }},
+	{"leafbox_forward_local_errors_total", "Local publishes answered with an error", typeCounter,
+		func(f *ForwardVarz) uint64 { return f.LocalErrors }},
+	{"leafbox_forward_id_collisions_total", "Duplicate replies from the hub for message ids this store never sent", typeCounter,
+		func(f *ForwardVarz) uint64 { return f.IDCollisions }},
+}
+
+// forward writes the store-and-forward families, none without rules.
+func (w *promWriter) forward(v *Varz) {
+	if len(v.Forward) == 0 {
+		return
+	}
+	for _, fam := range forwardFamilies {
+		w.family(fam.name, fam.help, fam.typ)
+		for i := range v.Forward {
+			f := &v.Forward[i]
+			w.start(fam.name)
+			w.label("rule", f.Rule)
+			w.endUint(fam.get(f))
+		}
+	}
+
+	const age = "leafbox_forward_oldest_message_age_seconds"
+	w.family(age, "Age of the oldest queued record, 0 when the queue is empty", typeGauge)
+	for i := range v.Forward {
+		f := &v.Forward[i]
+		var secs float64
+		if !f.Oldest.IsZero() && v.Now.After(f.Oldest) {
+			secs = float64(v.Now.Sub(f.Oldest)/time.Millisecond) / 1e3
+		}
+		w.start(age)
+		w.label("rule", f.Rule)
+		w.endFloat(secs)
+	}
+
+	const dropped = "leafbox_forward_dropped_messages_total"
+	w.family(dropped, "Records removed by a queue limit (max_msgs, max_bytes, max_age) or refused at publish (rejected)", typeCounter)
+	for i := range v.Forward {
+		f := &v.Forward[i]
+		for _, r := range [...]struct {
+			reason string
+			n      uint64
+		}{{"max_msgs", f.DroppedMaxMsgs}, {"max_bytes", f.DroppedMaxBytes}, {"max_age", f.DroppedMaxAge}, {"rejected", f.Rejected}} {
+			w.start(dropped)
+			w.label("rule", f.Rule)
+			w.label("reason", r.reason)
+			w.endUint(r.n)
+		}
+	}
+}
+
+// uplinkFamilies are the per-remote leafnode families.
+var uplinkFamilies = [...]struct {
+	name, help, typ string
+	get             func(*UplinkMetrics) int64
+}{
+	{"leafbox_leaf_connected", "1 while the remote has a registered link, else 0", typeGauge,
+		func(u *UplinkMetrics) int64 { return b2i(u.Connected) }},
+	{"leafbox_leaf_connects_total", "Links registered with the remote since start", typeCounter,
+		func(u *UplinkMetrics) int64 { return int64(u.Connects) }},
+	{"leafbox_leaf_disconnects_total", "Registered links to the remote that ended since start", typeCounter,
+		func(u *UplinkMetrics) int64 { return int64(u.Disconnects) }},
+	{"leafbox_leaf_subscriptions", "Subjects the hub has interest in on the current link", typeGauge,
+		func(u *UplinkMetrics) int64 { return u.Subscriptions }},
+	{"leafbox_leaf_in_messages_total", "Messages received from the remote", typeCounter,
+		func(u *UplinkMetrics) int64 { return u.InMsgs }},
+	{"leafbox_leaf_out_messages_total", "Messages sent to the remote", typeCounter,
+		func(u *UplinkMetrics) int64 { return u.OutMsgs }},
+	{"leafbox_leaf_in_bytes_total", "Payload bytes received from the remote", typeCounter,
+		func(u *UplinkMetrics) int64 { return u.InBytes }},
+	{"leafbox_leaf_out_bytes_total", "Payload bytes sent to the remote", typeCounter,
+		func(u *UplinkMetrics) int64 { return u.OutBytes }},
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// uplinks writes the leafnode remote families, none without remotes.
+func (w *promWriter) uplinks(us []UplinkMetrics) {
+	if len(us) == 0 {
+		return
+	}
+	for _, fam := range uplinkFamilies {
+		w.family(fam.name, fam.help, fam.typ)
+		for i := range us {
+			w.remoteStart(fam.name, &us[i])
+			w.endInt(fam.get(&us[i]))
+		}
+	}
+	const rtt = "leafbox_leaf_rtt_seconds"
+	w.family(rtt, "Last measured round trip to the remote, 0 while down or unmeasured", typeGauge)
+	for i := range us {
+		w.remoteStart(rtt, &us[i])
+		w.endFloat(us[i].RTT.Seconds())
+	}
+}
+
+func (w *promWriter) remoteStart(name string, u *UplinkMetrics) {
+	w.start(name)
+	w.labelInt("remote", int64(u.Remote))
+	w.label("url", u.URL)
+}
+
+// runtime writes the Go runtime families.
+func (w *promWriter) runtime(rt *RuntimeMetrics) {
+	w.uint("leafbox_go_goroutines", "Live goroutines", typeGauge, rt.Goroutines)
+	w.uint("leafbox_go_heap_objects_bytes", "Heap memory occupied by objects, live or not yet swept", typeGauge, rt.HeapBytes)
+	w.uint("leafbox_go_heap_goal_bytes", "Heap size the next garbage collection aims for", typeGauge, rt.HeapGoalBytes)
+	w.uint("leafbox_go_gc_cycles_total", "Completed garbage collection cycles", typeCounter, rt.GCCycles)
+
+	const pause = "leafbox_go_gc_pause_seconds"
+	w.family(pause, "Stop-the-world garbage collection pauses; the sum is estimated from bucket lower bounds", "histogram")
+	for i, b := range gcPauseBounds {
+		w.start(pause + "_bucket")
+		w.b = append(w.b, `,le="`...)
+		w.b = strconv.AppendFloat(w.b, b, 'g', -1, 64)
+		w.b = append(w.b, '"')
+		w.endUint(rt.GCPauses[i])
+	}
+	w.start(pause + "_bucket")
+	w.label("le", "+Inf")
+	w.endUint(rt.GCPauseCount)
+	w.start(pause + "_sum")
+	w.endFloat(rt.GCPauseSum)
+	w.start(pause + "_count")
+	w.endUint(rt.GCPauseCount)
+}

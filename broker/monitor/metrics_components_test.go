@@ -1,0 +1,147 @@
+package monitor
+
+import (
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+)
+
+// componentVarz is fakeSource's /varz with every component configured:
+// two forward rules, the store, one leafnode remote and the runtime.
+func componentVarz() Varz {
+	v := newFakeSource().varz
+	v.Now = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	v.Forward = []ForwardVarz{
+		{Rule: "TELE", Queued: 3, Bytes: 300, InFlight: 2, Sent: 9, Resent: 1, Acked: 6,
+			Dropped: 7, Rejected: 4, HubErrors: 5, LocalErrors: 8, IDCollisions: 1,
+			Oldest: v.Now.Add(-90 * time.Second), DroppedMaxMsgs: 1, DroppedMaxAge: 2},
+		{Rule: "LOGS"},
+	}
+	v.Store = &StoreMetrics{FileSize: 1 << 20, FreeBytes: 4096}
+	v.Uplinks = []UplinkMetrics{{Remote: 0, URL: "hub:7422", Connected: true, Connects: 2, Disconnects: 1,
+		RTT: 1500 * time.Microsecond, Subscriptions: 4, InMsgs: 10, OutMsgs: 20, InBytes: 100, OutBytes: 200}}
+	v.Runtime = &RuntimeMetrics{Goroutines: 12, HeapBytes: 1 << 22, HeapGoalBytes: 1 << 23, GCCycles: 5,
+		GCPauses: [len(gcPauseBounds)]uint64{0, 1, 2, 3, 3, 3, 3, 3, 3}, GCPauseCount: 3, GCPauseSum: 0.0012}
+	return v
+}
+
+// labelled returns the value of family name's sample whose labels
+// include want, failing when there is none.
+func labelled(t *testing.T, mfs map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
+	t.Helper()
+	mf, ok := mfs[name]
+	if !ok {
+		t.Fatalf("metric %s missing", name)
+	}
+	if mf.GetHelp() == "" {
+		t.Errorf("metric %s has no HELP", name)
+	}
+next:
+	for _, m := range mf.GetMetric() {
+		got := map[string]string{}
+		for _, lp := range m.GetLabel() {
+			got[lp.GetName()] = lp.GetValue()
+		}
+		for k, v := range want {
+			if got[k] != v {
+				continue next
+			}
+		}
+		switch mf.GetType() {
+		case dto.MetricType_GAUGE:
+			return m.GetGauge().GetValue()
+		case dto.MetricType_COUNTER:
+			return m.GetCounter().GetValue()
+		}
+		t.Fatalf("metric %s has type %v", name, mf.GetType())
+	}
+	t.Fatalf("metric %s has no sample with labels %v", name, want)
+	return 0
+}
+
+func TestMetricsComponents(t *testing.T) {
+	v := componentVarz()
+	mfs := parseMetrics(t, appendMetrics(nil, &v, &SublistStats{}, healthOK))
+	tele := map[string]string{"rule": "TELE", "server_id": "NABC"}
+	logs := map[string]string{"rule": "LOGS"}
+	remote := map[string]string{"remote": "0", "url": "hub:7422"}
+	tests := []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"leafbox_forward_queued_messages", tele, 3},
+		{"leafbox_forward_queued_messages", logs, 0},
+		{"leafbox_forward_queued_bytes", tele, 300},
+		{"leafbox_forward_in_flight_messages", tele, 2},
+		{"leafbox_forward_sent_messages_total", tele, 9},
+		{"leafbox_forward_resent_messages_total", tele, 1},
+		{"leafbox_forward_acked_messages_total", tele, 6},
+		{"leafbox_forward_hub_errors_total", tele, 5},
+		{"leafbox_forward_local_errors_total", tele, 8},
+		{"leafbox_forward_id_collisions_total", tele, 1},
+		{"leafbox_forward_oldest_message_age_seconds", tele, 90},
+		{"leafbox_forward_oldest_message_age_seconds", logs, 0},
+		{"leafbox_forward_dropped_messages_total", map[string]string{"rule": "TELE", "reason": "max_msgs"}, 1},
+		{"leafbox_forward_dropped_messages_total", map[string]string{"rule": "TELE", "reason": "max_bytes"}, 0},
+		{"leafbox_forward_dropped_messages_total", map[string]string{"rule": "TELE", "reason": "max_age"}, 2},
+		{"leafbox_forward_dropped_messages_total", map[string]string{"rule": "TELE", "reason": "rejected"}, 4},
+		{"leafbox_store_file_size_bytes", nil, 1 << 20},
+		{"leafbox_store_free_bytes", nil, 4096},
+		{"leafbox_leaf_connected", remote, 1},
+		{"leafbox_leaf_connects_total", remote, 2},
+		{"leafbox_leaf_disconnects_total", remote, 1},
+		{"leafbox_leaf_rtt_seconds", remote, 0.0015},
+		{"leafbox_leaf_subscriptions", remote, 4},
+		{"leafbox_leaf_in_messages_total", remote, 10},
+		{"leafbox_leaf_out_messages_total", remote, 20},
+		{"leafbox_leaf_in_bytes_total", remote, 100},
+		{"leafbox_leaf_out_bytes_total", remote, 200},
+		{"leafbox_go_goroutines", nil, 12},
+		{"leafbox_go_heap_objects_bytes", nil, 1 << 22},
+		{"leafbox_go_heap_goal_bytes", nil, 1 << 23},
+		{"leafbox_go_gc_cycles_total", nil, 5},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := labelled(t, mfs, tc.name, tc.labels); got != tc.want {
+				t.Errorf("%s%v = %v, want %v", tc.name, tc.labels, got, tc.want)
+			}
+		})
+	}
+
+	h := mfs["leafbox_go_gc_pause_seconds"].GetMetric()[0].GetHistogram()
+	if h.GetSampleCount() != 3 || h.GetSampleSum() != 0.0012 {
+		t.Errorf("gc pause count/sum = %d/%v, want 3/0.0012", h.GetSampleCount(), h.GetSampleSum())
+	}
+	if b := h.GetBucket(); len(b) != len(gcPauseBounds)+1 || b[1].GetUpperBound() != 1e-4 || b[1].GetCumulativeCount() != 1 {
+		t.Errorf("gc pause buckets = %v", b)
+	}
+}
+
+// A component that is not configured has no families.
+func TestMetricsComponentsAbsent(t *testing.T) {
+	v := newFakeSource().varz
+	mfs := parseMetrics(t, appendMetrics(nil, &v, &SublistStats{}, healthOK))
+	for name := range mfs {
+		for _, prefix := range []string{"leafbox_forward_", "leafbox_leaf_", "leafbox_go_", "leafbox_store_file", "leafbox_store_free"} {
+			if len(name) >= len(prefix) && name[:len(prefix)] == prefix {
+				t.Errorf("family %s present without its component", name)
+			}
+		}
+	}
+}
+
+// The handler samples the Go runtime on every scrape.
+func TestMetricsRuntimeSampled(t *testing.T) {
+	ts, _ := newTestHTTP(t, newFakeSource())
+	_, _, body := do(t, "GET", ts.URL+"/metrics")
+	mfs := parseMetrics(t, body)
+	if g := labelled(t, mfs, "leafbox_go_goroutines", nil); g < 2 {
+		t.Errorf("leafbox_go_goroutines = %v, want the test's goroutines", g)
+	}
+	if h := labelled(t, mfs, "leafbox_go_heap_objects_bytes", nil); h <= 0 {
+		t.Errorf("leafbox_go_heap_objects_bytes = %v", h)
+	}
+}

@@ -1,0 +1,31 @@
+package monitor
+
+import "time"
+
+// StoreMetrics is the store file's use, for /metrics.
+type StoreMetrics struct {
+	// FileSize is the file's size on disk; FreeBytes the part of it not
+	// holding live pages (reused before the file grows).
+	FileSize  int64
+	FreeBytes int64
+}
+
+// UplinkMetrics is one configured leafnode remote, for /metrics. The
+// counters cover every link the remote had since start.
+type UplinkMetrics struct {
+	// Remote is the remote's index in the configuration and URL its first
+	// configured host:port: both bounded by the configuration.
+	Remote      int
+	URL         string
+	Connected   bool
+	Connects    uint64
+	Disconnects uint64
+	// RTT is the last measured round trip of the current link, zero
+	// while down or not yet measured.
+	RTT           time.Duration
+	Subscriptions int64
+	InMsgs        int64
+	OutMsgs       int64
+	InBytes       int64
+	OutBytes      int64
+}
