@@ -203,6 +203,9 @@ func (s *Server) handleHealthz(w *response) {
 func (s *Server) handleMetrics(w *response) {
 	v := s.varz()
 	v.Runtime = readRuntime()
+	if bs, ok := s.src.(BridgezSource); ok {
+		v.Bridges = bs.Bridgez().Bridges
+	}
 	sz := s.src.Subsz(SubszOptions{Limit: DefaultSubListSize})
 	health := classify(s.src.Healthz())
 

@@ -92,6 +92,10 @@ func appendMetrics(b []byte, v *Varz, st *SublistStats, health healthState) []by
 	}
 	w.forward(v)
 	w.uplinks(v.Uplinks)
+	w.bridges(v.Bridges)
+	if v.Device != nil {
+		w.device(v.Device)
+	}
 	if v.Runtime != nil {
 		w.runtime(v.Runtime)
 	}

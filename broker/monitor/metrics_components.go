@@ -156,3 +156,80 @@ func (w *promWriter) runtime(rt *RuntimeMetrics) {
 	w.start(pause + "_count")
 	w.endUint(rt.GCPauseCount)
 }
+
+// bridgeFamilies are the per-bridge families.
+var bridgeFamilies = [...]struct {
+	name, help, typ string
+	get             func(*BridgeStatus) int64
+}{
+	{"leafbox_bridge_up", "1 while the bridge's session is up, else 0", typeGauge,
+		func(b *BridgeStatus) int64 { return b2i(b.State == "up") }},
+	{"leafbox_bridge_restarts_total", "Bridge sessions that ended with an error", typeCounter,
+		func(b *BridgeStatus) int64 { return b.Restarts }},
+	{"leafbox_bridge_in_messages_total", "Messages the bridge took from its device", typeCounter,
+		func(b *BridgeStatus) int64 { return b.InMsgs }},
+	{"leafbox_bridge_in_bytes_total", "Bytes the bridge took from its device", typeCounter,
+		func(b *BridgeStatus) int64 { return b.InBytes }},
+	{"leafbox_bridge_out_messages_total", "Messages the bridge wrote to its device", typeCounter,
+		func(b *BridgeStatus) int64 { return b.OutMsgs }},
+	{"leafbox_bridge_out_bytes_total", "Bytes the bridge wrote to its device", typeCounter,
+		func(b *BridgeStatus) int64 { return b.OutBytes }},
+}
+
+// bridges writes the bridge families, none without bridges.
+func (w *promWriter) bridges(bs []BridgeStatus) {
+	if len(bs) == 0 {
+		return
+	}
+	for _, fam := range bridgeFamilies {
+		w.family(fam.name, fam.help, fam.typ)
+		for i := range bs {
+			w.bridgeStart(fam.name, &bs[i])
+			w.endInt(fam.get(&bs[i]))
+		}
+	}
+	const errs = "leafbox_bridge_errors_total"
+	w.family(errs, "Bridge errors: request timeouts, oversize and malformed frames, failed publishes, writes and commands", typeCounter)
+	for i := range bs {
+		b := &bs[i]
+		for _, r := range [...]struct {
+			reason string
+			n      int64
+		}{{"timeout", b.Timeouts}, {"oversize", b.Oversize}, {"malformed", b.Malformed}, {"failed", b.Errors}} {
+			w.bridgeStart(errs, b)
+			w.label("reason", r.reason)
+			w.endInt(r.n)
+		}
+	}
+}
+
+func (w *promWriter) bridgeStart(name string, b *BridgeStatus) {
+	w.start(name)
+	w.label("bridge", b.Name)
+	w.label("kind", b.Kind)
+}
+
+// device writes the device families: identity and watchdog always, OTA
+// only with an OTA manager.
+func (w *promWriter) device(d *DeviceVarz) {
+	w.int("leafbox_device_identity_present", "1 when the device has an identity, else 0", typeGauge, b2i(d.ID != ""))
+	w.int("leafbox_device_watchdog_armed", "1 when the hardware watchdog is armed, else 0", typeGauge, b2i(d.Watchdog != nil))
+	if d.Watchdog != nil {
+		w.int("leafbox_device_watchdog_pets_total", "Times the hardware watchdog was petted", typeCounter, d.Watchdog.Pets)
+		w.int("leafbox_device_watchdog_last_reset", "1 when the previous boot ended in a watchdog reset, else 0", typeGauge,
+			b2i(d.Watchdog.LastResetByWatchdog))
+	}
+	if o := d.OTA; o != nil {
+		const state = "leafbox_device_ota_state"
+		w.family(state, "OTA update state, as a state label of value 1", typeGauge)
+		w.start(state)
+		w.label("state", o.State)
+		w.b = append(w.b, "} 1\n"...)
+		const slot = "leafbox_device_running_slot"
+		w.family(slot, "The A/B slot the device booted, as a slot label of value 1", typeGauge)
+		w.start(slot)
+		w.label("slot", o.Booted)
+		w.b = append(w.b, "} 1\n"...)
+		w.int("leafbox_device_ota_trial", "1 while the booted slot is an unconfirmed trial boot, else 0", typeGauge, b2i(o.Trial))
+	}
+}

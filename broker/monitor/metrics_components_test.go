@@ -8,7 +8,8 @@ import (
 )
 
 // componentVarz is fakeSource's /varz with every component configured:
-// two forward rules, the store, one leafnode remote and the runtime.
+// two forward rules, the store, one leafnode remote, a bridge, the
+// device services and the runtime.
 func componentVarz() Varz {
 	v := newFakeSource().varz
 	v.Now = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -23,6 +24,8 @@ func componentVarz() Varz {
 		RTT: 1500 * time.Microsecond, Subscriptions: 4, InMsgs: 10, OutMsgs: 20, InBytes: 100, OutBytes: 200}}
 	v.Runtime = &RuntimeMetrics{Goroutines: 12, HeapBytes: 1 << 22, HeapGoalBytes: 1 << 23, GCCycles: 5,
 		GCPauses: [len(gcPauseBounds)]uint64{0, 1, 2, 3, 3, 3, 3, 3, 3}, GCPauseCount: 3, GCPauseSum: 0.0012}
+	v.Bridges = []BridgeStatus{{Name: "meter", Kind: "serial", State: "up"}}
+	v.Device = &DeviceVarz{ID: "UDEV", OTA: &OTAVarz{State: "idle", Booted: "a"}, Watchdog: &WatchdogVarz{}}
 	return v
 }
 
@@ -125,7 +128,7 @@ func TestMetricsComponentsAbsent(t *testing.T) {
 	v := newFakeSource().varz
 	mfs := parseMetrics(t, appendMetrics(nil, &v, &SublistStats{}, healthOK))
 	for name := range mfs {
-		for _, prefix := range []string{"leafbox_forward_", "leafbox_leaf_", "leafbox_go_", "leafbox_store_file", "leafbox_store_free"} {
+		for _, prefix := range []string{"leafbox_forward_", "leafbox_leaf_", "leafbox_go_", "leafbox_store_file", "leafbox_store_free", "leafbox_bridge_", "leafbox_device_"} {
 			if len(name) >= len(prefix) && name[:len(prefix)] == prefix {
 				t.Errorf("family %s present without its component", name)
 			}
@@ -143,5 +146,89 @@ func TestMetricsRuntimeSampled(t *testing.T) {
 	}
 	if h := labelled(t, mfs, "leafbox_go_heap_objects_bytes", nil); h <= 0 {
 		t.Errorf("leafbox_go_heap_objects_bytes = %v", h)
+	}
+}
+
+func TestMetricsBridgesDevice(t *testing.T) {
+	v := componentVarz()
+	v.Bridges = []BridgeStatus{
+		{Name: "meter", Kind: "serial", State: "up", Restarts: 2,
+			BridgeCounters: BridgeCounters{InMsgs: 5, InBytes: 50, OutMsgs: 6, OutBytes: 60, Timeouts: 1, Oversize: 2, Malformed: 3, Errors: 4}},
+		{Name: "door", Kind: "gpio", State: "down"},
+	}
+	v.Device = &DeviceVarz{ID: "UDEV", OTA: &OTAVarz{State: "trial", Booted: "b", Trial: true}, Watchdog: &WatchdogVarz{Pets: 7}}
+	mfs := parseMetrics(t, appendMetrics(nil, &v, &SublistStats{}, healthOK))
+	meter := map[string]string{"bridge": "meter", "kind": "serial"}
+	door := map[string]string{"bridge": "door", "kind": "gpio"}
+	tests := []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"leafbox_bridge_up", meter, 1},
+		{"leafbox_bridge_up", door, 0},
+		{"leafbox_bridge_restarts_total", meter, 2},
+		{"leafbox_bridge_in_messages_total", meter, 5},
+		{"leafbox_bridge_in_bytes_total", meter, 50},
+		{"leafbox_bridge_out_messages_total", meter, 6},
+		{"leafbox_bridge_out_bytes_total", meter, 60},
+		{"leafbox_bridge_errors_total", map[string]string{"bridge": "meter", "reason": "timeout"}, 1},
+		{"leafbox_bridge_errors_total", map[string]string{"bridge": "meter", "reason": "oversize"}, 2},
+		{"leafbox_bridge_errors_total", map[string]string{"bridge": "meter", "reason": "malformed"}, 3},
+		{"leafbox_bridge_errors_total", map[string]string{"bridge": "meter", "reason": "failed"}, 4},
+		{"leafbox_device_identity_present", nil, 1},
+		{"leafbox_device_ota_state", map[string]string{"state": "trial"}, 1},
+		{"leafbox_device_running_slot", map[string]string{"slot": "b"}, 1},
+		{"leafbox_device_ota_trial", nil, 1},
+		{"leafbox_device_watchdog_armed", nil, 1},
+		{"leafbox_device_watchdog_pets_total", nil, 7},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := labelled(t, mfs, tc.name, tc.labels); got != tc.want {
+				t.Errorf("%s%v = %v, want %v", tc.name, tc.labels, got, tc.want)
+			}
+		})
+	}
+
+	// Device without OTA or watchdog: those families are absent, and
+	// watchdog_armed says 0.
+	v.Device = &DeviceVarz{}
+	v.Bridges = nil
+	mfs = parseMetrics(t, appendMetrics(nil, &v, &SublistStats{}, healthOK))
+	for _, name := range []string{"leafbox_device_ota_state", "leafbox_device_running_slot", "leafbox_device_watchdog_pets_total", "leafbox_bridge_up"} {
+		if _, ok := mfs[name]; ok {
+			t.Errorf("%s present without its component", name)
+		}
+	}
+	if got := labelled(t, mfs, "leafbox_device_watchdog_armed", nil); got != 0 {
+		t.Errorf("watchdog_armed = %v without a watchdog", got)
+	}
+	if got := labelled(t, mfs, "leafbox_device_identity_present", nil); got != 0 {
+		t.Errorf("identity_present = %v without an id", got)
+	}
+}
+
+// The handler adds the bridges of a Source that reports them.
+func TestMetricsBridgesFromSource(t *testing.T) {
+	src := &bridgeMetricsSource{fakeSource: newFakeSource()}
+	ts, _ := newTestHTTP(t, src)
+	_, _, body := do(t, "GET", ts.URL+"/metrics")
+	if got := labelled(t, parseMetrics(t, body), "leafbox_bridge_up", map[string]string{"bridge": "meter"}); got != 1 {
+		t.Errorf("leafbox_bridge_up = %v", got)
+	}
+}
+
+type bridgeMetricsSource struct{ *fakeSource }
+
+func (bridgeMetricsSource) Bridgez() Bridgez {
+	return Bridgez{Bridges: []BridgeStatus{{Name: "meter", Kind: "serial", State: "up"}}}
+}
+
+// BenchmarkReadRuntime is the runtime/metrics part of a scrape's cost.
+func BenchmarkReadRuntime(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		readRuntime()
 	}
 }

@@ -216,7 +216,7 @@ func TestMetricsShape(t *testing.T) {
 func TestAppendMetricsAllocs(t *testing.T) {
 	v := componentVarz()
 	st := newFakeSource().stats
-	buf := make([]byte, 0, 16<<10)
+	buf := make([]byte, 0, 32<<10)
 	allocs := testing.AllocsPerRun(100, func() {
 		buf = appendMetrics(buf[:0], &v, &st, healthOK)
 	})
@@ -229,7 +229,7 @@ func TestAppendMetricsAllocs(t *testing.T) {
 func BenchmarkAppendMetrics(b *testing.B) {
 	v := componentVarz()
 	st := newFakeSource().stats
-	buf := make([]byte, 0, 16<<10)
+	buf := make([]byte, 0, 32<<10)
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = appendMetrics(buf[:0], &v, &st, healthOK)
