@@ -92,6 +92,9 @@ func appendMetrics(b []byte, v *Varz, st *SublistStats, health healthState) []by
 	}
 	w.forward(v)
 	w.uplinks(v.Uplinks)
+	if v.MQTTStats != nil {
+		w.mqtt(v.MQTTStats)
+	}
 	w.bridges(v.Bridges)
 	if v.Device != nil {
 		w.device(v.Device)

@@ -233,3 +233,23 @@ func (w *promWriter) device(d *DeviceVarz) {
 		w.int("leafbox_device_ota_trial", "1 while the booted slot is an unconfirmed trial boot, else 0", typeGauge, b2i(o.Trial))
 	}
 }
+
+// mqtt writes the MQTT listener families.
+func (w *promWriter) mqtt(m *MQTTMetrics) {
+	w.int("leafbox_mqtt_connections", "Open MQTT connections", typeGauge, m.Connections)
+	const sessions = "leafbox_mqtt_sessions"
+	w.family(sessions, "MQTT sessions, connected or not, by kind (clean or persistent)", typeGauge)
+	w.start(sessions)
+	w.label("kind", "clean")
+	w.endInt(m.CleanSessions)
+	w.start(sessions)
+	w.label("kind", "persistent")
+	w.endInt(m.PersistentSessions)
+	w.int("leafbox_mqtt_subscriptions", "MQTT subscriptions over all sessions", typeGauge, m.Subscriptions)
+	w.int("leafbox_mqtt_retained_messages", "Retained MQTT messages", typeGauge, m.Retained)
+	w.int("leafbox_mqtt_in_flight_messages", "QoS 1 and 2 deliveries awaiting their acknowledgement", typeGauge, m.InFlight)
+	w.int("leafbox_mqtt_in_messages_total", "PUBLISH packets received", typeCounter, m.InMsgs)
+	w.int("leafbox_mqtt_out_messages_total", "PUBLISH packets sent", typeCounter, m.OutMsgs)
+	w.int("leafbox_mqtt_redeliveries_total", "QoS 1 and 2 deliveries (PUBLISH, or PUBREL once PUBREC came) sent again", typeCounter, m.Redelivered)
+	w.int("leafbox_mqtt_dropped_messages_total", "Deliveries dropped for a slow or offline client over its limits", typeCounter, m.Dropped)
+}

@@ -25,6 +25,8 @@ func componentVarz() Varz {
 	v.Runtime = &RuntimeMetrics{Goroutines: 12, HeapBytes: 1 << 22, HeapGoalBytes: 1 << 23, GCCycles: 5,
 		GCPauses: [len(gcPauseBounds)]uint64{0, 1, 2, 3, 3, 3, 3, 3, 3}, GCPauseCount: 3, GCPauseSum: 0.0012}
 	v.Bridges = []BridgeStatus{{Name: "meter", Kind: "serial", State: "up"}}
+	v.MQTTStats = &MQTTMetrics{Connections: 2, CleanSessions: 1, PersistentSessions: 3, Subscriptions: 4,
+		Retained: 5, InFlight: 6, InMsgs: 7, OutMsgs: 8, Redelivered: 9, Dropped: 10}
 	v.Device = &DeviceVarz{ID: "UDEV", OTA: &OTAVarz{State: "idle", Booted: "a"}, Watchdog: &WatchdogVarz{}}
 	return v
 }
@@ -105,6 +107,16 @@ func TestMetricsComponents(t *testing.T) {
 		{"leafbox_go_heap_objects_bytes", nil, 1 << 22},
 		{"leafbox_go_heap_goal_bytes", nil, 1 << 23},
 		{"leafbox_go_gc_cycles_total", nil, 5},
+		{"leafbox_mqtt_connections", nil, 2},
+		{"leafbox_mqtt_sessions", map[string]string{"kind": "clean"}, 1},
+		{"leafbox_mqtt_sessions", map[string]string{"kind": "persistent"}, 3},
+		{"leafbox_mqtt_subscriptions", nil, 4},
+		{"leafbox_mqtt_retained_messages", nil, 5},
+		{"leafbox_mqtt_in_flight_messages", nil, 6},
+		{"leafbox_mqtt_in_messages_total", nil, 7},
+		{"leafbox_mqtt_out_messages_total", nil, 8},
+		{"leafbox_mqtt_redeliveries_total", nil, 9},
+		{"leafbox_mqtt_dropped_messages_total", nil, 10},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -128,7 +140,7 @@ func TestMetricsComponentsAbsent(t *testing.T) {
 	v := newFakeSource().varz
 	mfs := parseMetrics(t, appendMetrics(nil, &v, &SublistStats{}, healthOK))
 	for name := range mfs {
-		for _, prefix := range []string{"leafbox_forward_", "leafbox_leaf_", "leafbox_go_", "leafbox_store_file", "leafbox_store_free", "leafbox_bridge_", "leafbox_device_"} {
+		for _, prefix := range []string{"leafbox_forward_", "leafbox_leaf_", "leafbox_go_", "leafbox_store_file", "leafbox_store_free", "leafbox_bridge_", "leafbox_device_", "leafbox_mqtt_"} {
 			if len(name) >= len(prefix) && name[:len(prefix)] == prefix {
 				t.Errorf("family %s present without its component", name)
 			}

@@ -29,3 +29,18 @@ type UplinkMetrics struct {
 	InBytes       int64
 	OutBytes      int64
 }
+
+// MQTTMetrics is the MQTT listener's state, for /metrics.
+type MQTTMetrics struct {
+	Connections        int64
+	CleanSessions      int64
+	PersistentSessions int64
+	Subscriptions      int64
+	Retained           int64
+	// InFlight is QoS 1/2 deliveries awaiting their acknowledgement.
+	InFlight    int64
+	InMsgs      int64
+	OutMsgs     int64
+	Redelivered int64
+	Dropped     int64
+}

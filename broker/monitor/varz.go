@@ -96,6 +96,8 @@ type Varz struct {
 	Uplinks []UplinkMetrics `json:"-"`
 	Runtime *RuntimeMetrics `json:"-"`
 	Bridges []BridgeStatus  `json:"-"`
+	// MQTTStats is the MQTT listener's state; nil without the listener.
+	MQTTStats *MQTTMetrics `json:"-"`
 }
 
 // LeafNodeOptsVarz is the "leaf" object of /varz. A gateway only solicits,

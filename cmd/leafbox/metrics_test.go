@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/nats-io/nats.go"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -158,4 +160,48 @@ leafnodes { reconnect: "100ms", remotes = [ { url: "nats-leaf://127.0.0.1:%d", c
 		n, _ := metricValue(mfs, "leafbox_leaf_disconnects_total", "remote", "0")
 		return c == 0 && n == 1
 	}, "no disconnect counted after the hub went away")
+}
+
+// TestDaemonMetricsMQTT pins the MQTT families against the real listener:
+// one persistent session with one subscription and one retained message.
+func TestDaemonMetricsMQTT(t *testing.T) {
+	port := testutil.FreePort(t)
+	conf := daemonWriteConf(t, t.TempDir(), "gw.conf", fmt.Sprintf(`listen: 127.0.0.1:-1
+http: 127.0.0.1:-1
+server_name: gw1
+mqtt { listen: 127.0.0.1:%d }
+`, port))
+	d := daemonStartRun(t, "-c", conf)
+	if name := hasPrefixFamily(scrape(t, d.http), "leafbox_forward_"); name != "" {
+		t.Errorf("%s present without a store", name)
+	}
+	o := paho.NewClientOptions().AddBroker("tcp://127.0.0.1:" + strconv.Itoa(port)).SetClientID("dev1").
+		SetCleanSession(false).SetConnectTimeout(3 * time.Second).SetAutoReconnect(false)
+	c := paho.NewClient(o)
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("mqtt connect: %v", tok.Error())
+	}
+	defer c.Disconnect(0)
+	if tok := c.Subscribe("cmd/#", 1, func(paho.Client, paho.Message) {}); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal("subscribe failed")
+	}
+	if tok := c.Publish("state/door", 1, true, []byte("open")); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal("publish failed")
+	}
+	mfs := scrape(t, d.http)
+	for _, c := range []struct {
+		name, key, val string
+		want           float64
+	}{
+		{"leafbox_mqtt_connections", "", "", 1},
+		{"leafbox_mqtt_sessions", "kind", "persistent", 1},
+		{"leafbox_mqtt_sessions", "kind", "clean", 0},
+		{"leafbox_mqtt_subscriptions", "", "", 1},
+		{"leafbox_mqtt_retained_messages", "", "", 1},
+		{"leafbox_mqtt_in_messages_total", "", "", 1},
+	} {
+		if v, ok := metricValue(mfs, c.name, c.key, c.val); !ok || v != c.want {
+			t.Errorf("%s{%s=%q} = %v (present %v), want %v", c.name, c.key, c.val, v, ok, c.want)
+		}
+	}
 }
