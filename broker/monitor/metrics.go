@@ -89,6 +89,7 @@ func appendMetrics(b []byte, v *Varz, st *SublistStats, health healthState) []by
 	if v.Store != nil {
 		w.int("leafbox_store_file_size_bytes", "Size of the store file on disk", typeGauge, v.Store.FileSize)
 		w.int("leafbox_store_free_bytes", "Bytes of the store file not holding live pages", typeGauge, v.Store.FreeBytes)
+		w.commitLatency(v.Store)
 	}
 	w.forward(v)
 	w.uplinks(v.Uplinks)

@@ -253,3 +253,28 @@ func (w *promWriter) mqtt(m *MQTTMetrics) {
 	w.int("leafbox_mqtt_redeliveries_total", "QoS 1 and 2 deliveries (PUBLISH, or PUBREL once PUBREC came) sent again", typeCounter, m.Redelivered)
 	w.int("leafbox_mqtt_dropped_messages_total", "Deliveries dropped for a slow or offline client over its limits", typeCounter, m.Dropped)
 }
+
+// commitLatency writes the store commit histogram, none without buckets.
+func (w *promWriter) commitLatency(st *StoreMetrics) {
+	if len(st.CommitBounds) == 0 || len(st.CommitCounts) != len(st.CommitBounds) {
+		return
+	}
+	const name = "leafbox_store_commit_seconds"
+	w.family(name, "Time a store group commit took to write and fsync", "histogram")
+	var cum uint64
+	for i, b := range st.CommitBounds {
+		cum += st.CommitCounts[i]
+		w.start(name + "_bucket")
+		w.b = append(w.b, `,le="`...)
+		w.b = strconv.AppendFloat(w.b, b, 'g', -1, 64)
+		w.b = append(w.b, '"')
+		w.endUint(cum)
+	}
+	w.start(name + "_bucket")
+	w.label("le", "+Inf")
+	w.endUint(st.CommitCount)
+	w.start(name + "_sum")
+	w.endFloat(st.CommitSum)
+	w.start(name + "_count")
+	w.endUint(st.CommitCount)
+}

@@ -19,7 +19,8 @@ func componentVarz() Varz {
 			Oldest: v.Now.Add(-90 * time.Second), DroppedMaxMsgs: 1, DroppedMaxAge: 2},
 		{Rule: "LOGS"},
 	}
-	v.Store = &StoreMetrics{FileSize: 1 << 20, FreeBytes: 4096}
+	v.Store = &StoreMetrics{FileSize: 1 << 20, FreeBytes: 4096,
+		CommitBounds: []float64{0.001, 0.01}, CommitCounts: []uint64{4, 3}, CommitCount: 8, CommitSum: 0.5}
 	v.Uplinks = []UplinkMetrics{{Remote: 0, URL: "hub:7422", Connected: true, Connects: 2, Disconnects: 1,
 		RTT: 1500 * time.Microsecond, Subscriptions: 4, InMsgs: 10, OutMsgs: 20, InBytes: 100, OutBytes: 200}}
 	v.Runtime = &RuntimeMetrics{Goroutines: 12, HeapBytes: 1 << 22, HeapGoalBytes: 1 << 23, GCCycles: 5,
@@ -132,6 +133,14 @@ func TestMetricsComponents(t *testing.T) {
 	}
 	if b := h.GetBucket(); len(b) != len(gcPauseBounds)+1 || b[1].GetUpperBound() != 1e-4 || b[1].GetCumulativeCount() != 1 {
 		t.Errorf("gc pause buckets = %v", b)
+	}
+
+	// Per-bucket commit counts become cumulative; the last one is +Inf.
+	h = mfs["leafbox_store_commit_seconds"].GetMetric()[0].GetHistogram()
+	b := h.GetBucket()
+	if h.GetSampleCount() != 8 || h.GetSampleSum() != 0.5 || len(b) != 3 ||
+		b[0].GetCumulativeCount() != 4 || b[1].GetUpperBound() != 0.01 || b[1].GetCumulativeCount() != 7 || b[2].GetCumulativeCount() != 8 {
+		t.Errorf("commit histogram = %v", h)
 	}
 }
 

@@ -8,6 +8,13 @@ type StoreMetrics struct {
 	// holding live pages (reused before the file grows).
 	FileSize  int64
 	FreeBytes int64
+	// CommitBounds are the commit latency buckets' upper bounds in
+	// seconds and CommitCounts the commits in each (not cumulative);
+	// CommitCount counts all commits, CommitSum their total seconds.
+	CommitBounds []float64
+	CommitCounts []uint64
+	CommitCount  uint64
+	CommitSum    float64
 }
 
 // UplinkMetrics is one configured leafnode remote, for /metrics. The

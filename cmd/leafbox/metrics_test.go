@@ -118,6 +118,9 @@ store { dir: %q, sync_interval: 10ms, forward: [ { subjects: ["telemetry.>"], na
 	if name := hasPrefixFamily(mfs, "leafbox_leaf_"); name != "" {
 		t.Errorf("%s present without leafnode remotes", name)
 	}
+	if h := mfs["leafbox_store_commit_seconds"].GetMetric(); len(h) != 1 || h[0].GetHistogram().GetSampleCount() == 0 {
+		t.Errorf("leafbox_store_commit_seconds counts no commit after 3 queued: %v", h)
+	}
 	testutil.WaitForf(t, 5*time.Second, func() bool {
 		v, _ := metricValue(scrape(t, d.http), "leafbox_forward_oldest_message_age_seconds", "rule", "TELE")
 		return v > 0

@@ -69,7 +69,11 @@ func (c *storeComponent) damageNotice() string {
 func (c *storeComponent) varz(v *monitor.Varz) {
 	if s := c.open(); s != nil {
 		st := s.Stats()
-		v.Store = &monitor.StoreMetrics{FileSize: st.FileSize, FreeBytes: st.FreeBytes}
+		c := &st.Commits
+		v.Store = &monitor.StoreMetrics{
+			FileSize: st.FileSize, FreeBytes: st.FreeBytes,
+			CommitBounds: storage.CommitBounds[:], CommitCounts: c.Counts[:], CommitCount: c.Count, CommitSum: c.Sum.Seconds(),
+		}
 	}
 	if c.rec == nil {
 		return
