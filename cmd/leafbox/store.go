@@ -70,9 +70,10 @@ func (c *storeComponent) varz(v *monitor.Varz) {
 	if s := c.open(); s != nil {
 		st := s.Stats()
 		c := &st.Commits
+		bounds := storage.CommitBounds()
 		v.Store = &monitor.StoreMetrics{
 			FileSize: st.FileSize, FreeBytes: st.FreeBytes,
-			CommitBounds: storage.CommitBounds[:], CommitCounts: c.Counts[:], CommitCount: c.Count, CommitSum: c.Sum.Seconds(),
+			CommitBounds: bounds[:], CommitCounts: c.Counts[:], CommitCount: c.Count, CommitSum: c.Sum.Seconds(),
 		}
 	}
 	if c.rec == nil {
