@@ -13,11 +13,13 @@ type Stats struct {
 	FileSize  int64 // bytes of the file on disk
 	FreeBytes int64 // bytes in free pages (reused before the file grows)
 	Queues    []QueueStats
+	// Commits is the time successful commits took, fsync included.
+	Commits CommitLatency
 }
 
 // Stats returns the store's statistics.
 func (s *Store) Stats() Stats {
-	st := Stats{Path: s.path}
+	st := Stats{Path: s.path, Commits: s.w.latency.snapshot()}
 	if !s.w.stopped() {
 		st.FileSize, st.FreeBytes = s.fileUse()
 	}

@@ -39,6 +39,8 @@ type writer struct {
 	expireRetry time.Time
 	lastCompact time.Time
 	syncsSpare  []*waiter
+
+	latency latencyHist // successful commits' write and fsync time
 }
 
 type batch struct {
@@ -391,9 +393,11 @@ func (w *writer) apply(b *batch) (err error) {
 		_ = tx.Rollback()
 		return nil
 	}
+	start := time.Now()
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("%w: commit %s: %w", ErrWrite, s.path, err)
 	}
+	w.latency.observe(time.Since(start))
 	return nil
 }
 

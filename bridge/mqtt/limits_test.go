@@ -88,6 +88,7 @@ func TestRedeliveryAfterAckWait(t *testing.T) {
 			nc := rawConnect(t, tl.Addr().String(), connectPacket("slow", true, 0, nil, nil))
 			defer nc.Close()
 			rawSubscribe(t, nc, "rd/#", qos)
+			before := tl.Snapshot().Redelivered
 			published := time.Now()
 			publishQoS(t, lc, "rd.x", qos, "hello")
 
@@ -114,6 +115,9 @@ func TestRedeliveryAfterAckWait(t *testing.T) {
 			}
 			if again.wire[0] != first.wire[0]|0x08 {
 				t.Fatalf("redelivery header %#x, want DUP on %#x", again.wire[0], first.wire[0])
+			}
+			if n := tl.Snapshot().Redelivered - before; n < 1 {
+				t.Fatalf("Snapshot().Redelivered grew by %d after a redelivery", n)
 			}
 			final := typePuback
 			if qos == 2 {

@@ -83,6 +83,48 @@ type Stats struct {
 	InMsgs      atomic.Int64 // PUBLISH packets received
 	OutMsgs     atomic.Int64 // PUBLISH packets sent
 	Dropped     atomic.Int64 // deliveries dropped (slow or offline client over its limits)
+	Redelivered atomic.Int64 // QoS 1/2 deliveries (PUBLISH or PUBREL) sent again
+}
+
+// Snapshot is the listener's state and counters, for /metrics.
+type Snapshot struct {
+	Connections, InMsgs, OutMsgs, Dropped, Redelivered int64
+	// CleanSessions and PersistentSessions count sessions, connected or
+	// not; Subscriptions and InFlight (QoS 1/2 deliveries awaiting their
+	// acknowledgement) are summed over them.
+	CleanSessions, PersistentSessions int
+	Subscriptions, InFlight           int
+	Retained                          int
+}
+
+// Snapshot returns the listener's state. Sessions are copied out first so
+// that no session lock is taken under the listener's.
+func (l *Listener) Snapshot() Snapshot {
+	sn := Snapshot{
+		Connections: l.stats.Connections.Load(), InMsgs: l.stats.InMsgs.Load(), OutMsgs: l.stats.OutMsgs.Load(),
+		Dropped: l.stats.Dropped.Load(), Redelivered: l.stats.Redelivered.Load(),
+	}
+	l.mu.Lock()
+	ss := make([]*session, 0, len(l.sessions))
+	for _, s := range l.sessions {
+		ss = append(ss, s)
+	}
+	l.mu.Unlock()
+	for _, s := range ss {
+		if s.persistent {
+			sn.PersistentSessions++
+		} else {
+			sn.CleanSessions++
+		}
+		s.mu.Lock()
+		sn.Subscriptions += len(s.subs)
+		sn.InFlight += len(s.out)
+		s.mu.Unlock()
+	}
+	l.rmu.RLock()
+	sn.Retained = len(l.retained)
+	l.rmu.RUnlock()
+	return sn
 }
 
 // Errors of the listener.

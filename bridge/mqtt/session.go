@@ -338,6 +338,9 @@ func (s *session) resend(c *conn, olderThan time.Time) {
 	for i, m := range due {
 		dups[i] = !m.sent.IsZero()
 		m.sent = now
+		if dups[i] {
+			s.l.stats.Redelivered.Add(1)
+		}
 	}
 	s.mu.Unlock()
 	for i, m := range due {

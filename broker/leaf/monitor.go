@@ -71,7 +71,7 @@ func (u *Uplink) NumLinks() int {
 }
 
 // Varz fills the leafnode parts of /varz: the link count and the
-// configured remotes.
+// configured remotes, and each remote's state for /metrics.
 func (u *Uplink) Varz(v *monitor.Varz) {
 	v.Leafs = u.NumLinks()
 	lv := &monitor.LeafNodeOptsVarz{}
@@ -86,4 +86,43 @@ func (u *Uplink) Varz(v *monitor.Varz) {
 		lv.Remotes = append(lv.Remotes, rv)
 	}
 	v.LeafNode = lv
+	v.Uplinks = u.uplinkMetrics()
+}
+
+// linkTotals are traffic counters summed over links.
+type linkTotals struct {
+	inMsgs, inBytes, outMsgs, outBytes int64
+}
+
+func (t *linkTotals) add(l *link) {
+	t.inMsgs += l.inMsgs.Load()
+	t.inBytes += l.inBytes.Load()
+	t.outMsgs += l.outMsgs.Load()
+	t.outBytes += l.outBytes.Load()
+}
+
+// uplinkMetrics is each remote's state and counters since start for
+// /metrics. The url label is the first configured host:port, never
+// credentials.
+func (u *Uplink) uplinkMetrics() []monitor.UplinkMetrics {
+	out := make([]monitor.UplinkMetrics, len(u.remotes))
+	for i, r := range u.remotes {
+		m := monitor.UplinkMetrics{Remote: r.idx}
+		if len(r.cfg.URLs) > 0 {
+			m.URL = r.cfg.URLs[0].Host
+		}
+		r.mu.Lock()
+		t := r.past
+		if l := r.cur; l != nil {
+			t.add(l)
+			m.Connected = true
+			m.RTT = time.Duration(l.rtt.Load())
+			m.Subscriptions = int64(l.numSubs.Load())
+		}
+		m.Connects, m.Disconnects = uint64(r.connects), uint64(r.disconnects)
+		r.mu.Unlock()
+		m.InMsgs, m.InBytes, m.OutMsgs, m.OutBytes = t.inMsgs, t.inBytes, t.outMsgs, t.outBytes
+		out[i] = m
+	}
+	return out
 }

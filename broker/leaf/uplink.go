@@ -122,6 +122,10 @@ type remote struct {
 	delay    time.Duration // extra wait before the next dial (rejects)
 	cur      *link         // the registered link, nil while down
 	connects int
+	// disconnects counts registered links that ended; past holds their
+	// traffic counters, so /metrics counts since start.
+	disconnects int
+	past        linkTotals
 
 	fwdMu   sync.Mutex
 	fwdLink *link
@@ -272,11 +276,7 @@ func (r *remote) connect(ctx context.Context, u *url.URL) error {
 		r.addDiscovered(l.info.LeafNodeURLs, u)
 	}
 	err = l.serve(ctx)
-	r.mu.Lock()
-	if r.cur == l {
-		r.cur = nil
-	}
-	r.mu.Unlock()
+	r.unregister(l)
 	return err
 }
 
@@ -301,13 +301,22 @@ func (r *remote) linkUp(l *link) {
 	r.cfg.Forwarder.LinkUp(linkSender{l})
 }
 
+// unregister clears l as the current link, counting the disconnect and
+// keeping l's traffic counters, once per link.
+func (r *remote) unregister(l *link) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cur != l {
+		return
+	}
+	r.cur = nil
+	r.disconnects++
+	r.past.add(l)
+}
+
 // linkDown tells the forwarder a link it has is gone.
 func (r *remote) linkDown(l *link) {
-	r.mu.Lock()
-	if r.cur == l {
-		r.cur = nil
-	}
-	r.mu.Unlock()
+	r.unregister(l)
 	if r.cfg.Forwarder == nil {
 		return
 	}

@@ -1,5 +1,7 @@
 package monitor
 
+import "time"
+
 // ForwardVarz is one store-and-forward rule in the /varz "forward"
 // section, a leafbox extra: its queue and what the uplink did with it
 // since start.
@@ -20,4 +22,12 @@ type ForwardVarz struct {
 	// IDCollisions counts duplicate replies from the hub for message ids
 	// this store never sent: those messages stayed queued.
 	IDCollisions uint64 `json:"id_collisions"`
+
+	// The rest feeds /metrics only. Oldest is the publish time of the
+	// oldest queued record, zero when the queue is empty; the Dropped*
+	// fields split Dropped by the limit that removed the records.
+	Oldest          time.Time `json:"-"`
+	DroppedMaxMsgs  uint64    `json:"-"`
+	DroppedMaxBytes uint64    `json:"-"`
+	DroppedMaxAge   uint64    `json:"-"`
 }

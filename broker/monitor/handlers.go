@@ -202,6 +202,10 @@ func (s *Server) handleHealthz(w *response) {
 // Prometheus scraper on a kept-alive connection reuses one buffer.
 func (s *Server) handleMetrics(w *response) {
 	v := s.varz()
+	v.Runtime = readRuntime()
+	if bs, ok := s.src.(BridgezSource); ok {
+		v.Bridges = bs.Bridgez().Bridges
+	}
 	sz := s.src.Subsz(SubszOptions{Limit: DefaultSubListSize})
 	health := classify(s.src.Healthz())
 

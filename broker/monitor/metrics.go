@@ -86,10 +86,33 @@ func appendMetrics(b []byte, v *Varz, st *SublistStats, health healthState) []by
 	w.int("gnatsd_healthz_status", "Health: 0 ok, 1 unavailable, 2 degraded", typeGauge, int64(health))
 	w.int("leafbox_varz_warnings", "Warnings listed in /varz", typeGauge, int64(len(v.Warnings)))
 	w.uint("leafbox_store_damage_events_total", "Damaged store files set aside since start", typeCounter, v.StoreDamage)
+	if v.Store != nil {
+		w.int("leafbox_store_file_size_bytes", "Size of the store file on disk", typeGauge, v.Store.FileSize)
+		w.int("leafbox_store_free_bytes", "Bytes of the store file not holding live pages", typeGauge, v.Store.FreeBytes)
+		w.commitLatency(v.Store)
+	}
+	w.forward(v)
+	w.uplinks(v.Uplinks)
+	if v.MQTTStats != nil {
+		w.mqtt(v.MQTTStats)
+	}
+	w.bridges(v.Bridges)
+	if v.Device != nil {
+		w.device(v.Device)
+	}
+	if v.Runtime != nil {
+		w.runtime(v.Runtime)
+	}
 	return w.b
 }
 
 func (w *promWriter) header(name, help, typ string) {
+	w.family(name, help, typ)
+	w.start(name)
+}
+
+// family writes the HELP and TYPE lines that precede a family's samples.
+func (w *promWriter) family(name, help, typ string) {
 	w.b = append(w.b, "# HELP "...)
 	w.b = append(w.b, name...)
 	w.b = append(w.b, ' ')
@@ -99,6 +122,11 @@ func (w *promWriter) header(name, help, typ string) {
 	w.b = append(w.b, ' ')
 	w.b = append(w.b, typ...)
 	w.b = append(w.b, '\n')
+}
+
+// start opens a sample line up to its server_id label; label adds more
+// and one of the end methods closes it.
+func (w *promWriter) start(name string) {
 	w.b = append(w.b, name...)
 	w.b = append(w.b, `{server_id="`...)
 	w.b = appendEscaped(w.b, w.serverID, true)
@@ -152,4 +180,38 @@ func appendEscaped(b []byte, s string, label bool) []byte {
 		}
 	}
 	return b
+}
+
+func (w *promWriter) label(name, value string) {
+	w.b = append(w.b, ',')
+	w.b = append(w.b, name...)
+	w.b = append(w.b, `="`...)
+	w.b = appendEscaped(w.b, value, true)
+	w.b = append(w.b, '"')
+}
+
+func (w *promWriter) labelInt(name string, value int64) {
+	w.b = append(w.b, ',')
+	w.b = append(w.b, name...)
+	w.b = append(w.b, `="`...)
+	w.b = strconv.AppendInt(w.b, value, 10)
+	w.b = append(w.b, '"')
+}
+
+func (w *promWriter) endUint(v uint64) {
+	w.b = append(w.b, "} "...)
+	w.b = strconv.AppendUint(w.b, v, 10)
+	w.b = append(w.b, '\n')
+}
+
+func (w *promWriter) endInt(v int64) {
+	w.b = append(w.b, "} "...)
+	w.b = strconv.AppendInt(w.b, v, 10)
+	w.b = append(w.b, '\n')
+}
+
+func (w *promWriter) endFloat(v float64) {
+	w.b = append(w.b, "} "...)
+	w.b = strconv.AppendFloat(w.b, v, 'g', -1, 64)
+	w.b = append(w.b, '\n')
 }

@@ -90,6 +90,14 @@ type Varz struct {
 	// /varz document keeps nats-server's fields, and Warnings says what
 	// was set aside.
 	StoreDamage uint64 `json:"-"`
+	// Store, Uplinks, Runtime and Bridges feed /metrics only (see metrics_types.go);
+	// nil or empty when the component is not configured.
+	Store   *StoreMetrics   `json:"-"`
+	Uplinks []UplinkMetrics `json:"-"`
+	Runtime *RuntimeMetrics `json:"-"`
+	Bridges []BridgeStatus  `json:"-"`
+	// MQTTStats is the MQTT listener's state; nil without the listener.
+	MQTTStats *MQTTMetrics `json:"-"`
 }
 
 // LeafNodeOptsVarz is the "leaf" object of /varz. A gateway only solicits,

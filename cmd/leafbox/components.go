@@ -212,6 +212,9 @@ func (m monitorSource) Varz() monitor.Varz {
 	if d.device != nil {
 		d.device.varz(&v)
 	}
+	if d.mqtt != nil {
+		d.mqtt.varz(&v)
+	}
 	return v
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/leafbox/leafbox/bridge/mqtt/boltstore"
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/auth"
+	"github.com/leafbox/leafbox/broker/monitor"
 	"github.com/leafbox/leafbox/cmd/leafbox/internal/config"
 	"github.com/leafbox/leafbox/storage"
 	"github.com/leafbox/leafbox/storage/forward"
@@ -124,5 +125,19 @@ func (c *mqttComponent) Close() error {
 func (c *mqttComponent) closeClients() {
 	for _, lc := range c.clients {
 		lc.Close()
+	}
+}
+
+// varz adds the MQTT listener's state for /metrics; nothing without a
+// listener.
+func (c *mqttComponent) varz(v *monitor.Varz) {
+	if c.listener == nil {
+		return
+	}
+	sn := c.listener.Snapshot()
+	v.MQTTStats = &monitor.MQTTMetrics{
+		Connections: sn.Connections, CleanSessions: int64(sn.CleanSessions), PersistentSessions: int64(sn.PersistentSessions),
+		Subscriptions: int64(sn.Subscriptions), Retained: int64(sn.Retained), InFlight: int64(sn.InFlight),
+		InMsgs: sn.InMsgs, OutMsgs: sn.OutMsgs, Redelivered: sn.Redelivered, Dropped: sn.Dropped,
 	}
 }

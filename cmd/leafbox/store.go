@@ -64,8 +64,18 @@ func (c *storeComponent) damageNotice() string {
 }
 
 // varz adds the damage notice, if any, to /varz warnings and counts the event for
-// /metrics (leafbox_store_damage_events_total).
+// /metrics (leafbox_store_damage_events_total), and the file's use for
+// /metrics.
 func (c *storeComponent) varz(v *monitor.Varz) {
+	if s := c.open(); s != nil {
+		st := s.Stats()
+		c := &st.Commits
+		bounds := storage.CommitBounds()
+		v.Store = &monitor.StoreMetrics{
+			FileSize: st.FileSize, FreeBytes: st.FreeBytes,
+			CommitBounds: bounds[:], CommitCounts: c.Counts[:], CommitCount: c.Count, CommitSum: c.Sum.Seconds(),
+		}
+	}
 	if c.rec == nil {
 		return
 	}

@@ -1,6 +1,8 @@
 package forward
 
 import (
+	"time"
+
 	"github.com/leafbox/leafbox/broker/monitor"
 	"github.com/leafbox/leafbox/storage"
 )
@@ -29,6 +31,9 @@ type Stats struct {
 	IDCollisions uint64
 	// Dropped counts records lost to limits or refused, by reason.
 	Dropped storage.Drops
+	// Oldest is the publish time of the oldest queued record, zero when
+	// the queue is empty.
+	Oldest time.Time
 }
 
 // Stats returns the rules' figures in rule order.
@@ -40,7 +45,7 @@ func (f *Forwarder) Stats() []Stats {
 			Name: r.name, Queued: qs.Msgs, Bytes: qs.Bytes, InFlight: r.inFlight.Load(),
 			Sent: r.sent.Load(), Resent: r.resent.Load(), Acked: r.acked.Load(),
 			HubErrors: r.hubErrors.Load(), LocalErrors: r.localErrors.Load(), Dropped: qs.Dropped,
-			IDCollisions: r.idCollisions.Load(),
+			IDCollisions: r.idCollisions.Load(), Oldest: qs.Oldest,
 		}
 	}
 	return out
@@ -56,6 +61,8 @@ func (f *Forwarder) Varz(v *monitor.Varz) {
 			Sent: s.Sent, Resent: s.Resent, Acked: s.Acked,
 			Dropped: s.Dropped.Total(), Rejected: s.Dropped.Rejected,
 			HubErrors: s.HubErrors, LocalErrors: s.LocalErrors, IDCollisions: s.IDCollisions,
+			Oldest: s.Oldest, DroppedMaxMsgs: s.Dropped.MaxMsgs, DroppedMaxBytes: s.Dropped.MaxBytes,
+			DroppedMaxAge: s.Dropped.MaxAge,
 		}
 	}
 	v.Forward = out

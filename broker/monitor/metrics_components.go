@@ -1,0 +1,280 @@
+package monitor
+
+import (
+	"strconv"
+	"time"
+)
+
+// forwardFamilies are the per-rule store-and-forward families with one
+// sample per rule. The accessors are plain functions so that rendering
+// allocates nothing.
+var forwardFamilies = [...]struct {
+	name, help, typ string
+	get             func(*ForwardVarz) uint64
+}{
+	{"leafbox_forward_queued_messages", "Records queued for the uplink, sent or not, not yet acknowledged", typeGauge,
+		func(f *ForwardVarz) uint64 { return f.Queued }},
+	{"leafbox_forward_queued_bytes", "Encoded size of the queued records", typeGauge,
+		func(f *ForwardVarz) uint64 { return f.Bytes }},
+	{"leafbox_forward_in_flight_messages", "Records sent and not yet acknowledged", typeGauge,
+		func(f *ForwardVarz) uint64 { return uint64(max(f.InFlight, 0)) }},
+	{"leafbox_forward_sent_messages_total", "Records sent to the hub, resends included", typeCounter,
+		func(f *ForwardVarz) uint64 { return f.Sent }},
+	{"leafbox_forward_resent_messages_total", "Records sent again after an error reply or a timeout", typeCounter,
+		func(f *ForwardVarz) uint64 { return f.Resent }},
+	{"leafbox_forward_acked_messages_total", "Records the hub acknowledged", typeCounter,
+		func(f *ForwardVarz) uint64 { return f.Acked }},
+	{"leafbox_forward_hub_errors_total", "Error replies and failed flushes from the uplink", typeCounter,
+		func(f *ForwardVarz) uint64 { return f.HubErrors }},
+	{"leafbox_forward_local_errors_total", "Local publishes answered with an error", typeCounter,
+		func(f *ForwardVarz) uint64 { return f.LocalErrors }},
+	{"leafbox_forward_id_collisions_total", "Duplicate replies from the hub for message ids this store never sent", typeCounter,
+		func(f *ForwardVarz) uint64 { return f.IDCollisions }},
+}
+
+// forward writes the store-and-forward families, none without rules.
+func (w *promWriter) forward(v *Varz) {
+	if len(v.Forward) == 0 {
+		return
+	}
+	for _, fam := range forwardFamilies {
+		w.family(fam.name, fam.help, fam.typ)
+		for i := range v.Forward {
+			f := &v.Forward[i]
+			w.start(fam.name)
+			w.label("rule", f.Rule)
+			w.endUint(fam.get(f))
+		}
+	}
+
+	const age = "leafbox_forward_oldest_message_age_seconds"
+	w.family(age, "Age of the oldest queued record, 0 when the queue is empty", typeGauge)
+	for i := range v.Forward {
+		f := &v.Forward[i]
+		var secs float64
+		if !f.Oldest.IsZero() && v.Now.After(f.Oldest) {
+			secs = float64(v.Now.Sub(f.Oldest)/time.Millisecond) / 1e3
+		}
+		w.start(age)
+		w.label("rule", f.Rule)
+		w.endFloat(secs)
+	}
+
+	const dropped = "leafbox_forward_dropped_messages_total"
+	w.family(dropped, "Records removed by a queue limit (max_msgs, max_bytes, max_age) or refused at publish (rejected)", typeCounter)
+	for i := range v.Forward {
+		f := &v.Forward[i]
+		for _, r := range [...]struct {
+			reason string
+			n      uint64
+		}{{"max_msgs", f.DroppedMaxMsgs}, {"max_bytes", f.DroppedMaxBytes}, {"max_age", f.DroppedMaxAge}, {"rejected", f.Rejected}} {
+			w.start(dropped)
+			w.label("rule", f.Rule)
+			w.label("reason", r.reason)
+			w.endUint(r.n)
+		}
+	}
+}
+
+// uplinkFamilies are the per-remote leafnode families.
+var uplinkFamilies = [...]struct {
+	name, help, typ string
+	get             func(*UplinkMetrics) int64
+}{
+	{"leafbox_leaf_connected", "1 while the remote has a registered link, else 0", typeGauge,
+		func(u *UplinkMetrics) int64 { return b2i(u.Connected) }},
+	{"leafbox_leaf_connects_total", "Links registered with the remote since start", typeCounter,
+		func(u *UplinkMetrics) int64 { return int64(u.Connects) }},
+	{"leafbox_leaf_disconnects_total", "Registered links to the remote that ended since start", typeCounter,
+		func(u *UplinkMetrics) int64 { return int64(u.Disconnects) }},
+	{"leafbox_leaf_subscriptions", "Subjects the hub has interest in on the current link", typeGauge,
+		func(u *UplinkMetrics) int64 { return u.Subscriptions }},
+	{"leafbox_leaf_in_messages_total", "Messages received from the remote", typeCounter,
+		func(u *UplinkMetrics) int64 { return u.InMsgs }},
+	{"leafbox_leaf_out_messages_total", "Messages sent to the remote", typeCounter,
+		func(u *UplinkMetrics) int64 { return u.OutMsgs }},
+	{"leafbox_leaf_in_bytes_total", "Payload bytes received from the remote", typeCounter,
+		func(u *UplinkMetrics) int64 { return u.InBytes }},
+	{"leafbox_leaf_out_bytes_total", "Payload bytes sent to the remote", typeCounter,
+		func(u *UplinkMetrics) int64 { return u.OutBytes }},
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// uplinks writes the leafnode remote families, none without remotes.
+func (w *promWriter) uplinks(us []UplinkMetrics) {
+	if len(us) == 0 {
+		return
+	}
+	for _, fam := range uplinkFamilies {
+		w.family(fam.name, fam.help, fam.typ)
+		for i := range us {
+			w.remoteStart(fam.name, &us[i])
+			w.endInt(fam.get(&us[i]))
+		}
+	}
+	const rtt = "leafbox_leaf_rtt_seconds"
+	w.family(rtt, "Last measured round trip to the remote, 0 while down or unmeasured", typeGauge)
+	for i := range us {
+		w.remoteStart(rtt, &us[i])
+		w.endFloat(us[i].RTT.Seconds())
+	}
+}
+
+func (w *promWriter) remoteStart(name string, u *UplinkMetrics) {
+	w.start(name)
+	w.labelInt("remote", int64(u.Remote))
+	w.label("url", u.URL)
+}
+
+// runtime writes the Go runtime families.
+func (w *promWriter) runtime(rt *RuntimeMetrics) {
+	w.uint("leafbox_go_goroutines", "Live goroutines", typeGauge, rt.Goroutines)
+	w.uint("leafbox_go_heap_objects_bytes", "Heap memory occupied by objects, live or not yet swept", typeGauge, rt.HeapBytes)
+	w.uint("leafbox_go_heap_goal_bytes", "Heap size the next garbage collection aims for", typeGauge, rt.HeapGoalBytes)
+	w.uint("leafbox_go_gc_cycles_total", "Completed garbage collection cycles", typeCounter, rt.GCCycles)
+
+	const pause = "leafbox_go_gc_pause_seconds"
+	w.family(pause, "Stop-the-world garbage collection pauses; the sum is estimated from bucket lower bounds", "histogram")
+	for i, b := range gcPauseBounds {
+		w.start(pause + "_bucket")
+		w.b = append(w.b, `,le="`...)
+		w.b = strconv.AppendFloat(w.b, b, 'g', -1, 64)
+		w.b = append(w.b, '"')
+		w.endUint(rt.GCPauses[i])
+	}
+	w.start(pause + "_bucket")
+	w.label("le", "+Inf")
+	w.endUint(rt.GCPauseCount)
+	w.start(pause + "_sum")
+	w.endFloat(rt.GCPauseSum)
+	w.start(pause + "_count")
+	w.endUint(rt.GCPauseCount)
+}
+
+// bridgeFamilies are the per-bridge families.
+var bridgeFamilies = [...]struct {
+	name, help, typ string
+	get             func(*BridgeStatus) int64
+}{
+	{"leafbox_bridge_up", "1 while the bridge's session is up, else 0", typeGauge,
+		func(b *BridgeStatus) int64 { return b2i(b.State == "up") }},
+	{"leafbox_bridge_restarts_total", "Bridge sessions that ended with an error", typeCounter,
+		func(b *BridgeStatus) int64 { return b.Restarts }},
+	{"leafbox_bridge_in_messages_total", "Messages the bridge took from its device", typeCounter,
+		func(b *BridgeStatus) int64 { return b.InMsgs }},
+	{"leafbox_bridge_in_bytes_total", "Bytes the bridge took from its device", typeCounter,
+		func(b *BridgeStatus) int64 { return b.InBytes }},
+	{"leafbox_bridge_out_messages_total", "Messages the bridge wrote to its device", typeCounter,
+		func(b *BridgeStatus) int64 { return b.OutMsgs }},
+	{"leafbox_bridge_out_bytes_total", "Bytes the bridge wrote to its device", typeCounter,
+		func(b *BridgeStatus) int64 { return b.OutBytes }},
+}
+
+// bridges writes the bridge families, none without bridges.
+func (w *promWriter) bridges(bs []BridgeStatus) {
+	if len(bs) == 0 {
+		return
+	}
+	for _, fam := range bridgeFamilies {
+		w.family(fam.name, fam.help, fam.typ)
+		for i := range bs {
+			w.bridgeStart(fam.name, &bs[i])
+			w.endInt(fam.get(&bs[i]))
+		}
+	}
+	const errs = "leafbox_bridge_errors_total"
+	w.family(errs, "Bridge errors: request timeouts, oversize and malformed frames, failed publishes, writes and commands", typeCounter)
+	for i := range bs {
+		b := &bs[i]
+		for _, r := range [...]struct {
+			reason string
+			n      int64
+		}{{"timeout", b.Timeouts}, {"oversize", b.Oversize}, {"malformed", b.Malformed}, {"failed", b.Errors}} {
+			w.bridgeStart(errs, b)
+			w.label("reason", r.reason)
+			w.endInt(r.n)
+		}
+	}
+}
+
+func (w *promWriter) bridgeStart(name string, b *BridgeStatus) {
+	w.start(name)
+	w.label("bridge", b.Name)
+	w.label("kind", b.Kind)
+}
+
+// device writes the device families: identity and watchdog always, OTA
+// only with an OTA manager.
+func (w *promWriter) device(d *DeviceVarz) {
+	w.int("leafbox_device_identity_present", "1 when the device has an identity, else 0", typeGauge, b2i(d.ID != ""))
+	w.int("leafbox_device_watchdog_armed", "1 when the hardware watchdog is armed, else 0", typeGauge, b2i(d.Watchdog != nil))
+	if d.Watchdog != nil {
+		w.int("leafbox_device_watchdog_pets_total", "Times the hardware watchdog was petted", typeCounter, d.Watchdog.Pets)
+		w.int("leafbox_device_watchdog_last_reset", "1 when the previous boot ended in a watchdog reset, else 0", typeGauge,
+			b2i(d.Watchdog.LastResetByWatchdog))
+	}
+	if o := d.OTA; o != nil {
+		const state = "leafbox_device_ota_state"
+		w.family(state, "OTA update state, as a state label of value 1", typeGauge)
+		w.start(state)
+		w.label("state", o.State)
+		w.b = append(w.b, "} 1\n"...)
+		const slot = "leafbox_device_running_slot"
+		w.family(slot, "The A/B slot the device booted, as a slot label of value 1", typeGauge)
+		w.start(slot)
+		w.label("slot", o.Booted)
+		w.b = append(w.b, "} 1\n"...)
+		w.int("leafbox_device_ota_trial", "1 while the booted slot is an unconfirmed trial boot, else 0", typeGauge, b2i(o.Trial))
+	}
+}
+
+// mqtt writes the MQTT listener families.
+func (w *promWriter) mqtt(m *MQTTMetrics) {
+	w.int("leafbox_mqtt_connections", "Open MQTT connections", typeGauge, m.Connections)
+	const sessions = "leafbox_mqtt_sessions"
+	w.family(sessions, "MQTT sessions, connected or not, by kind (clean or persistent)", typeGauge)
+	w.start(sessions)
+	w.label("kind", "clean")
+	w.endInt(m.CleanSessions)
+	w.start(sessions)
+	w.label("kind", "persistent")
+	w.endInt(m.PersistentSessions)
+	w.int("leafbox_mqtt_subscriptions", "MQTT subscriptions over all sessions", typeGauge, m.Subscriptions)
+	w.int("leafbox_mqtt_retained_messages", "Retained MQTT messages", typeGauge, m.Retained)
+	w.int("leafbox_mqtt_in_flight_messages", "QoS 1 and 2 deliveries awaiting their acknowledgement", typeGauge, m.InFlight)
+	w.int("leafbox_mqtt_in_messages_total", "PUBLISH packets received", typeCounter, m.InMsgs)
+	w.int("leafbox_mqtt_out_messages_total", "PUBLISH packets sent", typeCounter, m.OutMsgs)
+	w.int("leafbox_mqtt_redeliveries_total", "QoS 1 and 2 deliveries (PUBLISH, or PUBREL once PUBREC came) sent again", typeCounter, m.Redelivered)
+	w.int("leafbox_mqtt_dropped_messages_total", "Deliveries dropped for a slow or offline client over its limits", typeCounter, m.Dropped)
+}
+
+// commitLatency writes the store commit histogram, none without buckets.
+func (w *promWriter) commitLatency(st *StoreMetrics) {
+	if len(st.CommitBounds) == 0 || len(st.CommitCounts) != len(st.CommitBounds) {
+		return
+	}
+	const name = "leafbox_store_commit_seconds"
+	w.family(name, "Time a store group commit took to write and fsync", "histogram")
+	var cum uint64
+	for i, b := range st.CommitBounds {
+		cum += st.CommitCounts[i]
+		w.start(name + "_bucket")
+		w.b = append(w.b, `,le="`...)
+		w.b = strconv.AppendFloat(w.b, b, 'g', -1, 64)
+		w.b = append(w.b, '"')
+		w.endUint(cum)
+	}
+	w.start(name + "_bucket")
+	w.label("le", "+Inf")
+	w.endUint(st.CommitCount)
+	w.start(name + "_sum")
+	w.endFloat(st.CommitSum)
+	w.start(name + "_count")
+	w.endUint(st.CommitCount)
+}

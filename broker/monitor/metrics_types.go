@@ -1,0 +1,53 @@
+package monitor
+
+import "time"
+
+// StoreMetrics is the store file's use, for /metrics.
+type StoreMetrics struct {
+	// FileSize is the file's size on disk; FreeBytes the part of it not
+	// holding live pages (reused before the file grows).
+	FileSize  int64
+	FreeBytes int64
+	// CommitBounds are the commit latency buckets' upper bounds in
+	// seconds and CommitCounts the commits in each (not cumulative);
+	// CommitCount counts all commits, CommitSum their total seconds.
+	CommitBounds []float64
+	CommitCounts []uint64
+	CommitCount  uint64
+	CommitSum    float64
+}
+
+// UplinkMetrics is one configured leafnode remote, for /metrics. The
+// counters cover every link the remote had since start.
+type UplinkMetrics struct {
+	// Remote is the remote's index in the configuration and URL its first
+	// configured host:port: both bounded by the configuration.
+	Remote      int
+	URL         string
+	Connected   bool
+	Connects    uint64
+	Disconnects uint64
+	// RTT is the last measured round trip of the current link, zero
+	// while down or not yet measured.
+	RTT           time.Duration
+	Subscriptions int64
+	InMsgs        int64
+	OutMsgs       int64
+	InBytes       int64
+	OutBytes      int64
+}
+
+// MQTTMetrics is the MQTT listener's state, for /metrics.
+type MQTTMetrics struct {
+	Connections        int64
+	CleanSessions      int64
+	PersistentSessions int64
+	Subscriptions      int64
+	Retained           int64
+	// InFlight is QoS 1/2 deliveries awaiting their acknowledgement.
+	InFlight    int64
+	InMsgs      int64
+	OutMsgs     int64
+	Redelivered int64
+	Dropped     int64
+}

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/nats-io/nats.go"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/leafbox/leafbox/internal/testutil"
+)
+
+// scrape parses the daemon's /metrics with Prometheus' parser.
+func scrape(t *testing.T, httpAddr string) map[string]*dto.MetricFamily {
+	t.Helper()
+	code, body := daemonGet(t, "http://"+httpAddr+"/metrics")
+	if code != 200 {
+		t.Fatalf("/metrics status %d", code)
+	}
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	mfs, err := p.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("parse /metrics: %v\n%s", err, body)
+	}
+	return mfs
+}
+
+// metricValue is the value of family name's sample carrying label
+// key=val (any sample when key is empty), and whether there is one.
+func metricValue(mfs map[string]*dto.MetricFamily, name, key, val string) (float64, bool) {
+	for _, m := range mfs[name].GetMetric() {
+		ok := key == ""
+		for _, lp := range m.GetLabel() {
+			ok = ok || lp.GetName() == key && lp.GetValue() == val
+		}
+		if !ok {
+			continue
+		}
+		if g := m.GetGauge(); g != nil {
+			return g.GetValue(), true
+		}
+		return m.GetCounter().GetValue(), true
+	}
+	return 0, false
+}
+
+func hasPrefixFamily(mfs map[string]*dto.MetricFamily, prefix string) string {
+	for name := range mfs {
+		if strings.HasPrefix(name, prefix) {
+			return name
+		}
+	}
+	return ""
+}
+
+// TestDaemonMetricsForward pins the store-and-forward families against a
+// real store: three messages published with no uplink are three queued
+// records of rule TELE, their age grows, the store file has a size, and
+// no leafnode family appears without leafnode remotes.
+func TestDaemonMetricsForward(t *testing.T) {
+	dir := t.TempDir()
+	conf := daemonWriteConf(t, dir, "gw.conf", fmt.Sprintf(`listen: 127.0.0.1:-1
+http: 127.0.0.1:-1
+server_name: gw1
+store { dir: %q, sync_interval: 10ms, forward: [ { subjects: ["telemetry.>"], name: TELE }, { subjects: ["logs.>"], name: LOGS } ] }
+`, filepath.Join(dir, "store")))
+	d := daemonStartRun(t, "-c", conf)
+	nc, err := nats.Connect("nats://"+d.client, nats.NoReconnect())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	for range 3 {
+		if err := nc.Publish("telemetry.temp", []byte("21.5")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	var mfs map[string]*dto.MetricFamily
+	testutil.WaitForf(t, 5*time.Second, func() bool {
+		mfs = scrape(t, d.http)
+		v, _ := metricValue(mfs, "leafbox_forward_queued_messages", "rule", "TELE")
+		return v == 3
+	}, "leafbox_forward_queued_messages{rule=\"TELE\"} never 3")
+	checks := []struct {
+		name, rule string
+		ok         func(float64) bool
+	}{
+		{"leafbox_forward_queued_messages", "LOGS", func(v float64) bool { return v == 0 }},
+		{"leafbox_forward_queued_bytes", "TELE", func(v float64) bool { return v > 3*4 }},
+		{"leafbox_forward_oldest_message_age_seconds", "LOGS", func(v float64) bool { return v == 0 }},
+		{"leafbox_forward_acked_messages_total", "TELE", func(v float64) bool { return v == 0 }},
+		{"leafbox_store_file_size_bytes", "", func(v float64) bool { return v > 0 }},
+		{"leafbox_go_goroutines", "", func(v float64) bool { return v > 0 }},
+	}
+	for _, c := range checks {
+		key := "rule"
+		if c.rule == "" {
+			key = ""
+		}
+		if v, ok := metricValue(mfs, c.name, key, c.rule); !ok || !c.ok(v) {
+			t.Errorf("%s{rule=%q} = %v (present %v)", c.name, c.rule, v, ok)
+		}
+	}
+	if v, ok := metricValue(mfs, "leafbox_forward_dropped_messages_total", "reason", "rejected"); !ok || v != 0 {
+		t.Errorf("dropped{reason=rejected} = %v (present %v)", v, ok)
+	}
+	if name := hasPrefixFamily(mfs, "leafbox_leaf_"); name != "" {
+		t.Errorf("%s present without leafnode remotes", name)
+	}
+	if h := mfs["leafbox_store_commit_seconds"].GetMetric(); len(h) != 1 || h[0].GetHistogram().GetSampleCount() == 0 {
+		t.Errorf("leafbox_store_commit_seconds counts no commit after 3 queued: %v", h)
+	}
+	testutil.WaitForf(t, 5*time.Second, func() bool {
+		v, _ := metricValue(scrape(t, d.http), "leafbox_forward_oldest_message_age_seconds", "rule", "TELE")
+		return v > 0
+	}, "oldest message age of TELE never above 0")
+}
+
+// TestDaemonMetricsUplink pins the leafnode families against a real hub:
+// connected and one connect while the hub is up, RTT measured, then a
+// disconnect and connected 0 once the hub is gone; no forward family
+// without a store.
+func TestDaemonMetricsUplink(t *testing.T) {
+	hub, port := startLeafHub(t, "")
+	dir := t.TempDir()
+	conf := daemonWriteConf(t, dir, "gw.conf", fmt.Sprintf(`listen: 127.0.0.1:-1
+http: 127.0.0.1:-1
+server_name: gw1
+leafnodes { reconnect: "100ms", remotes = [ { url: "nats-leaf://127.0.0.1:%d", compression: off } ] }
+`, port))
+	d := daemonStartRun(t, "-c", conf)
+	url := fmt.Sprintf("127.0.0.1:%d", port)
+	var mfs map[string]*dto.MetricFamily
+	testutil.WaitForf(t, 5*time.Second, func() bool {
+		mfs = scrape(t, d.http)
+		v, _ := metricValue(mfs, "leafbox_leaf_connected", "url", url)
+		return v == 1
+	}, "leafbox_leaf_connected never 1")
+	if v, _ := metricValue(mfs, "leafbox_leaf_connects_total", "remote", "0"); v != 1 {
+		t.Errorf("connects = %v, want 1", v)
+	}
+	if v, _ := metricValue(mfs, "leafbox_leaf_rtt_seconds", "remote", "0"); v <= 0 {
+		t.Errorf("rtt = %v, want > 0", v)
+	}
+	if name := hasPrefixFamily(mfs, "leafbox_forward_"); name != "" {
+		t.Errorf("%s present without a store", name)
+	}
+	hub.Shutdown()
+	testutil.WaitForf(t, 5*time.Second, func() bool {
+		mfs = scrape(t, d.http)
+		c, _ := metricValue(mfs, "leafbox_leaf_connected", "remote", "0")
+		n, _ := metricValue(mfs, "leafbox_leaf_disconnects_total", "remote", "0")
+		return c == 0 && n == 1
+	}, "no disconnect counted after the hub went away")
+}
+
+// TestDaemonMetricsMQTT pins the MQTT families against the real listener:
+// one persistent session with one subscription and one retained message.
+func TestDaemonMetricsMQTT(t *testing.T) {
+	port := testutil.FreePort(t)
+	conf := daemonWriteConf(t, t.TempDir(), "gw.conf", fmt.Sprintf(`listen: 127.0.0.1:-1
+http: 127.0.0.1:-1
+server_name: gw1
+mqtt { listen: 127.0.0.1:%d }
+`, port))
+	d := daemonStartRun(t, "-c", conf)
+	if name := hasPrefixFamily(scrape(t, d.http), "leafbox_forward_"); name != "" {
+		t.Errorf("%s present without a store", name)
+	}
+	o := paho.NewClientOptions().AddBroker("tcp://127.0.0.1:" + strconv.Itoa(port)).SetClientID("dev1").
+		SetCleanSession(false).SetConnectTimeout(3 * time.Second).SetAutoReconnect(false)
+	c := paho.NewClient(o)
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("mqtt connect: %v", tok.Error())
+	}
+	defer c.Disconnect(0)
+	if tok := c.Subscribe("cmd/#", 1, func(paho.Client, paho.Message) {}); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal("subscribe failed")
+	}
+	if tok := c.Publish("state/door", 1, true, []byte("open")); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal("publish failed")
+	}
+	mfs := scrape(t, d.http)
+	for _, c := range []struct {
+		name, key, val string
+		want           float64
+	}{
+		{"leafbox_mqtt_connections", "", "", 1},
+		{"leafbox_mqtt_sessions", "kind", "persistent", 1},
+		{"leafbox_mqtt_sessions", "kind", "clean", 0},
+		{"leafbox_mqtt_subscriptions", "", "", 1},
+		{"leafbox_mqtt_retained_messages", "", "", 1},
+		{"leafbox_mqtt_in_messages_total", "", "", 1},
+	} {
+		if v, ok := metricValue(mfs, c.name, c.key, c.val); !ok || v != c.want {
+			t.Errorf("%s{%s=%q} = %v (present %v), want %v", c.name, c.key, c.val, v, ok, c.want)
+		}
+	}
+}
