@@ -149,6 +149,14 @@ func (c *client) readLoop() {
 	var authTimer *time.Timer
 	if a := s.auth.Load(); a.Required() {
 		authTimer = time.AfterFunc(a.Timeout(), func() {
+			// Count only a connection this timer ends: not one whose
+			// CONNECT won the race or that closed for another reason.
+			c.mu.Lock()
+			timedOut := !c.connected && !c.closed
+			c.mu.Unlock()
+			if timedOut {
+				s.stats.authTimeouts.Add(1)
+			}
 			c.close(closeAuthTimeout, "Authentication Timeout")
 		})
 	}

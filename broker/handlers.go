@@ -47,6 +47,7 @@ func (c *client) requireAuth() error {
 			return nil
 		}
 	}
+	c.srv.stats.authNoCreds.Add(1) // an operation before CONNECT
 	return &closeError{reason: closeAuthViolation, text: errAuthViolation}
 }
 
@@ -91,6 +92,11 @@ func (c *client) processConnect(arg []byte) error {
 		id, err := a.Authenticate(creds, c.nonce)
 		if err != nil {
 			c.logger().Info("authentication failed", "user", creds.Username, "nkey", creds.Nkey, "err", err)
+			if creds == (auth.Credentials{}) {
+				c.srv.stats.authNoCreds.Add(1)
+			} else {
+				c.srv.stats.authBadCreds.Add(1)
+			}
 			return &closeError{reason: closeAuthViolation, text: errAuthViolation}
 		}
 		perms = id.Perms
@@ -153,6 +159,7 @@ func (c *client) publish(subj, reply []byte, hdrLen int, msg []byte) {
 		c.sendErr(errInvalidPubSubj) // and still delivers it, as nats-server does
 	}
 	if p := c.perms.Load(); p != nil && !p.CanPublish(subj) {
+		c.srv.stats.pubViolations.Add(1)
 		c.sendErr(fmt.Sprintf("Permissions Violation for Publish to %q", subj))
 		c.logger().Info("publish permission violation", "subject", string(subj))
 		return
@@ -173,6 +180,7 @@ func (c *client) OnSub(subj, queue, sid []byte) error {
 	}
 	p := c.perms.Load()
 	if p != nil && !p.CanSubscribe(subj, queue) {
+		c.srv.stats.subViolations.Add(1)
 		if len(queue) > 0 {
 			c.sendErr(fmt.Sprintf("Permissions Violation for Subscription to %q using queue %q", subj, queue))
 		} else {

@@ -56,6 +56,14 @@ func (s *Server) Varz() monitor.Varz {
 		Subscriptions:    uint32(s.subs.Count()),
 		ConfigLoadTime:   s.start,
 		Warnings:         s.warnings,
+		Security: &monitor.SecurityMetrics{
+			AuthBadCredentials:    s.stats.authBadCreds.Load(),
+			AuthNoCredentials:     s.stats.authNoCreds.Load(),
+			AuthTimeout:           s.stats.authTimeouts.Load(),
+			PublishViolations:     s.stats.pubViolations.Load(),
+			SubscribeViolations:   s.stats.subViolations.Load(),
+			RefusedMaxConnections: s.stats.refusedMaxConns.Load(),
+		},
 	}
 }
 

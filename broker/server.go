@@ -88,6 +88,11 @@ type serverStats struct {
 	inMsgs, outMsgs, inBytes, outBytes atomic.Int64
 	slowConsumers, totalConns          atomic.Int64
 	staleConns                         atomic.Int64
+	// Security events for /metrics (leafbox_auth_failures_total and
+	// friends), counted where each is already handled.
+	authBadCreds, authNoCreds, authTimeouts atomic.Uint64
+	pubViolations, subViolations            atomic.Uint64
+	refusedMaxConns                         atomic.Uint64
 }
 
 // Option customises a Server beyond its Config.
@@ -324,6 +329,7 @@ func (s *Server) accept(conn net.Conn) {
 	}
 	if len(s.clients) >= s.cfg.MaxConnections {
 		s.mu.Unlock()
+		s.stats.refusedMaxConns.Add(1)
 		s.log.Warn("maximum connections exceeded", "remote", conn.RemoteAddr().String())
 		conn.SetWriteDeadline(time.Now().Add(time.Second))
 		conn.Write(proto.AppendErr(nil, "maximum connections exceeded"))

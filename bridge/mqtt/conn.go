@@ -409,8 +409,10 @@ func (c *conn) connect(p *packet) error {
 		perms, err = c.l.d.Auth(string(p.username), string(p.password), p.hasUser)
 		if err != nil {
 			if p.hasUser {
+				c.l.stats.AuthBadCredentials.Add(1)
 				return c.refuse(connBadUserOrPassword, err)
 			}
+			c.l.stats.AuthNoCredentials.Add(1)
 			return c.refuse(connNotAuthorized, err)
 		}
 	}
@@ -514,6 +516,7 @@ func (c *conn) publish(p *packet) error {
 		}
 	}
 	if perms := c.s.permissions(); perms != nil && !perms.CanPublish(subj) {
+		c.l.stats.PublishViolations.Add(1)
 		c.log.Warn("publish not allowed", "subject", string(subj))
 	} else if err := c.l.route(c.l.ctx, p.topic, subj, p.payload, p.qos, p.retain); err != nil {
 		if p.qos > 0 {
@@ -570,6 +573,7 @@ func (c *conn) subscribe(p *packet) {
 			c.log.Info("bad topic filter", "filter", string(f))
 		case perms != nil && !perms.CanSubscribe(subj, nil):
 			code = subackFailure
+			c.l.stats.SubscribeViolations.Add(1)
 			c.log.Warn("subscribe not allowed", "subject", string(subj))
 		default:
 			if e, err := c.s.subscribe(string(f), qos); err != nil {

@@ -84,6 +84,15 @@ type Stats struct {
 	OutMsgs     atomic.Int64 // PUBLISH packets sent
 	Dropped     atomic.Int64 // deliveries dropped (slow or offline client over its limits)
 	Redelivered atomic.Int64 // QoS 1/2 deliveries (PUBLISH or PUBREL) sent again
+	// Security events: CONNECTs refused by Auth with a user name
+	// (AuthBadCredentials) or without one (AuthNoCredentials), PUBLISH
+	// packets and SUBSCRIBE filters the permissions denied, and
+	// connections refused at max_connections.
+	AuthBadCredentials  atomic.Uint64
+	AuthNoCredentials   atomic.Uint64
+	PublishViolations   atomic.Uint64
+	SubscribeViolations atomic.Uint64
+	RefusedMaxConns     atomic.Uint64
 }
 
 // Snapshot is the listener's state and counters, for /metrics.
@@ -95,6 +104,11 @@ type Snapshot struct {
 	CleanSessions, PersistentSessions int
 	Subscriptions, InFlight           int
 	Retained                          int
+	// Security counts refused logins, denied publishes and subscriptions
+	// and refused connections since start.
+	AuthBadCredentials, AuthNoCredentials  uint64
+	PublishViolations, SubscribeViolations uint64
+	RefusedMaxConns                        uint64
 }
 
 // Snapshot returns the listener's state. Sessions are copied out first so
@@ -103,6 +117,9 @@ func (l *Listener) Snapshot() Snapshot {
 	sn := Snapshot{
 		Connections: l.stats.Connections.Load(), InMsgs: l.stats.InMsgs.Load(), OutMsgs: l.stats.OutMsgs.Load(),
 		Dropped: l.stats.Dropped.Load(), Redelivered: l.stats.Redelivered.Load(),
+		AuthBadCredentials: l.stats.AuthBadCredentials.Load(), AuthNoCredentials: l.stats.AuthNoCredentials.Load(),
+		PublishViolations: l.stats.PublishViolations.Load(), SubscribeViolations: l.stats.SubscribeViolations.Load(),
+		RefusedMaxConns: l.stats.RefusedMaxConns.Load(),
 	}
 	l.mu.Lock()
 	ss := make([]*session, 0, len(l.sessions))
@@ -267,6 +284,7 @@ func (l *Listener) admit(nc net.Conn) {
 	l.mu.Lock()
 	if max := l.cfg.MaxConnections; max > 0 && len(l.conns) >= max {
 		l.mu.Unlock()
+		l.stats.RefusedMaxConns.Add(1)
 		l.log.Warn("max_connections reached, refusing", "remote", nc.RemoteAddr().String())
 		nc.Close()
 		return

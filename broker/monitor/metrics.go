@@ -97,6 +97,7 @@ func appendMetrics(b []byte, v *Varz, st *SublistStats, health healthState) []by
 		w.mqtt(v.MQTTStats)
 	}
 	w.bridges(v.Bridges)
+	w.security(v)
 	if v.Device != nil {
 		w.device(v.Device)
 	}

@@ -278,3 +278,61 @@ func (w *promWriter) commitLatency(st *StoreMetrics) {
 	w.start(name + "_count")
 	w.endUint(st.CommitCount)
 }
+
+// security writes the authentication, permission and refusal families:
+// kind "nats" from v.Security, kind "mqtt" from the MQTT listener's
+// counters. None when neither listener reports them.
+func (w *promWriter) security(v *Varz) {
+	var sources [2]struct {
+		kind string
+		m    *SecurityMetrics
+	}
+	n := 0
+	if v.Security != nil {
+		sources[n].kind, sources[n].m = "nats", v.Security
+		n++
+	}
+	if v.MQTTStats != nil {
+		sources[n].kind, sources[n].m = "mqtt", &v.MQTTStats.Security
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	const auth = "leafbox_auth_failures_total"
+	w.family(auth, "Connections refused at authentication: bad_credentials, no_credentials, or timeout (no CONNECT within the auth timeout; NATS only)", typeCounter)
+	for _, src := range sources[:n] {
+		for _, r := range [...]struct {
+			reason string
+			n      uint64
+		}{{"bad_credentials", src.m.AuthBadCredentials}, {"no_credentials", src.m.AuthNoCredentials}, {"timeout", src.m.AuthTimeout}} {
+			if r.reason == "timeout" && src.kind == "mqtt" {
+				continue
+			}
+			w.start(auth)
+			w.label("kind", src.kind)
+			w.label("reason", r.reason)
+			w.endUint(r.n)
+		}
+	}
+	const perm = "leafbox_permission_violations_total"
+	w.family(perm, "Publishes and subscriptions denied by the user's permissions", typeCounter)
+	for _, src := range sources[:n] {
+		w.start(perm)
+		w.label("kind", src.kind)
+		w.label("direction", "publish")
+		w.endUint(src.m.PublishViolations)
+		w.start(perm)
+		w.label("kind", src.kind)
+		w.label("direction", "subscribe")
+		w.endUint(src.m.SubscribeViolations)
+	}
+	const refused = "leafbox_connections_refused_total"
+	w.family(refused, "Connections refused before authentication, by reason", typeCounter)
+	for _, src := range sources[:n] {
+		w.start(refused)
+		w.label("kind", src.kind)
+		w.label("reason", "max_connections")
+		w.endUint(src.m.RefusedMaxConnections)
+	}
+}

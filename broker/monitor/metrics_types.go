@@ -50,4 +50,24 @@ type MQTTMetrics struct {
 	OutMsgs     int64
 	Redelivered int64
 	Dropped     int64
+	// Security counts the listener's refused logins, denied publishes and
+	// subscriptions and refused connections (AuthTimeout is not used).
+	Security SecurityMetrics
+}
+
+// SecurityMetrics counts one listener's security events since start, for
+// /metrics. The reasons are a fixed set so that the label stays bounded.
+type SecurityMetrics struct {
+	// AuthBadCredentials counts connections refused for credentials that
+	// did not match a user, AuthNoCredentials those refused for giving
+	// none, AuthTimeout those closed for not authenticating in time.
+	AuthBadCredentials uint64
+	AuthNoCredentials  uint64
+	AuthTimeout        uint64
+	// PublishViolations and SubscribeViolations count publishes and
+	// subscriptions the user's permissions denied.
+	PublishViolations   uint64
+	SubscribeViolations uint64
+	// RefusedMaxConnections counts connections refused at max_connections.
+	RefusedMaxConnections uint64
 }

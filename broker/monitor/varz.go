@@ -98,6 +98,9 @@ type Varz struct {
 	Bridges []BridgeStatus  `json:"-"`
 	// MQTTStats is the MQTT listener's state; nil without the listener.
 	MQTTStats *MQTTMetrics `json:"-"`
+	// Security is the NATS listener's security counters; nil from a
+	// Source that does not count them.
+	Security *SecurityMetrics `json:"-"`
 }
 
 // LeafNodeOptsVarz is the "leaf" object of /varz. A gateway only solicits,

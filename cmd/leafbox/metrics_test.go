@@ -208,3 +208,160 @@ mqtt { listen: 127.0.0.1:%d }
 		}
 	}
 }
+
+// TestDaemonMetricsSecurity pins the security families against real
+// connections: a NATS client and an MQTT client with a bad password, a
+// NATS and an MQTT client without credentials, a denied publish and a
+// denied subscription on each listener, and one connection over
+// max_connections on each.
+func TestDaemonMetricsSecurity(t *testing.T) {
+	port := testutil.FreePort(t)
+	conf := daemonWriteConf(t, t.TempDir(), "gw.conf", fmt.Sprintf(`listen: 127.0.0.1:-1
+http: 127.0.0.1:-1
+server_name: gw1
+max_connections: 1
+authorization {
+  users = [
+    { user: dev, password: pw, permissions: { publish: { deny: "secret.>" }, subscribe: { deny: "secret.>" } } }
+  ]
+}
+mqtt { listen: 127.0.0.1:%d, max_connections: 1 }
+`, port))
+	d := daemonStartRun(t, "-c", conf)
+	mfs := scrape(t, d.http)
+	for _, fam := range []string{"leafbox_auth_failures_total", "leafbox_permission_violations_total", "leafbox_connections_refused_total"} {
+		if mfs[fam] == nil {
+			t.Fatalf("%s missing", fam)
+		}
+		if got := mfs[fam].GetType(); got != dto.MetricType_COUNTER {
+			t.Errorf("%s type %v, want counter", fam, got)
+		}
+	}
+
+	// NATS: a bad password, no credentials, then one good connection that
+	// makes a denied publish and subscription and fills max_connections.
+	if nc, err := nats.Connect("nats://"+d.client, nats.UserInfo("dev", "wrong"), nats.NoReconnect()); err == nil {
+		nc.Close()
+		t.Fatal("bad password accepted")
+	}
+	// max_connections is 1: wait for each refused connection to be gone,
+	// or the next one would be refused for the limit instead.
+	idle := func(name string) {
+		testutil.WaitForf(t, 5*time.Second, func() bool {
+			v, ok := metricValue(scrape(t, d.http), name, "", "")
+			return ok && v == 0
+		}, "%s not back to 0", name)
+	}
+	idle("gnatsd_varz_connections")
+	if nc, err := nats.Connect("nats://"+d.client, nats.NoReconnect()); err == nil {
+		nc.Close()
+		t.Fatal("no credentials accepted")
+	}
+	idle("gnatsd_varz_connections")
+	nc, err := nats.Connect("nats://"+d.client, nats.UserInfo("dev", "pw"), nats.NoReconnect(),
+		nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if err := nc.Publish("secret.x", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.SubscribeSync("secret.>"); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if nc2, err := nats.Connect("nats://"+d.client, nats.UserInfo("dev", "pw"), nats.NoReconnect()); err == nil {
+		nc2.Close()
+		t.Fatal("connection over max_connections accepted")
+	}
+
+	// MQTT: the same, with paho.
+	mqttOpts := func(id, user, pass string) *paho.ClientOptions {
+		o := paho.NewClientOptions().AddBroker("tcp://127.0.0.1:" + strconv.Itoa(port)).SetClientID(id).
+			SetConnectTimeout(3 * time.Second).SetAutoReconnect(false).
+			SetProtocolVersion(4) // no retry with 3.1 after a refusal
+		if user != "" {
+			o.SetUsername(user).SetPassword(pass)
+		}
+		return o
+	}
+	if c := paho.NewClient(mqttOpts("bad", "dev", "wrong")); c.Connect().WaitTimeout(5*time.Second) && c.IsConnected() {
+		t.Fatal("mqtt bad password accepted")
+	}
+	idle("leafbox_mqtt_connections")
+	if c := paho.NewClient(mqttOpts("anon", "", "")); c.Connect().WaitTimeout(5*time.Second) && c.IsConnected() {
+		t.Fatal("mqtt without credentials accepted")
+	}
+	idle("leafbox_mqtt_connections")
+	mc := paho.NewClient(mqttOpts("dev1", "dev", "pw"))
+	if tok := mc.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("mqtt connect: %v", tok.Error())
+	}
+	defer mc.Disconnect(0)
+	if tok := mc.Publish("secret/x", 1, false, []byte("x")); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal("publish not acknowledged")
+	}
+	if tok := mc.Subscribe("secret/#", 1, func(paho.Client, paho.Message) {}); !tok.WaitTimeout(5 * time.Second) {
+		t.Fatal("subscribe not acknowledged")
+	}
+	if c := paho.NewClient(mqttOpts("dev2", "dev", "pw")); c.Connect().WaitTimeout(5*time.Second) && c.IsConnected() {
+		c.Disconnect(0)
+		t.Fatal("mqtt connection over max_connections accepted")
+	}
+
+	want := []struct {
+		name   string
+		labels map[string]string
+		value  float64
+	}{
+		{"leafbox_auth_failures_total", map[string]string{"kind": "nats", "reason": "bad_credentials"}, 1},
+		{"leafbox_auth_failures_total", map[string]string{"kind": "nats", "reason": "no_credentials"}, 1},
+		{"leafbox_auth_failures_total", map[string]string{"kind": "nats", "reason": "timeout"}, 0},
+		{"leafbox_auth_failures_total", map[string]string{"kind": "mqtt", "reason": "bad_credentials"}, 1},
+		{"leafbox_auth_failures_total", map[string]string{"kind": "mqtt", "reason": "no_credentials"}, 1},
+		{"leafbox_permission_violations_total", map[string]string{"kind": "nats", "direction": "publish"}, 1},
+		{"leafbox_permission_violations_total", map[string]string{"kind": "nats", "direction": "subscribe"}, 1},
+		{"leafbox_permission_violations_total", map[string]string{"kind": "mqtt", "direction": "publish"}, 1},
+		{"leafbox_permission_violations_total", map[string]string{"kind": "mqtt", "direction": "subscribe"}, 1},
+		{"leafbox_connections_refused_total", map[string]string{"kind": "nats", "reason": "max_connections"}, 1},
+		{"leafbox_connections_refused_total", map[string]string{"kind": "mqtt", "reason": "max_connections"}, 1},
+	}
+	// The MQTT refusal is counted when the listener closes the socket,
+	// which paho may notice before or after: poll.
+	var last string
+	defer func() {
+		if t.Failed() {
+			t.Log(last)
+		}
+	}()
+	testutil.WaitFor(t, 5*time.Second, func() bool {
+		mfs := scrape(t, d.http)
+		last = ""
+		for _, w := range want {
+			if v, ok := labelledValue(mfs, w.name, w.labels); !ok || v != w.value {
+				last += fmt.Sprintf("%s%v = %v (present %v), want %v\n", w.name, w.labels, v, ok, w.value)
+			}
+		}
+		return last == ""
+	})
+}
+
+// labelledValue is the value of family name's sample carrying all of
+// labels, and whether there is one.
+func labelledValue(mfs map[string]*dto.MetricFamily, name string, labels map[string]string) (float64, bool) {
+	for _, m := range mfs[name].GetMetric() {
+		n := 0
+		for _, lp := range m.GetLabel() {
+			if v, ok := labels[lp.GetName()]; ok && v == lp.GetValue() {
+				n++
+			}
+		}
+		if n == len(labels) {
+			return m.GetCounter().GetValue(), true
+		}
+	}
+	return 0, false
+}

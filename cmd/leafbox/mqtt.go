@@ -139,5 +139,10 @@ func (c *mqttComponent) varz(v *monitor.Varz) {
 		Connections: sn.Connections, CleanSessions: int64(sn.CleanSessions), PersistentSessions: int64(sn.PersistentSessions),
 		Subscriptions: int64(sn.Subscriptions), Retained: int64(sn.Retained), InFlight: int64(sn.InFlight),
 		InMsgs: sn.InMsgs, OutMsgs: sn.OutMsgs, Redelivered: sn.Redelivered, Dropped: sn.Dropped,
+		Security: monitor.SecurityMetrics{
+			AuthBadCredentials: sn.AuthBadCredentials, AuthNoCredentials: sn.AuthNoCredentials,
+			PublishViolations: sn.PublishViolations, SubscribeViolations: sn.SubscribeViolations,
+			RefusedMaxConnections: sn.RefusedMaxConns,
+		},
 	}
 }
