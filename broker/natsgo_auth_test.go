@@ -450,3 +450,41 @@ func TestNatsGoReloadAuth(t *testing.T) {
 	}
 	noErr(t, aliceErrs)
 }
+
+// TestSecurityCountersAuth pins the auth-failure counters of the paths the
+// daemon test does not reach: a connection that never sends CONNECT is one
+// timeout, one that publishes before CONNECT is one no_credentials, and a
+// connection that authenticates in time counts nothing.
+func TestSecurityCountersAuth(t *testing.T) {
+	t.Parallel()
+	srv, _ := startBroker(t, broker.Config{Auth: auth.Config{Token: "t", Timeout: 200 * time.Millisecond}})
+
+	ok := dialRaw(t, srv)
+	ok.connectAndPing(`{"auth_token":"t","verbose":false}`)
+
+	idle := dialRaw(t, srv)
+	if line := idle.readLine(); line != "-ERR 'Authentication Timeout'" {
+		t.Fatalf("got %q, want the authentication timeout error", line)
+	}
+	idle.expectClosed()
+
+	early := dialRaw(t, srv)
+	early.send("PUB x 0\r\n\r\n")
+	if line := early.readLine(); line != "-ERR 'Authorization Violation'" {
+		t.Fatalf("got %q, want the authorization violation", line)
+	}
+	early.expectClosed()
+
+	ok.send("PING\r\n") // still open well past the auth timeout
+	if line := ok.readLine(); line != "PONG" {
+		t.Fatalf("authenticated connection: got %q, want PONG", line)
+	}
+	sec := srv.Varz().Security
+	if sec == nil {
+		t.Fatal("Varz has no Security counters")
+	}
+	if sec.AuthTimeout != 1 || sec.AuthNoCredentials != 1 || sec.AuthBadCredentials != 0 {
+		t.Errorf("timeout %d, no_credentials %d, bad_credentials %d; want 1, 1, 0",
+			sec.AuthTimeout, sec.AuthNoCredentials, sec.AuthBadCredentials)
+	}
+}

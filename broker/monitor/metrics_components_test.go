@@ -27,7 +27,11 @@ func componentVarz() Varz {
 		GCPauses: [len(gcPauseBounds)]uint64{0, 1, 2, 3, 3, 3, 3, 3, 3}, GCPauseCount: 3, GCPauseSum: 0.0012}
 	v.Bridges = []BridgeStatus{{Name: "meter", Kind: "serial", State: "up"}}
 	v.MQTTStats = &MQTTMetrics{Connections: 2, CleanSessions: 1, PersistentSessions: 3, Subscriptions: 4,
-		Retained: 5, InFlight: 6, InMsgs: 7, OutMsgs: 8, Redelivered: 9, Dropped: 10}
+		Retained: 5, InFlight: 6, InMsgs: 7, OutMsgs: 8, Redelivered: 9, Dropped: 10,
+		Security: SecurityMetrics{AuthBadCredentials: 21, AuthNoCredentials: 22, AuthTimeout: 99,
+			PublishViolations: 24, SubscribeViolations: 25, RefusedMaxConnections: 26}}
+	v.Security = &SecurityMetrics{AuthBadCredentials: 11, AuthNoCredentials: 12, AuthTimeout: 13,
+		PublishViolations: 14, SubscribeViolations: 15, RefusedMaxConnections: 16}
 	v.Device = &DeviceVarz{ID: "UDEV", OTA: &OTAVarz{State: "idle", Booted: "a"}, Watchdog: &WatchdogVarz{}}
 	return v
 }
@@ -251,5 +255,48 @@ func BenchmarkReadRuntime(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		readRuntime()
+	}
+}
+
+// TestMetricsSecurity pins which counter feeds which labelled sample of
+// the security families, for both listeners; MQTT has no timeout reason.
+func TestMetricsSecurity(t *testing.T) {
+	v := componentVarz()
+	mfs := parseMetrics(t, appendMetrics(nil, &v, &SublistStats{}, healthOK))
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"leafbox_auth_failures_total", map[string]string{"kind": "nats", "reason": "bad_credentials"}, 11},
+		{"leafbox_auth_failures_total", map[string]string{"kind": "nats", "reason": "no_credentials"}, 12},
+		{"leafbox_auth_failures_total", map[string]string{"kind": "nats", "reason": "timeout"}, 13},
+		{"leafbox_permission_violations_total", map[string]string{"kind": "nats", "direction": "publish"}, 14},
+		{"leafbox_permission_violations_total", map[string]string{"kind": "nats", "direction": "subscribe"}, 15},
+		{"leafbox_connections_refused_total", map[string]string{"kind": "nats", "reason": "max_connections"}, 16},
+		{"leafbox_auth_failures_total", map[string]string{"kind": "mqtt", "reason": "bad_credentials"}, 21},
+		{"leafbox_auth_failures_total", map[string]string{"kind": "mqtt", "reason": "no_credentials"}, 22},
+		{"leafbox_permission_violations_total", map[string]string{"kind": "mqtt", "direction": "publish"}, 24},
+		{"leafbox_permission_violations_total", map[string]string{"kind": "mqtt", "direction": "subscribe"}, 25},
+		{"leafbox_connections_refused_total", map[string]string{"kind": "mqtt", "reason": "max_connections"}, 26},
+	} {
+		if got := labelled(t, mfs, c.name, c.labels); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+		if mfs[c.name].GetType() != dto.MetricType_COUNTER {
+			t.Errorf("%s is %v, want a counter", c.name, mfs[c.name].GetType())
+		}
+	}
+	if n := len(mfs["leafbox_auth_failures_total"].GetMetric()); n != 5 {
+		t.Errorf("leafbox_auth_failures_total has %d samples, want 5 (no mqtt timeout)", n)
+	}
+
+	// Without either listener's counters there are no security families.
+	v = newFakeSource().varz
+	mfs = parseMetrics(t, appendMetrics(nil, &v, &SublistStats{}, healthOK))
+	for _, name := range []string{"leafbox_auth_failures_total", "leafbox_permission_violations_total", "leafbox_connections_refused_total"} {
+		if mfs[name] != nil {
+			t.Errorf("%s present without a listener reporting it", name)
+		}
 	}
 }
