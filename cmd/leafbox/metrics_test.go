@@ -145,8 +145,10 @@ leafnodes { reconnect: "100ms", remotes = [ { url: "nats-leaf://127.0.0.1:%d", c
 	testutil.WaitForf(t, 5*time.Second, func() bool {
 		mfs = scrape(t, d.http)
 		v, _ := metricValue(mfs, "leafbox_leaf_connected", "url", url)
-		return v == 1
-	}, "leafbox_leaf_connected never 1")
+		// The first RTT is measured a moment after the link is up.
+		rtt, _ := metricValue(mfs, "leafbox_leaf_rtt_seconds", "remote", "0")
+		return v == 1 && rtt > 0
+	}, "leafbox_leaf_connected never 1 with an RTT measured")
 	if v, _ := metricValue(mfs, "leafbox_leaf_connects_total", "remote", "0"); v != 1 {
 		t.Errorf("connects = %v, want 1", v)
 	}
