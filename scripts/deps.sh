@@ -26,6 +26,8 @@ test)
 	# MQTT tests drive the listener with mosquitto_pub/mosquitto_sub and bridge
 	# a real mosquitto; leafnode and forwarding tests kill a real nats-server.
 	apt_packages=(mosquitto mosquitto-clients)
+	# pgrep: `leafbox --signal` without a PID finds the daemon with it.
+	apt_packages+=(procps)
 	apt_packages+=(qemu-system-arm u-boot-qemu u-boot-tools e2fsprogs dosfstools mtools fdisk cpio binutils)
 	foreign_archs=(arm64)
 	go_tools=(

@@ -16,6 +16,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/leafbox/leafbox/internal/testenv"
 	"github.com/leafbox/leafbox/internal/testutil"
 )
 
@@ -156,11 +157,7 @@ func TestSendSignal(t *testing.T) {
 // testenvSleep is the sleep command, a process to send signals to.
 func testenvSleep(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("sleep")
-	if err != nil {
-		t.Skip("no sleep command")
-	}
-	return p
+	return testenv.NeedTool(t, "sleep", "Debian package coreutils")
 }
 
 // TestDaemonTLSHandshakeFirst pins tls { handshake_first } end to end: a
@@ -190,9 +187,7 @@ func TestDaemonTLSHandshakeFirst(t *testing.T) {
 // TestFindProcess pins how --signal without a PID finds its target: the one
 // process with the name, none and several being errors.
 func TestFindProcess(t *testing.T) {
-	if _, err := exec.LookPath("pgrep"); err != nil {
-		t.Skip("no pgrep")
-	}
+	testenv.NeedTool(t, "pgrep", "Debian package procps, which scripts/deps.sh test installs")
 	// A copy of sleep under a name no other process has.
 	name := "lbx" + strconv.Itoa(os.Getpid())
 	bin := filepath.Join(t.TempDir(), name)
