@@ -49,11 +49,17 @@ func (s *Server) LameDuck(ctx context.Context, duration, grace time.Duration) {
 	interval, batch := lameDuckPace(duration-grace, len(clients))
 	t := time.NewTimer(grace)
 	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-		return
-	case <-s.quit:
+	// wait lets t fire; false when lame duck is cut short.
+	wait := func() bool {
+		select {
+		case <-t.C:
+			return true
+		case <-ctx.Done():
+		case <-s.quit:
+		}
+		return false
+	}
+	if !wait() {
 		return
 	}
 	s.log.Info("lame duck: closing existing clients", "clients", len(clients))
@@ -68,11 +74,7 @@ func (s *Server) LameDuck(ctx context.Context, duration, grace time.Duration) {
 		// A random pause between interval/2 and interval, so that
 		// reconnecting clients do not arrive elsewhere in lockstep.
 		t.Reset(interval/2 + rand.N(interval-interval/2))
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			return
-		case <-s.quit:
+		if !wait() {
 			return
 		}
 	}

@@ -121,13 +121,7 @@ func (l *Listener) Snapshot() Snapshot {
 		PublishViolations: l.stats.PublishViolations.Load(), SubscribeViolations: l.stats.SubscribeViolations.Load(),
 		RefusedMaxConns: l.stats.RefusedMaxConns.Load(),
 	}
-	l.mu.Lock()
-	ss := make([]*session, 0, len(l.sessions))
-	for _, s := range l.sessions {
-		ss = append(ss, s)
-	}
-	l.mu.Unlock()
-	for _, s := range ss {
+	for _, s := range l.sessionList() {
 		if s.persistent {
 			sn.PersistentSessions++
 		} else {
@@ -305,6 +299,18 @@ func (l *Listener) removeConn(c *conn) {
 	l.stats.Connections.Add(-1)
 }
 
+// sessionList returns the sessions, taken under l.mu, so that the caller
+// can act on each without holding it.
+func (l *Listener) sessionList() []*session {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ss := make([]*session, 0, len(l.sessions))
+	for _, s := range l.sessions {
+		ss = append(ss, s)
+	}
+	return ss
+}
+
 // unsubscribeAll drops every session's broker subscriptions.
 func (l *Listener) unsubscribeAll() {
 	l.mu.Lock()
@@ -329,13 +335,7 @@ func (l *Listener) retryLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			l.mu.Lock()
-			ss := make([]*session, 0, len(l.sessions))
-			for _, s := range l.sessions {
-				ss = append(ss, s)
-			}
-			l.mu.Unlock()
-			for _, s := range ss {
+			for _, s := range l.sessionList() {
 				s.retry(now)
 			}
 		}

@@ -167,13 +167,7 @@ func (l *Listener) Reauthorize() {
 		return
 	}
 	l.authGen.Add(1)
-	l.mu.Lock()
-	var ss []*session
-	for _, s := range l.sessions {
-		ss = append(ss, s)
-	}
-	l.mu.Unlock()
-	for _, s := range ss {
+	for _, s := range l.sessionList() {
 		if c := s.conn.Load(); c != nil {
 			c.reauthorize(s)
 		}
