@@ -348,12 +348,8 @@ func (h *hub) start(t testing.TB) {
 		t.Fatal(err)
 	}
 	h.srv = srv
-	nc := h.connect(t)
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js, done := h.jetStream(t)
+	defer done()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	// The duplicate window spans all the power cuts: a record sent again
@@ -382,4 +378,17 @@ func (h *hub) connect(t testing.TB) *nats.Conn {
 		t.Fatalf("connect to the hub: %v", err)
 	}
 	return nc
+}
+
+// jetStream dials the running hub for its JetStream API; done closes the
+// connection.
+func (h *hub) jetStream(t testing.TB) (js jetstream.JetStream, done func()) {
+	t.Helper()
+	nc := h.connect(t)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		t.Fatal(err)
+	}
+	return js, nc.Close
 }

@@ -259,12 +259,8 @@ func publishUntilCut(t *testing.T, nc *nats.Conn, cut int, delay time.Duration, 
 // ("" when there is none yet).
 func (h *hub) lastPowerCutPayload(t testing.TB) string {
 	t.Helper()
-	nc := h.connect(t)
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js, done := h.jetStream(t)
+	defer done()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	st, err := js.Stream(ctx, powerCutStream)
@@ -281,12 +277,8 @@ func (h *hub) lastPowerCutPayload(t testing.TB) string {
 // powerCutPayloads reads the hub's power-cut stream, in stream order.
 func (h *hub) powerCutPayloads(t testing.TB) []string {
 	t.Helper()
-	nc := h.connect(t)
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js, done := h.jetStream(t)
+	defer done()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	st, err := js.Stream(ctx, powerCutStream)
