@@ -68,6 +68,14 @@ type Config struct {
 
 	// Logger receives the broker's logs; nil discards them.
 	Logger *slog.Logger
-	// Trace logs every protocol operation at debug level (the -V flag).
-	Trace bool
+	// Trace logs every protocol operation at debug level (the -V flag),
+	// with message payloads cut to MaxTracedMsgLen bytes when it is above 0
+	// (max_traced_msg_len).
+	Trace           bool
+	MaxTracedMsgLen int
+
+	// ClientAdvertise (client_advertise) is the host or host:port INFO
+	// gives clients instead of the listen address, as for a gateway behind
+	// NAT or port forwarding.
+	ClientAdvertise string
 }

@@ -57,6 +57,15 @@ func (c *client) trace(op string, args ...any) {
 	}
 }
 
+// traced is a message as the trace shows it: cut to max_traced_msg_len
+// bytes, with "..." marking the cut, as nats-server traces payloads.
+func (s *Server) traced(msg []byte) string {
+	if n := s.cfg.MaxTracedMsgLen; n > 0 && len(msg) > n {
+		return string(msg[:n]) + "..."
+	}
+	return string(msg)
+}
+
 // OnConnect handles CONNECT: options, then authentication. The JSON
 // decoding and password hashing run on a short-lived goroutine so that
 // their deep stacks do not stay with the connection's reader.
@@ -133,7 +142,7 @@ func (c *client) OnPub(subj, reply, payload []byte) error {
 		return err
 	}
 	if c.srv.cfg.Trace {
-		c.trace("PUB", "subject", string(subj), "reply", string(reply), "size", len(payload))
+		c.trace("PUB", "subject", string(subj), "reply", string(reply), "size", len(payload), "payload", c.srv.traced(payload))
 	}
 	c.publish(subj, reply, 0, payload)
 	return nil
@@ -145,7 +154,7 @@ func (c *client) OnHPub(subj, reply []byte, hdrLen int, msg []byte) error {
 		return err
 	}
 	if c.srv.cfg.Trace {
-		c.trace("HPUB", "subject", string(subj), "reply", string(reply), "hdr", hdrLen, "size", len(msg))
+		c.trace("HPUB", "subject", string(subj), "reply", string(reply), "hdr", hdrLen, "size", len(msg), "payload", c.srv.traced(msg))
 	}
 	c.publish(subj, reply, hdrLen, msg)
 	return nil

@@ -380,7 +380,7 @@ func (s *Server) authRequired() bool { return s.auth.Load().Required() }
 // baseInfo is the INFO sent to a new client, without per-client fields.
 func (s *Server) baseInfo() proto.Info {
 	a := s.auth.Load()
-	host, port := s.cfg.Host, s.port()
+	host, port := s.advertised()
 	return proto.Info{
 		ID:         s.id,
 		Name:       s.name,
@@ -399,6 +399,21 @@ func (s *Server) baseInfo() proto.Info {
 		JSApiLevel:   jsAPILevel,
 		XKey:         s.xkey,
 	}
+}
+
+// advertised is the host and port INFO names: client_advertise's when set
+// (its port defaulting to the listen port), else the listen address.
+func (s *Server) advertised() (string, int) {
+	host, port := s.cfg.Host, s.port()
+	if a := s.cfg.ClientAdvertise; a != "" {
+		host = a
+		if h, p, err := net.SplitHostPort(a); err == nil {
+			if n, err := strconv.Atoi(p); err == nil {
+				host, port = h, n
+			}
+		}
+	}
+	return host, port
 }
 
 // infoVersion is the version INFO advertises: natsVersion, with leafbox's

@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 )
@@ -29,6 +30,9 @@ type Config struct {
 	// Port is the listen port. -1 picks a random free port (tests);
 	// 0 means monitoring is disabled and New returns ErrDisabled.
 	Port int
+	// TLS, when set, serves HTTPS instead of HTTP (nats-server's
+	// https_port).
+	TLS *tls.Config
 }
 
 // Validate reports whether cfg can be used to start a Server.

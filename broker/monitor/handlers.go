@@ -241,7 +241,12 @@ func (s *Server) varz() Varz {
 	if v.HTTPHost == "" {
 		v.HTTPHost = s.cfg.host()
 	}
-	if v.HTTPPort == 0 {
+	switch {
+	case s.cfg.TLS != nil:
+		if v.HTTPSPort == 0 {
+			v.HTTPSPort = s.port()
+		}
+	case v.HTTPPort == 0:
 		v.HTTPPort = s.port()
 	}
 	v.HTTPReqStats = make(map[string]uint64, numEndpoints)

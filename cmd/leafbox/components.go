@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"sync"
@@ -122,8 +123,15 @@ func newDaemon(opts *config.Options, log *slog.Logger, bopts ...broker.Option) (
 		d.device = dev
 		add("device", dev)
 	}
-	if opts.HTTPPort != 0 {
-		mon, err := monitor.New(monitor.Config{Host: opts.HTTPHost, Port: opts.HTTPPort}, monitorSource{srv, d}, log)
+	if opts.HTTPPort != 0 || opts.HTTPSPort != 0 {
+		mcfg := monitor.Config{Host: opts.HTTPHost, Port: opts.HTTPPort}
+		if opts.HTTPSPort != 0 {
+			// As nats-server: the client port's certificate, without
+			// asking monitoring clients for theirs.
+			mcfg.Port, mcfg.TLS = opts.HTTPSPort, opts.Broker.TLS.Clone()
+			mcfg.TLS.ClientAuth = tls.NoClientCert
+		}
+		mon, err := monitor.New(mcfg, monitorSource{srv, d}, log)
 		if err != nil {
 			return nil, &startError{"monitoring", err}
 		}

@@ -97,6 +97,17 @@ type daemonInProc struct {
 // logged its startup line. Cleanup cancels it and waits for run to return.
 func daemonStartRun(t *testing.T, args ...string) *daemonInProc {
 	t.Helper()
+	d := daemonStartRunNoWait(t, args...)
+	d.started = daemonWaitStarted(t, d.stderr, d.exited)
+	d.client = daemonLogField(d.started, "listen")
+	d.http = daemonLogField(d.started, "http")
+	return d
+}
+
+// daemonStartRunNoWait runs the daemon in process with args; cleanup cancels
+// it and waits for run to return.
+func daemonStartRunNoWait(t *testing.T, args ...string) *daemonInProc {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &daemonInProc{stdout: &daemonBuffer{}, stderr: &daemonBuffer{}, cancel: cancel, done: make(chan struct{})}
 	go func() {
@@ -111,9 +122,6 @@ func daemonStartRun(t *testing.T, args ...string) *daemonInProc {
 			t.Errorf("run did not return within 5s of cancel")
 		}
 	})
-	d.started = daemonWaitStarted(t, d.stderr, d.exited)
-	d.client = daemonLogField(d.started, "listen")
-	d.http = daemonLogField(d.started, "http")
 	return d
 }
 
@@ -325,6 +333,8 @@ max_payload: "big"
 		{name: "version skips config", args: []string{"-v", "-c", missing}, wantStdout: []string{"leafbox version"}},
 		{name: "help", args: []string{"-h"}, wantStdout: []string{"Usage: leafbox", "-c, --config FILE", "-t "}},
 		{name: "help long", args: []string{"--help"}, wantStdout: []string{"Usage: leafbox"}},
+		{name: "help tls", args: []string{"--help_tls"}, wantStdout: []string{"TLS options for the client port", "--tlscacert FILE", "handshake_first"}},
+		{name: "profile refused", args: []string{"--profile", "6060"}, wantCode: 1, wantStderr: []string{"built without the profiler", "Usage: leafbox"}},
 		{name: "check good", args: []string{"-t", "-c", good}, wantStdout: []string{"configuration " + good + " is valid"}},
 		{name: "check default", args: []string{"-t"}, wantStdout: []string{"configuration default.conf (embedded) is valid"}},
 		{

@@ -107,7 +107,11 @@ func (f *procFiles) writePortsFile(dir string, opts *config.Options, client, mon
 	}
 	p.Nats = listenURLs(scheme, client)
 	if monitor != nil {
-		p.Monitoring = listenURLs("http", monitor)
+		mscheme := "http"
+		if opts.HTTPSPort != 0 {
+			mscheme = "https"
+		}
+		p.Monitoring = listenURLs(mscheme, monitor)
 	}
 	data, err := json.Marshal(p)
 	if err != nil {
@@ -159,13 +163,4 @@ func listenURLs(scheme string, addr net.Addr) []string {
 		urls = append(urls, scheme+"://"+net.JoinHostPort(n.IP.String(), port))
 	}
 	return urls
-}
-
-// openLog opens -l's file for appending.
-func openLog(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open log file: %w", err)
-	}
-	return f, nil
 }

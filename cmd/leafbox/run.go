@@ -17,6 +17,7 @@ import (
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/auth"
 	"github.com/leafbox/leafbox/cmd/leafbox/internal/config"
+	"github.com/leafbox/leafbox/cmd/leafbox/internal/logsink"
 )
 
 // run is the whole daemon: it parses flags and config, starts the broker and
@@ -37,6 +38,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	opts, err := config.Load(args)
 	if errors.Is(err, flag.ErrHelp) {
 		config.Usage(stdout)
+		return 0
+	}
+	if errors.Is(err, config.ErrHelpTLS) {
+		io.WriteString(stdout, config.TLSUsage)
 		return 0
 	}
 	if errors.Is(err, config.ErrCommandLine) {
@@ -68,21 +73,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 
-	level := slog.LevelInfo
 	if opts.Debug || opts.Trace {
-		level = slog.LevelDebug
+		opts.Log.Level = slog.LevelDebug
 	}
-	logOut := stderr
-	if opts.LogFile != "" {
-		f, err := openLog(opts.LogFile)
-		if err != nil {
-			fmt.Fprintf(stderr, "leafbox: %v\n", err)
-			return 1
-		}
-		defer f.Close()
-		logOut = f
+	log, logSink, err := logsink.Open(opts.Log, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "leafbox: log: %v\n", err)
+		return 1
 	}
-	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
+	defer logSink.Close()
 	opts.Broker.Logger = log
 	opts.Broker.Trace = opts.Trace
 

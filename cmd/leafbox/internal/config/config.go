@@ -24,6 +24,7 @@ import (
 	"github.com/leafbox/leafbox/bridge/mqtt"
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/leaf"
+	"github.com/leafbox/leafbox/cmd/leafbox/internal/logsink"
 	"github.com/leafbox/leafbox/device"
 	"github.com/leafbox/leafbox/storage"
 )
@@ -46,20 +47,24 @@ type Options struct {
 	ConfigFile string
 	Broker     broker.Config
 	// HTTPHost and HTTPPort are the monitoring listener; HTTPPort 0 disables it.
-	HTTPHost     string
-	HTTPPort     int
-	Debug, Trace bool
-	CheckConfig  bool // -t
-	ShowVersion  bool // -v/--version
+	// HTTPSPort (https_port, -ms) serves the same over TLS with the tls
+	// block's certificate instead; the two exclude each other.
+	HTTPHost            string
+	HTTPPort, HTTPSPort int
+	Debug, Trace        bool
+	CheckConfig         bool // -t
+	ShowVersion         bool // -v/--version
 	// LameDuckOnTerm makes SIGTERM enter lame duck mode, as SIGUSR2 does,
 	// instead of shutting down at once (lame_duck_on_term, leafbox only).
 	LameDuckOnTerm bool
 
-	// LogFile (-l) receives the log instead of stderr; PidFile (-P) holds
-	// the daemon's process id while it runs; PortsFileDir
-	// (--ports_file_dir) gets a <exe>_<pid>.ports file listing the bound
-	// listeners, as nats-server writes it.
-	LogFile, PidFile, PortsFileDir string
+	// Log is where the log goes (log_file/-l, rotation, syslog) and how
+	// lines are stamped (logtime/-T, logtime_utc).
+	Log logsink.Config
+	// PidFile (pid_file, -P) holds the daemon's process id while it runs;
+	// PortsFileDir (ports_file_dir) gets a <exe>_<pid>.ports file listing
+	// the bound listeners, as nats-server writes it.
+	PidFile, PortsFileDir string
 	// Signal is --signal's COMMAND[=PID|PIDFILE]: the daemon sends it to a
 	// running leafbox and exits instead of starting.
 	Signal string
@@ -194,7 +199,7 @@ func sortErrors(errs []error) {
 // the monitoring endpoints have no authentication of their own, so they are
 // never opened on every interface by omission.
 func (o *Options) defaultHTTPHost() {
-	if o.HTTPPort != 0 && o.HTTPHost == "" {
+	if (o.HTTPPort != 0 || o.HTTPSPort != 0) && o.HTTPHost == "" {
 		o.HTTPHost = broker.DefaultHost
 	}
 }
@@ -240,6 +245,7 @@ func (p *parser) topLevel() fieldTable {
 	t["lame_duck_duration"] = p.setDuration(&b.LameDuckDuration)
 	t["lame_duck_grace_period"] = p.setDuration(&b.LameDuckGracePeriod)
 	t["lame_duck_on_term"] = p.setBool(&o.LameDuckOnTerm)
+	p.processKeys(t)
 	// Remember where each top-level key was, for checks across keys.
 	for k, h := range t {
 		t[k] = func(n node) {
@@ -297,6 +303,7 @@ func checkHost(s string) error {
 // validate checks rules that span several keys.
 func (p *parser) validate(root node) {
 	b := &p.opts.Broker
+	p.validateProcess(root)
 	// The broker owns its cross-field rules; this places them in the file.
 	var pe *broker.PayloadAbovePendingError
 	if err := b.Validate(); errors.As(err, &pe) {

@@ -23,6 +23,10 @@ Server options:
   -a, --addr, --net HOST            client listen host
   -p, --port PORT                   client listen port (-1 picks a random port)
   -m, --http_port PORT              monitoring port (0 disables monitoring)
+  -ms, --https_port PORT            monitoring port over TLS, with the tls block's
+                                    certificate (excludes --http_port)
+      --client_advertise HOST[:PORT] host and port INFO gives clients instead of
+                                    the listen address
   -n, --name, --server_name NAME    server name
   -t                                check the configuration and exit
   -P, --pid FILE                    write the process id to FILE (removed on exit)
@@ -47,13 +51,22 @@ TLS options (replace the file's tls block):
 
 Logging options:
   -l, --log FILE                    append the log to FILE instead of stderr
+      --log_size_limit SIZE         rotate the log file before it grows past SIZE bytes
+  -T, --logtime                     timestamp log lines (default true; -T=false omits)
+      --logtime_utc                 timestamps in UTC
+  -s, --syslog                      log to the local syslog daemon
+  -r, --remote_syslog URL           log to a syslog server (udp://host:514, tcp://...)
   -D, --debug                       enable debug logging
   -V, --trace                       trace the protocol
+  -VV                               same as -V (leafbox has no system account traffic)
   -DV                               debug and trace
+  -DVV                              same as -DV
+      --max_traced_msg_len N        cut traced message payloads to N bytes
 
 Other options:
   -v, --version                     show the version and exit
   -h, --help                        show this help
+      --help_tls                    show the TLS options and exit
 
 Flags override the configuration file.
 
@@ -61,6 +74,8 @@ Refused nats-server flags: leafbox joins a cluster as a leaf node and JetStream
 runs on the hub, so these exit with an error saying what to use instead:
   --routes, --cluster, --cluster_name, --cluster_advertise, --cluster_listen,
   --connect_retries, -js, --jetstream, -sd, --store_dir
+and, as leafbox is built without the profiler:
+  --profile
 
 Subcommands (each prints its flags and an example for -h):
   leafbox id                        print the device id
@@ -78,7 +93,13 @@ type cliFlags struct {
 	config, host, name         string
 	port, httpPort             int
 	check, debug, trace, debTr bool
-	version                    bool
+	version, helpTLS           bool
+	httpsPort                  int
+	advertise                  string
+	logTime, logUTC, syslog    bool
+	remoteSyslog               string
+	logSizeLimit               int64
+	maxTraced                  int
 
 	user, pass, token               string
 	tls, tlsVerify                  bool
@@ -91,6 +112,7 @@ type cliFlags struct {
 var (
 	errNoCluster   = errors.New("leafbox does not cluster: connect each gateway to the cloud cluster as a leaf node (leafnodes { remotes = [...] })")
 	errNoJetStream = errors.New("leafbox does not run JetStream: JetStream lives on the hub, reached through the leafnode uplink; leafbox buffers with its store { } block")
+	errNoProfiler  = errors.New("leafbox is built without the profiler, which would add about 200 KB to every gateway's binary; profile a development build with go test -cpuprofile or the benchmark scripts")
 )
 
 // SignalFor returns the signal of a --signal command, as nats-server's
@@ -141,7 +163,27 @@ func newFlagSet(c *cliFlags) *flag.FlagSet {
 	for _, n := range []string{"V", "trace"} {
 		fs.BoolVar(&c.trace, n, false, "trace the protocol")
 	}
-	fs.BoolVar(&c.debTr, "DV", false, "debug and trace")
+	for _, n := range []string{"DV", "DVV"} {
+		fs.BoolVar(&c.debTr, n, false, "debug and trace")
+	}
+	fs.BoolVar(&c.trace, "VV", false, "trace")
+	for _, n := range []string{"ms", "https_port"} {
+		fs.IntVar(&c.httpsPort, n, 0, "https monitoring port")
+	}
+	fs.StringVar(&c.advertise, "client_advertise", "", "advertised client host[:port]")
+	for _, n := range []string{"T", "logtime"} {
+		fs.BoolVar(&c.logTime, n, true, "timestamp log lines")
+	}
+	fs.BoolVar(&c.logUTC, "logtime_utc", false, "UTC timestamps")
+	for _, n := range []string{"s", "syslog"} {
+		fs.BoolVar(&c.syslog, n, false, "local syslog")
+	}
+	for _, n := range []string{"r", "remote_syslog"} {
+		fs.StringVar(&c.remoteSyslog, n, "", "remote syslog URL")
+	}
+	fs.Int64Var(&c.logSizeLimit, "log_size_limit", 0, "log rotation size")
+	fs.IntVar(&c.maxTraced, "max_traced_msg_len", 0, "traced payload limit")
+	fs.BoolVar(&c.helpTLS, "help_tls", false, "TLS help")
 	for _, n := range []string{"v", "version"} {
 		fs.BoolVar(&c.version, n, false, "show the version and exit")
 	}
@@ -179,8 +221,35 @@ func newFlagSet(c *cliFlags) *flag.FlagSet {
 	refuse(errNoCluster, false, "routes", "cluster", "cluster_name", "cluster_advertise", "cluster_listen", "connect_retries")
 	refuse(errNoJetStream, true, "js", "jetstream")
 	refuse(errNoJetStream, false, "sd", "store_dir")
+	refuse(errNoProfiler, false, "profile")
 	return fs
 }
+
+// ErrHelpTLS is Load's answer to --help_tls: print TLSUsage and exit 0.
+var ErrHelpTLS = errors.New("help_tls")
+
+// TLSUsage is --help_tls's text: the TLS flags and the tls block's keys.
+const TLSUsage = `TLS options for the client port (leafbox --help_tls):
+      --tls                         require TLS; needs --tlscert and --tlskey
+      --tlscert FILE                server certificate (PEM)
+      --tlskey FILE                 server private key (PEM)
+      --tlsverify                   require TLS and a client certificate signed by
+                                    --tlscacert
+      --tlscacert FILE              authority that signs client certificates (PEM)
+
+The flags replace the file's tls block:
+  tls {
+    cert_file: "server.pem"         # certificate chain
+    key_file: "server-key.pem"      # private key
+    ca_file: "ca.pem"               # authorities for client certificates
+    verify: true                    # require a client certificate
+    timeout: 2                      # handshake timeout, seconds or a duration
+    handshake_first: true           # TLS before INFO; or a duration / "auto" to
+                                    # wait that long for a TLS-first client
+  }
+The HTTPS monitor (https_port, -ms) uses the same certificate. The leafnode
+uplink has its own tls block inside each remote.
+`
 
 // ErrCommandLine marks a bad command line (as opposed to a bad file); the
 // daemon prints the usage after it.
@@ -206,6 +275,9 @@ func Load(args []string) (*Options, error) {
 	if c.version {
 		return &Options{ShowVersion: true, args: slices.Clone(args)}, nil
 	}
+	if c.helpTLS {
+		return nil, ErrHelpTLS
+	}
 	if c.sig != "" {
 		// Like nats-server, sending a signal reads no configuration.
 		cmd, _, _ := strings.Cut(c.sig, "=")
@@ -228,6 +300,9 @@ func Load(args []string) (*Options, error) {
 		return nil, errors.Join(err, c.apply(fs, &Options{}))
 	}
 	if err := c.apply(fs, o); err != nil {
+		return nil, err
+	}
+	if err := o.checkProcess(); err != nil {
 		return nil, err
 	}
 	o.ConfigFile = c.config
@@ -272,8 +347,34 @@ func (c *cliFlags) apply(fs *flag.FlagSet, o *Options) error {
 			o.Debug = c.debug
 		case "V", "trace":
 			o.Trace = c.trace
-		case "DV":
+		case "DV", "DVV":
 			o.Debug, o.Trace = c.debTr, c.debTr
+		case "VV":
+			o.Trace = c.trace
+		case "ms", "https_port":
+			port(f, c.httpsPort, &o.HTTPSPort)
+		case "client_advertise":
+			if err := checkAdvertise(c.advertise); err != nil {
+				bad(f, err)
+				return
+			}
+			o.Broker.ClientAdvertise = c.advertise
+		case "T", "logtime":
+			o.Log.NoTime = !c.logTime
+		case "logtime_utc":
+			o.Log.UTC = c.logUTC
+		case "s", "syslog":
+			o.Log.Syslog = c.syslog
+		case "r", "remote_syslog":
+			o.Log.RemoteSyslog = c.remoteSyslog
+		case "log_size_limit":
+			o.Log.SizeLimit = c.logSizeLimit
+		case "max_traced_msg_len":
+			if c.maxTraced < 0 {
+				bad(f, fmt.Errorf("%w: %d is negative", ErrBadValue, c.maxTraced))
+				return
+			}
+			o.Broker.MaxTracedMsgLen = c.maxTraced
 		case "user":
 			o.Broker.Auth.Username = c.user
 		case "pass":
@@ -281,13 +382,23 @@ func (c *cliFlags) apply(fs *flag.FlagSet, o *Options) error {
 		case "auth":
 			o.Broker.Auth.Token = c.token
 		case "l", "log":
-			o.LogFile = c.logFile
+			o.Log.File = c.logFile
 		case "P", "pid":
 			o.PidFile = c.pidFile
 		case "ports_file_dir":
 			o.PortsFileDir = c.portsDir
 		}
 	})
+	// One monitoring port given on the command line replaces the file's
+	// other one: the two exclude each other.
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch https := set["ms"] || set["https_port"]; {
+	case https && !set["m"] && !set["http_port"]:
+		o.HTTPPort = 0
+	case !https && (set["m"] || set["http_port"]):
+		o.HTTPSPort = 0
+	}
 	if err := c.applyTLS(fs, o); err != nil {
 		errs = append(errs, err)
 	}

@@ -183,14 +183,14 @@ func TestHelp(t *testing.T) {
 // TestUsageNamesEveryFlag keeps the hand-written help in step with the flags.
 func TestUsageNamesEveryFlag(t *testing.T) {
 	newFlagSet(&cliFlags{}).VisitAll(func(f *flag.Flag) {
-		dash := "-"
-		if len(f.Name) > 2 {
-			dash = "--"
+		for _, dash := range []string{"-", "--"} {
+			for _, end := range []string{" ", ",", "\n"} {
+				if strings.Contains(usageText, "  "+dash+f.Name+end) || strings.Contains(usageText, " "+dash+f.Name+end) {
+					return
+				}
+			}
 		}
-		if !strings.Contains(usageText, dash+f.Name+" ") && !strings.Contains(usageText, dash+f.Name+",") &&
-			!strings.Contains(usageText, dash+f.Name+"\n") {
-			t.Errorf("usage does not mention %s%s", dash, f.Name)
-		}
+		t.Errorf("usage does not mention -%s", f.Name)
 	})
 }
 
@@ -240,15 +240,15 @@ func TestNATSServerFlags(t *testing.T) {
 	if o.Broker.Auth.Username != "u" || o.Broker.Auth.Password != "p" {
 		t.Errorf("--user/--pass: auth %+v", o.Broker.Auth)
 	}
-	if o.LogFile != "leafbox.log" || o.PidFile != "leafbox.pid" || o.PortsFileDir != "ports" {
-		t.Errorf("files: log %q pid %q ports %q", o.LogFile, o.PidFile, o.PortsFileDir)
+	if o.Log.File != "leafbox.log" || o.PidFile != "leafbox.pid" || o.PortsFileDir != "ports" {
+		t.Errorf("files: log %q pid %q ports %q", o.Log.File, o.PidFile, o.PortsFileDir)
 	}
 	o, err = Load([]string{"--auth", "s3cret", "--log=x.log", "--pid=x.pid"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Broker.Auth.Token != "s3cret" || o.LogFile != "x.log" || o.PidFile != "x.pid" {
-		t.Errorf("--auth/--log/--pid: token %q log %q pid %q", o.Broker.Auth.Token, o.LogFile, o.PidFile)
+	if o.Broker.Auth.Token != "s3cret" || o.Log.File != "x.log" || o.PidFile != "x.pid" {
+		t.Errorf("--auth/--log/--pid: token %q log %q pid %q", o.Broker.Auth.Token, o.Log.File, o.PidFile)
 	}
 
 	o, err = Load([]string{"--tls", "--tlscert", pki.ServerCertFile, "--tlskey", pki.ServerKeyFile})
@@ -298,10 +298,61 @@ func TestRefusedFlags(t *testing.T) {
 		{[]string{"--tls", "--tlscert", "missing.pem", "--tlskey", "missing.pem"}, "flag -tlscert: bad value: load key pair"},
 		{[]string{"--signal", "bogus"}, `flag -signal: unknown signal "bogus"`},
 		{[]string{"--signal", "reopen"}, `flag -signal: unknown signal "reopen"`},
+		{[]string{"--profile", "6060"}, "flag -profile: leafbox is built without the profiler"},
+		{[]string{"--client_advertise", "gw:x"}, "flag -client_advertise: bad value"},
+		{[]string{"--max_traced_msg_len", "-1"}, "flag -max_traced_msg_len: bad value"},
+		{[]string{"--log_size_limit", "1000"}, "rotate log_file, which is not set"},
+		{[]string{"-s", "-l", "x.log"}, "exclude each other"},
+		{[]string{"-r", "http://logs"}, "remote_syslog"},
+		{[]string{"-ms", "8443"}, "the https monitor needs the tls block's certificate"},
+		{[]string{"-m", "8222", "-ms", "8443"}, "http and https monitoring ports exclude each other"},
 	} {
 		_, err := Load(tt.args)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("Load(%q) = %v; want an error containing %q", tt.args, err, tt.want)
+		}
+	}
+}
+
+// TestLoggingAndMonitorFlags pins the nats-server flags for logging,
+// tracing, client_advertise and the HTTPS monitor.
+func TestLoggingAndMonitorFlags(t *testing.T) {
+	pki := testutil.NewPKI(t)
+	o, err := Load([]string{"-T=false", "--logtime_utc", "-l", "x.log", "--log_size_limit", "1048576",
+		"-VV", "--max_traced_msg_len", "64", "--client_advertise", "gw7.example:14222"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.Log.NoTime || !o.Log.UTC || o.Log.File != "x.log" || o.Log.SizeLimit != 1<<20 {
+		t.Errorf("log options %+v", o.Log)
+	}
+	if !o.Trace || o.Debug || o.Broker.MaxTracedMsgLen != 64 || o.Broker.ClientAdvertise != "gw7.example:14222" {
+		t.Errorf("trace %v debug %v max traced %d advertise %q", o.Trace, o.Debug, o.Broker.MaxTracedMsgLen, o.Broker.ClientAdvertise)
+	}
+	o, err = Load([]string{"-DVV", "-r", "udp://127.0.0.1:514"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.Debug || !o.Trace || o.Log.RemoteSyslog != "udp://127.0.0.1:514" || o.Log.NoTime {
+		t.Errorf("-DVV -r: debug %v trace %v log %+v", o.Debug, o.Trace, o.Log)
+	}
+	o, err = Load([]string{"--syslog"})
+	if err != nil || !o.Log.Syslog {
+		t.Errorf("--syslog: %+v, %v", o, err)
+	}
+	o, err = Load([]string{"-ms", "-1", "--tls", "--tlscert", pki.ServerCertFile, "--tlskey", pki.ServerKeyFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.HTTPSPort != -1 || o.HTTPPort != 0 || o.HTTPHost != "127.0.0.1" {
+		t.Errorf("-ms: https %d http %d host %q; want the https port on loopback", o.HTTPSPort, o.HTTPPort, o.HTTPHost)
+	}
+	if _, err := Load([]string{"--help_tls"}); !errors.Is(err, ErrHelpTLS) {
+		t.Errorf("--help_tls: %v, want ErrHelpTLS", err)
+	}
+	for _, flag := range []string{"--tlscert", "--tlsverify", "cert_file", "handshake_first"} {
+		if !strings.Contains(TLSUsage, flag) {
+			t.Errorf("TLS help does not mention %s", flag)
 		}
 	}
 }
