@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/broker/monitor"
 	"github.com/leafbox/leafbox/internal/testutil"
 )
 
@@ -127,6 +128,62 @@ func TestTracePayload(t *testing.T) {
 		}
 		if tc.max == 10 && !strings.Contains(hpub, `payload="NATS/1.0\r\n..."`) {
 			t.Errorf("max 10: HPUB trace %q not cut at 10 bytes", hpub)
+		}
+	}
+}
+
+// trace_headers traces a message's header block only.
+func TestTraceHeadersOnly(t *testing.T) {
+	var out syncBuffer
+	log := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	_, url := startBroker(t, broker.Config{Port: -1, Trace: true, TraceHeaders: true, Logger: log})
+	nc := natsConnect(t, url)
+	m := nats.NewMsg("trace.hdr")
+	m.Header.Set("K", "v")
+	m.Data = []byte("secret-body")
+	if err := nc.PublishMsg(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Publish("trace.plain", []byte("secret-body")); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, nc)
+	testutil.WaitForf(t, waitLong, func() bool { return strings.Contains(out.String(), "trace.plain") }, "PUB traced")
+	got := out.String()
+	if strings.Contains(got, "secret-body") {
+		t.Errorf("trace_headers traced a payload:\n%s", got)
+	}
+	if !strings.Contains(got, `payload="NATS/1.0\r\nK: v\r\n\r\n"`) {
+		t.Errorf("trace_headers: header block missing:\n%s", got)
+	}
+}
+
+// disable_sublist_cache routes the same without the cache, and /subsz
+// shows nothing cached; with the cache the same traffic fills it.
+func TestDisableSublistCache(t *testing.T) {
+	for _, disable := range []bool{true, false} {
+		srv, url := startBroker(t, broker.Config{Port: -1, DisableSublistCache: disable})
+		routeThrice(t, url)
+		st := srv.Subsz(monitor.SubszOptions{})
+		if cached := st.NumCache > 0 || st.CacheHitRate > 0; cached == disable {
+			t.Errorf("disable_sublist_cache %v: /subsz num_cache %d hit rate %v", disable, st.NumCache, st.CacheHitRate)
+		}
+	}
+}
+
+func routeThrice(t *testing.T, url string) {
+	nc := natsConnect(t, url)
+	sub, err := nc.SubscribeSync("a.*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flush(t, nc)
+	for range 3 { // repeated lookups would hit a cache
+		if err := nc.Publish("a.b", []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sub.NextMsg(waitLong); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

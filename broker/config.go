@@ -73,6 +73,13 @@ type Config struct {
 	// (max_traced_msg_len).
 	Trace           bool
 	MaxTracedMsgLen int
+	// TraceHeaders traces only a message's header block, not its payload
+	// (trace_headers).
+	TraceHeaders bool
+
+	// DisableSublistCache turns off the routing table's cache of match
+	// results (disable_sublist_cache): less memory, slower routing.
+	DisableSublistCache bool
 
 	// ClientAdvertise (client_advertise) is the host or host:port INFO
 	// gives clients instead of the listen address, as for a gateway behind

@@ -57,9 +57,13 @@ func (c *client) trace(op string, args ...any) {
 	}
 }
 
-// traced is a message as the trace shows it: cut to max_traced_msg_len
-// bytes, with "..." marking the cut, as nats-server traces payloads.
-func (s *Server) traced(msg []byte) string {
+// traced is a message as the trace shows it: only its hdrLen bytes of
+// headers with trace_headers, and cut to max_traced_msg_len bytes, with
+// "..." marking the cut, as nats-server traces payloads.
+func (s *Server) traced(msg []byte, hdrLen int) string {
+	if s.cfg.TraceHeaders {
+		msg = msg[:hdrLen]
+	}
 	if n := s.cfg.MaxTracedMsgLen; n > 0 && len(msg) > n {
 		return string(msg[:n]) + "..."
 	}
@@ -142,7 +146,7 @@ func (c *client) OnPub(subj, reply, payload []byte) error {
 		return err
 	}
 	if c.srv.cfg.Trace {
-		c.trace("PUB", "subject", string(subj), "reply", string(reply), "size", len(payload), "payload", c.srv.traced(payload))
+		c.trace("PUB", "subject", string(subj), "reply", string(reply), "size", len(payload), "payload", c.srv.traced(payload, 0))
 	}
 	c.publish(subj, reply, 0, payload)
 	return nil
@@ -154,7 +158,7 @@ func (c *client) OnHPub(subj, reply []byte, hdrLen int, msg []byte) error {
 		return err
 	}
 	if c.srv.cfg.Trace {
-		c.trace("HPUB", "subject", string(subj), "reply", string(reply), "hdr", hdrLen, "size", len(msg), "payload", c.srv.traced(msg))
+		c.trace("HPUB", "subject", string(subj), "reply", string(reply), "hdr", hdrLen, "size", len(msg), "payload", c.srv.traced(msg, hdrLen))
 	}
 	c.publish(subj, reply, hdrLen, msg)
 	return nil

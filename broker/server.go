@@ -163,7 +163,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		s.name = id
 	}
 	s.auth.Store(a)
-	s.subs = sublist.New[*subscription](sublist.Options{})
+	s.subs = sublist.New[*subscription](s.cfg.sublistOptions())
 	s.locals = make(map[*client]struct{})
 	s.chunks = newChunkPool()
 	s.stallAt = min(cfg.MaxPending/4*3, maxStallAt)
@@ -176,6 +176,14 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	}
 	s.ln = ln
 	return s, nil
+}
+
+// sublistOptions is the routing table's configuration.
+func (c *Config) sublistOptions() sublist.Options {
+	if c.DisableSublistCache {
+		return sublist.Options{CacheSize: -1}
+	}
+	return sublist.Options{}
 }
 
 func (c *Config) setDefaults() {

@@ -112,6 +112,7 @@ type cliFlags struct {
 var (
 	errNoCluster   = errors.New("leafbox does not cluster: connect each gateway to the cloud cluster as a leaf node (leafnodes { remotes = [...] })")
 	errNoJetStream = errors.New("leafbox does not run JetStream: JetStream lives on the hub, reached through the leafnode uplink; leafbox buffers with its store { } block")
+	errNoJWT       = errors.New("leafbox does not do JWT operator mode (operators, resolvers, trusted keys): configure users in authorization { users } or accounts { }, and give the uplink the hub's credentials in leafnodes { remotes }")
 	errNoProfiler  = errors.New("leafbox is built without the profiler, which would add about 200 KB to every gateway's binary; profile a development build with go test -cpuprofile or the benchmark scripts")
 )
 

@@ -33,14 +33,31 @@ func (p *parser) processKeys(t fieldTable) {
 		"pidfile":            p.setString(&o.PidFile),
 		"ports_file_dir":     p.setString(&o.PortsFileDir),
 		// leafbox has no system account whose traffic -VV would add.
-		"trace_verbose":      p.setBool(&o.Trace),
-		"max_traced_msg_len": p.setInt(&o.Broker.MaxTracedMsgLen, 0, math.MaxInt32),
-		"client_advertise":   p.clientAdvertise,
-		"monitor_port":       p.setPort(&o.HTTPPort),
-		"https":              p.https,
-		"https_port":         p.setPort(&o.HTTPSPort),
+		"trace_verbose":         p.setBool(&o.Trace),
+		"max_traced_msg_len":    p.setInt(&o.Broker.MaxTracedMsgLen, 0, math.MaxInt32),
+		"client_advertise":      p.clientAdvertise,
+		"monitor_port":          p.setPort(&o.HTTPPort),
+		"https":                 p.https,
+		"https_port":            p.setPort(&o.HTTPSPort),
+		"trace_headers":         p.setBool(&o.Broker.TraceHeaders),
+		"disable_sublist_cache": p.setBool(&o.Broker.DisableSublistCache),
+		"no_sublist_cache":      p.setBool(&o.Broker.DisableSublistCache),
 	} {
 		t[k] = h
+	}
+	// nats-server keys leafbox refuses, each with what to do instead
+	// rather than "unknown field".
+	for err, keys := range map[error][]string{
+		errNoCluster:   {"cluster", "gateway"},
+		errNoJetStream: {"jetstream", "store_dir", "storedir", "default_js_domain"},
+		errNoProfiler:  {"prof_port", "prof_block_rate"},
+		errNoJWT: {"operator", "operators", "root", "roots", "root_operator", "root_operators",
+			"resolver", "account_resolver", "accounts_resolver", "resolver_tls", "resolver_preload",
+			"resolver_pinned_accounts", "trusted", "trusted_keys", "default_sentinel"},
+	} {
+		for _, k := range keys {
+			t[k] = func(n node) { p.fail(n, err) }
+		}
 	}
 }
 

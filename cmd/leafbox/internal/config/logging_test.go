@@ -21,6 +21,8 @@ trace_verbose: true
 max_traced_msg_len: 128
 client_advertise: "gw7.example:14222"
 monitor_port: 8333
+trace_headers: true
+no_sublist_cache: true
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -31,6 +33,9 @@ monitor_port: 8333
 	}
 	if o.PidFile != "/run/leafbox.pid" || o.PortsFileDir != "/run" || !o.Trace || o.Broker.MaxTracedMsgLen != 128 {
 		t.Errorf("pid %q ports %q trace %v max traced %d", o.PidFile, o.PortsFileDir, o.Trace, o.Broker.MaxTracedMsgLen)
+	}
+	if !o.Broker.TraceHeaders || !o.Broker.DisableSublistCache {
+		t.Errorf("trace_headers %v no_sublist_cache %v", o.Broker.TraceHeaders, o.Broker.DisableSublistCache)
 	}
 	if o.Broker.ClientAdvertise != "gw7.example:14222" || o.HTTPPort != 8333 || o.HTTPHost != "127.0.0.1" {
 		t.Errorf("advertise %q monitor %s:%d", o.Broker.ClientAdvertise, o.HTTPHost, o.HTTPPort)
@@ -74,6 +79,14 @@ func TestProcessKeyErrors(t *testing.T) {
 		{"client_advertise: \"gw:0\"\n", "x.conf:1: client_advertise: bad value"},
 		{"max_traced_msg_len: -5\n", "x.conf:1: max_traced_msg_len"},
 		{"logtime: 3\n", "x.conf:1: logtime"},
+		{"cluster { port: 6222 }\n", "x.conf:1: cluster: leafbox does not cluster"},
+		{"gateway { name: A }\n", "x.conf:1: gateway: leafbox does not cluster"},
+		{"jetstream { store_dir: /data }\n", "x.conf:1: jetstream: leafbox does not run JetStream"},
+		{"store_dir: /data\n", "x.conf:1: store_dir: leafbox does not run JetStream"},
+		{"operator: op.jwt\n", "x.conf:1: operator: leafbox does not do JWT operator mode"},
+		{"resolver: MEMORY\n", "x.conf:1: resolver: leafbox does not do JWT operator mode"},
+		{"trusted_keys: [\"OABC\"]\n", "x.conf:1: trusted_keys: leafbox does not do JWT operator mode"},
+		{"prof_port: 6060\n", "x.conf:1: prof_port: leafbox is built without the profiler"},
 	} {
 		_, err := ParseData("x.conf", []byte(tc.conf))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
