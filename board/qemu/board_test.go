@@ -16,6 +16,7 @@ import (
 
 	"github.com/leafbox/leafbox/device/ota"
 	"github.com/leafbox/leafbox/internal/testenv"
+	"github.com/leafbox/leafbox/internal/testutil"
 )
 
 const (
@@ -148,7 +149,7 @@ type board struct {
 func bootBoard(t testing.TB, disk, consoleLog string, port int) *board {
 	t.Helper()
 	b := &board{t: t, disk: disk, port: port, done: make(chan struct{})}
-	cmd := exec.Command("qemu-system-aarch64",
+	cmd := testutil.DieWithTest(exec.Command("qemu-system-aarch64",
 		"-M", "virt", "-cpu", "cortex-a57", "-m", "512", "-smp", "1",
 		"-nographic", "-no-user-config", "-nodefaults", "-serial", "stdio", "-monitor", "none",
 		"-bios", ubootBin,
@@ -157,7 +158,7 @@ func bootBoard(t testing.TB, disk, consoleLog string, port int) *board {
 		"-netdev", fmt.Sprintf("user,id=n0,hostfwd=tcp:127.0.0.1:%d-:4222", port),
 		"-device", "virtio-net-device,netdev=n0",
 		"-device", "i6300esb",
-	)
+	))
 	logf, err := os.Create(consoleLog)
 	if err != nil {
 		t.Fatal(err)

@@ -118,7 +118,7 @@ func startMosquitto(t *testing.T, port int) (int, func()) {
 	}
 	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
 	os.WriteFile(conf, []byte(fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n", port)), 0o644)
-	cmd := exec.Command(bin, "-c", conf)
+	cmd := testutil.DieWithTest(exec.Command(bin, "-c", conf))
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

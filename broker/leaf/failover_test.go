@@ -29,7 +29,7 @@ type hubProcess struct {
 
 func (h *hubProcess) start(t *testing.T) {
 	t.Helper()
-	h.cmd = exec.Command(h.bin, "-c", h.conf)
+	h.cmd = testutil.DieWithTest(exec.Command(h.bin, "-c", h.conf))
 	if err := h.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

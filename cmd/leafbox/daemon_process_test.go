@@ -62,7 +62,7 @@ func daemonStartProc(t *testing.T, bin string, args ...string) *daemonProc {
 func daemonLaunch(t *testing.T, bin string, args ...string) *daemonProc {
 	t.Helper()
 	p := &daemonProc{
-		cmd:    exec.Command(bin, args...),
+		cmd:    testutil.DieWithTest(exec.Command(bin, args...)),
 		stdout: &daemonBuffer{},
 		stderr: &daemonBuffer{},
 		done:   make(chan struct{}),
