@@ -233,7 +233,20 @@ func (c *client) greet() bool {
 		c.enqueue(buf)
 		c.flushNow()
 	}
-	if s.tlsConf != nil {
+	useTLS := s.tlsConf != nil
+	if useTLS && !tlsFirst && s.cfg.AllowNonTLS {
+		// As nats-server: a TLS record starts with 0x16 (handshake);
+		// anything else, or nothing within the TLS timeout, is plain
+		// text, replayed to the protocol parser.
+		pre = c.sniffN(1, s.cfg.TLSTimeout)
+		useTLS = len(pre) > 0 && pre[0] == 0x16
+		if !useTLS && len(pre) > 0 {
+			c.mu.Lock()
+			c.conn = &prefixConn{Conn: c.conn, pre: pre}
+			c.mu.Unlock()
+		}
+	}
+	if useTLS {
 		var raw net.Conn = c.conn
 		if len(pre) > 0 {
 			raw = &prefixConn{Conn: c.conn, pre: pre}
@@ -265,11 +278,16 @@ func (c *client) greet() bool {
 // the bytes are not inspected: a client that sends something else fails
 // the handshake.
 func (c *client) sniff(d time.Duration) []byte {
-	pre := make([]byte, 4)
+	return c.sniffN(4, d)
+}
+
+// sniffN waits up to d for n bytes and returns what arrived.
+func (c *client) sniffN(n int, d time.Duration) []byte {
+	pre := make([]byte, n)
 	c.conn.SetReadDeadline(time.Now().Add(d))
-	n, _ := io.ReadFull(c.conn, pre)
+	got, _ := io.ReadFull(c.conn, pre)
 	c.conn.SetReadDeadline(time.Time{})
-	return pre[:n]
+	return pre[:got]
 }
 
 // prefixConn replays bytes already read from Conn before reading more.

@@ -65,6 +65,10 @@ type Config struct {
 	// long gets the usual INFO-then-TLS greeting instead.
 	TLSHandshakeFirst         bool
 	TLSHandshakeFirstFallback time.Duration
+	// AllowNonTLS (allow_non_tls) lets clients choose: INFO says
+	// tls_available instead of tls_required, and a client whose first
+	// bytes after INFO are a TLS handshake gets TLS, any other plain text.
+	AllowNonTLS bool
 
 	// Logger receives the broker's logs; nil discards them.
 	Logger *slog.Logger

@@ -28,7 +28,7 @@ func (s *Server) Varz() monitor.Varz {
 		Host:             s.cfg.Host,
 		Port:             s.port(),
 		AuthRequired:     a.Required(),
-		TLSRequired:      s.tlsConf != nil,
+		TLSRequired:      s.tlsConf != nil && !s.cfg.AllowNonTLS,
 		TLSVerify:        s.tlsConf != nil && s.cfg.TLSVerify,
 		MaxConn:          s.cfg.MaxConnections,
 		MaxSubs:          s.cfg.MaxSubscriptions,

@@ -402,8 +402,9 @@ func (s *Server) baseInfo() proto.Info {
 		// nats-server does not advertise auth when a no_auth_user covers
 		// clients that send no credentials.
 		AuthRequired: a.Required() && a.NoAuthUser() == "",
-		TLSRequired:  s.tlsConf != nil,
+		TLSRequired:  s.tlsConf != nil && !s.cfg.AllowNonTLS,
 		TLSVerify:    s.tlsConf != nil && s.cfg.TLSVerify,
+		TLSAvailable: s.tlsConf != nil && s.cfg.AllowNonTLS,
 		JSApiLevel:   jsAPILevel,
 		XKey:         s.xkey,
 	}

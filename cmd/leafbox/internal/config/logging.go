@@ -40,6 +40,7 @@ func (p *parser) processKeys(t fieldTable) {
 		"https":                 p.https,
 		"https_port":            p.setPort(&o.HTTPSPort),
 		"trace_headers":         p.setBool(&o.Broker.TraceHeaders),
+		"allow_non_tls":         p.setBool(&o.Broker.AllowNonTLS),
 		"disable_sublist_cache": p.setBool(&o.Broker.DisableSublistCache),
 		"no_sublist_cache":      p.setBool(&o.Broker.DisableSublistCache),
 	} {

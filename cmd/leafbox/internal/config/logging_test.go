@@ -22,6 +22,7 @@ max_traced_msg_len: 128
 client_advertise: "gw7.example:14222"
 monitor_port: 8333
 trace_headers: true
+allow_non_tls: true
 no_sublist_cache: true
 `))
 	if err != nil {
@@ -34,7 +35,7 @@ no_sublist_cache: true
 	if o.PidFile != "/run/leafbox.pid" || o.PortsFileDir != "/run" || !o.Trace || o.Broker.MaxTracedMsgLen != 128 {
 		t.Errorf("pid %q ports %q trace %v max traced %d", o.PidFile, o.PortsFileDir, o.Trace, o.Broker.MaxTracedMsgLen)
 	}
-	if !o.Broker.TraceHeaders || !o.Broker.DisableSublistCache {
+	if !o.Broker.TraceHeaders || !o.Broker.DisableSublistCache || !o.Broker.AllowNonTLS {
 		t.Errorf("trace_headers %v no_sublist_cache %v", o.Broker.TraceHeaders, o.Broker.DisableSublistCache)
 	}
 	if o.Broker.ClientAdvertise != "gw7.example:14222" || o.HTTPPort != 8333 || o.HTTPHost != "127.0.0.1" {
