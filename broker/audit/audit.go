@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -342,9 +343,12 @@ func (t *Trail) Run(ctx context.Context, p Publisher) error {
 }
 
 func (t *Trail) publish(p Publisher, e *Event) {
-	data, err := json.Marshal(e)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // subjects keep their ">" readable
+	err := enc.Encode(e)
 	if err == nil {
-		err = p.Publish(e.subject(), data)
+		err = p.Publish(e.subject(), bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 	}
 	if err != nil {
 		t.dropped.Add(1)
