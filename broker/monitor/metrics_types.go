@@ -31,6 +31,16 @@ type UplinkMetrics struct {
 	// while down or not yet measured.
 	RTT           time.Duration
 	Subscriptions int64
+	// DisconnectReasons split the registered links that ended by why
+	// they ended, and ConnectFailures count the attempts that ended
+	// before the link registered, by the same reasons (a fixed set).
+	DisconnectReasons []ReasonCount
+	ConnectFailures   []ReasonCount
+	// Compression is the compression negotiated on the current link
+	// (empty while down); LocalInterest the local subjects advertised
+	// to the hub on it.
+	Compression   string
+	LocalInterest int64
 	InMsgs        int64
 	OutMsgs       int64
 	InBytes       int64
@@ -70,4 +80,11 @@ type SecurityMetrics struct {
 	SubscribeViolations uint64
 	// RefusedMaxConnections counts connections refused at max_connections.
 	RefusedMaxConnections uint64
+}
+
+// ReasonCount is one reason's count in a family with a bounded reason
+// label.
+type ReasonCount struct {
+	Reason string
+	N      uint64
 }
