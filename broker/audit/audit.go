@@ -2,12 +2,14 @@ package audit
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -89,7 +91,18 @@ type Config struct {
 	Queue int
 	// SummaryInterval is how often suppressed counts are reported.
 	SummaryInterval time.Duration
+	// Users are the configured user names (and nkeys): permission
+	// violations are counted per user for these, and under OtherUser
+	// for any other name, so that the metric's label stays bounded.
+	Users []string
 }
+
+// Label values of Violation.User for users outside Config.Users and for
+// clients without a user.
+const (
+	OtherUser     = "other"
+	AnonymousUser = "anonymous"
+)
 
 // ErrConfig reports an invalid Config.
 var ErrConfig = errors.New("audit: invalid config")
@@ -136,6 +149,17 @@ type Stats struct {
 	// Published counts events handed to the Publisher, Dropped those lost
 	// to a full queue or a failed publish.
 	Published, Dropped uint64
+	// Violations counts permission violations by kind, direction and
+	// user; LeafAuthFailures the hub's refusals of our credentials.
+	Violations       []Violation
+	LeafAuthFailures uint64
+}
+
+// Violation is the count of one kind, direction and user's permission
+// violations.
+type Violation struct {
+	Kind, Direction, User string
+	N                     uint64
 }
 
 // Trail logs, rate-limits and publishes audit events. A nil *Trail
@@ -147,6 +171,9 @@ type Trail struct {
 	mu       sync.Mutex
 	sources  map[string]*bucket
 	overflow bucket
+	users    map[string]bool
+	viol     map[violationKey]uint64
+	leafAuth uint64
 
 	queue      chan Event
 	publishing atomic.Bool
@@ -172,12 +199,18 @@ func New(cfg Config, log *slog.Logger) (*Trail, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	users := make(map[string]bool, len(cfg.Users))
+	for _, u := range cfg.Users {
+		users[u] = true
+	}
 	return &Trail{
 		cfg:      cfg,
 		log:      log,
 		sources:  make(map[string]*bucket),
 		overflow: bucket{host: overflowSource, tokens: float64(cfg.Burst)},
 		queue:    make(chan Event, cfg.Queue),
+		users:    users,
+		viol:     make(map[violationKey]uint64),
 	}, nil
 }
 
@@ -194,8 +227,40 @@ func (t *Trail) Stats() Stats {
 	if t == nil {
 		return Stats{}
 	}
-	return Stats{Events: t.events.Load(), Logged: t.logged.Load(), Suppressed: t.suppressed.Load(),
+	st := Stats{Events: t.events.Load(), Logged: t.logged.Load(), Suppressed: t.suppressed.Load(),
 		Published: t.published.Load(), Dropped: t.dropped.Load()}
+	t.mu.Lock()
+	st.LeafAuthFailures = t.leafAuth
+	st.Violations = make([]Violation, 0, len(t.viol))
+	for k, n := range t.viol {
+		st.Violations = append(st.Violations, Violation{Kind: k.kind, Direction: k.direction, User: k.user, N: n})
+	}
+	t.mu.Unlock()
+	slices.SortFunc(st.Violations, func(a, b Violation) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Direction, b.Direction), cmp.Compare(a.User, b.User))
+	})
+	return st
+}
+
+// violationKey is one Violation's labels.
+type violationKey struct{ kind, direction, user string }
+
+// countLocked counts e before the rate limit, so that the metrics see
+// every event.
+func (t *Trail) countLocked(e *Event) {
+	switch {
+	case e.Event == PermissionDenied:
+		user := e.User
+		switch {
+		case user == "":
+			user = AnonymousUser
+		case !t.users[user]:
+			user = OtherUser
+		}
+		t.viol[violationKey{e.Kind, e.Direction, user}]++
+	case e.Event == AuthFailed && e.Kind == KindLeaf:
+		t.leafAuth++
+	}
 }
 
 // Record logs e and queues it for publishing, unless e's source is over
@@ -208,7 +273,7 @@ func (t *Trail) Record(e Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	if !t.allow(e.Kind, hostOf(e.Remote), e.Time) {
+	if !t.allow(&e, hostOf(e.Remote)) {
 		t.suppressed.Add(1)
 		return
 	}
@@ -251,10 +316,12 @@ func hostOf(addr string) string {
 }
 
 // allow takes a token from the source's bucket.
-func (t *Trail) allow(kind, host string, now time.Time) bool {
+func (t *Trail) allow(e *Event, host string) bool {
+	kind, now := e.Kind, e.Time
 	key := kind + " " + host
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.countLocked(e)
 	b := t.sources[key]
 	if b == nil {
 		if len(t.sources) >= t.cfg.Sources {

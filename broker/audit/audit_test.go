@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -171,7 +172,22 @@ func TestNilTrail(t *testing.T) {
 	var tr *Trail
 	tr.Record(Event{})
 	tr.Flush()
-	if tr.Admin() != "" || tr.Stats() != (Stats{}) {
+	if st := tr.Stats(); tr.Admin() != "" || st.Events != 0 || st.Violations != nil {
 		t.Fatal("nil trail")
+	}
+}
+
+// TestViolationCounts pins that violations are counted before the rate
+// limit, per configured user, with other names under one label value.
+func TestViolationCounts(t *testing.T) {
+	tr, _ := newTrail(t, Config{Burst: 1, Users: []string{"alice"}})
+	for _, u := range []string{"alice", "alice", "alice", "mallory", "eve", ""} {
+		tr.Record(Event{Kind: KindNATS, Event: PermissionDenied, User: u, Direction: "publish", Remote: "127.0.0.1:1"})
+	}
+	tr.Record(Event{Kind: KindLeaf, Event: AuthFailed, Remote: "hub:7422", Reason: "Authorization Violation"})
+	st := tr.Stats()
+	want := []Violation{{KindNATS, "publish", "alice", 3}, {KindNATS, "publish", AnonymousUser, 1}, {KindNATS, "publish", OtherUser, 2}}
+	if !slices.Equal(st.Violations, want) || st.LeafAuthFailures != 1 {
+		t.Fatalf("violations %v, leaf auth %d; want %v, 1", st.Violations, st.LeafAuthFailures, want)
 	}
 }

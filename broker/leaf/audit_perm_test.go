@@ -18,10 +18,12 @@ import (
 // uplink honours the hub's permissions, so it never provokes this -ERR.
 func TestAuditHubPermissionViolation(t *testing.T) {
 	t.Parallel()
+	subscribed := make(chan struct{})
 	hub := startFakeHub(t, func(h *fakeHub, c net.Conn, br *bufio.Reader) {
 		if !h.handshake(c, br) {
 			return
 		}
+		<-subscribed // the admin listens before the hub refuses
 		c.Write([]byte("-ERR 'Permissions Violation for Publish to \"secret.y\"'\r\n"))
 		h.drain(br)
 	})
@@ -34,6 +36,10 @@ func TestAuditHubPermissionViolation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := admin.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	close(subscribed)
 	m, err := events.NextMsg(waitLong)
 	if err != nil {
 		t.Fatal(err)
