@@ -95,7 +95,7 @@ type daemonInProc struct {
 
 // daemonStartRun runs the daemon in process with args and waits until it has
 // logged its startup line. Cleanup cancels it and waits for run to return.
-func daemonStartRun(t *testing.T, args ...string) *daemonInProc {
+func daemonStartRun(t testing.TB, args ...string) *daemonInProc {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &daemonInProc{stdout: &daemonBuffer{}, stderr: &daemonBuffer{}, cancel: cancel, done: make(chan struct{})}
