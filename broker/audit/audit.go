@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -236,10 +235,19 @@ func (t *Trail) Stats() Stats {
 		st.Violations = append(st.Violations, Violation{Kind: k.kind, Direction: k.direction, User: k.user, N: n})
 	}
 	t.mu.Unlock()
-	slices.SortFunc(st.Violations, func(a, b Violation) int {
-		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Direction, b.Direction), cmp.Compare(a.User, b.User))
-	})
+	// Insertion sort: the list is short, and slices.SortFunc's generic
+	// instance alone would cost the binary ~10 KiB.
+	vs := st.Violations
+	for i := 1; i < len(vs); i++ {
+		for j := i; j > 0 && violationLess(&vs[j], &vs[j-1]); j-- {
+			vs[j], vs[j-1] = vs[j-1], vs[j]
+		}
+	}
 	return st
+}
+
+func violationLess(a, b *Violation) bool {
+	return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Direction, b.Direction), cmp.Compare(a.User, b.User)) < 0
 }
 
 // violationKey is one Violation's labels.
