@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -52,4 +53,22 @@ func TestAuditHubPermissionViolation(t *testing.T) {
 		e.Direction != "publish" || e.Subject != "secret.y" {
 		t.Fatalf("event %s on %s", m.Data, m.Subject)
 	}
+}
+
+// FuzzParseViolation feeds arbitrary hub error texts to the violation
+// parser: it must not panic, the direction is one of three values and
+// the subject is taken from the text. Seeds live in
+// testdata/fuzz/FuzzParseViolation.
+func FuzzParseViolation(f *testing.F) {
+	f.Add(`Permissions Violation for Publish to "secret.y"`)
+	f.Add(`Permissions Violation for Subscription to "a.>" using queue "q"`)
+	f.Fuzz(func(t *testing.T, text string) {
+		dir, subj := leaf.ParseViolation(text)
+		if dir != "" && dir != "publish" && dir != "subscribe" {
+			t.Fatalf("direction %q", dir)
+		}
+		if !strings.Contains(text, `"`+subj+`"`) && subj != "" {
+			t.Fatalf("subject %q not quoted in %q", subj, text)
+		}
+	})
 }
