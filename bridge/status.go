@@ -27,6 +27,8 @@ type Status struct {
 	Since time.Time `json:"since"`
 	// LastError is the error that ended the last session, if any.
 	LastError string `json:"last_error,omitempty"`
+	// LastErrorAt is when LastError happened.
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 	// Restarts counts sessions that ended with an error.
 	Restarts int64 `json:"restarts"`
 	// RetryAt is the next restart while State is down.

@@ -73,7 +73,7 @@ func (s *Supervisor) Bridgez() []monitor.BridgeStatus {
 	out := make([]monitor.BridgeStatus, len(st))
 	for i, b := range st {
 		out[i] = monitor.BridgeStatus{Name: b.Name, Kind: b.Kind, Device: b.Device, State: string(b.State),
-			Since: b.Since, LastError: b.LastError, Restarts: b.Restarts, RetryAt: b.RetryAt,
+			Since: b.Since, LastError: b.LastError, LastErrorAt: b.LastErrorAt, Restarts: b.Restarts, RetryAt: b.RetryAt,
 			BridgeCounters: monitor.BridgeCounters(b.Counters)}
 	}
 	return out
@@ -147,7 +147,7 @@ func (u *unit) set(state State, lastErr string, retry time.Time) {
 	}
 	u.st.State = state
 	if lastErr != "" {
-		u.st.LastError = lastErr
+		u.st.LastError, u.st.LastErrorAt = lastErr, time.Now()
 	}
 	u.st.RetryAt = retry
 }

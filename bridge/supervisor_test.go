@@ -116,6 +116,10 @@ func TestBackoff(t *testing.T) {
 		if st.State != bridge.StateStopped || st.Restarts != 8 || st.LastError != errGone.Error() || st.InMsgs != 7 {
 			t.Errorf("status %+v", st)
 		}
+		// When the last error happened, for leafbox_bridge_last_error_age_seconds.
+		if st.LastErrorAt.IsZero() || st.LastErrorAt.After(time.Now()) {
+			t.Errorf("last error at %v", st.LastErrorAt)
+		}
 	})
 }
 

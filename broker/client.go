@@ -83,6 +83,7 @@ type client struct {
 	closeOnce  sync.Once
 	infoReady  bool          // CONNECT asked for protocol 1 and its first PING was answered: async INFO may be sent
 	local      bool          // in-process: no socket, handlers instead
+	audit      bool          // in-process audit client: may publish and receive audit subjects
 	writing    bool          // a writer goroutine is running
 	connClosed bool          // the socket is closed; no writer may start
 	stallCh    chan struct{} // closed by the writer when it drains; made on demand
@@ -156,6 +157,7 @@ func (c *client) readLoop() {
 			c.mu.Unlock()
 			if timedOut {
 				s.stats.authTimeouts.Add(1)
+				c.auditAuthFailed("", "timeout")
 			}
 			c.close(closeAuthTimeout, "Authentication Timeout")
 		})

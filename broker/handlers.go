@@ -1,8 +1,10 @@
 package broker
 
 import (
+	"cmp"
 	"fmt"
 
+	"github.com/leafbox/leafbox/broker/audit"
 	"github.com/leafbox/leafbox/broker/auth"
 	"github.com/leafbox/leafbox/broker/proto"
 	"github.com/leafbox/leafbox/broker/subject"
@@ -48,6 +50,7 @@ func (c *client) requireAuth() error {
 		}
 	}
 	c.srv.stats.authNoCreds.Add(1) // an operation before CONNECT
+	c.auditAuthFailed("", "no_credentials")
 	return &closeError{reason: closeAuthViolation, text: errAuthViolation}
 }
 
@@ -104,11 +107,14 @@ func (c *client) processConnect(arg []byte) error {
 	if a.Required() {
 		id, err := a.Authenticate(creds, c.nonce)
 		if err != nil {
-			c.logger().Info("authentication failed", "user", creds.Username, "nkey", creds.Nkey, "err", err)
+			c.logger().Debug("authentication failed", "user", creds.Username, "nkey", creds.Nkey, "err", err)
+			who := cmp.Or(creds.Username, creds.Nkey)
 			if creds == (auth.Credentials{}) {
 				c.srv.stats.authNoCreds.Add(1)
+				c.auditAuthFailed(who, "no_credentials")
 			} else {
 				c.srv.stats.authBadCreds.Add(1)
+				c.auditAuthFailed(who, "bad_credentials")
 			}
 			return &closeError{reason: closeAuthViolation, text: errAuthViolation}
 		}
@@ -171,10 +177,11 @@ func (c *client) publish(subj, reply []byte, hdrLen int, msg []byte) {
 	if c.opts.pedantic && !subject.ValidLiteral(subj) {
 		c.sendErr(errInvalidPubSubj) // and still delivers it, as nats-server does
 	}
-	if p := c.perms.Load(); p != nil && !p.CanPublish(subj) {
+	reserved := audit.Reserved(subj)
+	if p := c.perms.Load(); reserved || (p != nil && !p.CanPublish(subj)) {
 		c.srv.stats.pubViolations.Add(1)
 		c.sendErr(fmt.Sprintf("Permissions Violation for Publish to %q", subj))
-		c.logger().Info("publish permission violation", "subject", string(subj))
+		c.auditDenied("publish", subj, reserved)
 		return
 	}
 	c.ok() // nats-server acknowledges before delivering, even to itself
@@ -192,14 +199,15 @@ func (c *client) OnSub(subj, queue, sid []byte) error {
 		return nil
 	}
 	p := c.perms.Load()
-	if p != nil && !p.CanSubscribe(subj, queue) {
+	reserved := audit.Reserved(subj) && !c.srv.auditReader(c)
+	if reserved || (p != nil && !p.CanSubscribe(subj, queue)) {
 		c.srv.stats.subViolations.Add(1)
 		if len(queue) > 0 {
 			c.sendErr(fmt.Sprintf("Permissions Violation for Subscription to %q using queue %q", subj, queue))
 		} else {
 			c.sendErr(fmt.Sprintf("Permissions Violation for Subscription to %q", subj))
 		}
-		c.logger().Info("subscribe permission violation", "subject", string(subj))
+		c.auditDenied("subscribe", subj, reserved)
 		return nil
 	}
 	c.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/leafbox/leafbox/broker/audit"
 	"github.com/leafbox/leafbox/broker/subject"
 )
 
@@ -51,6 +52,10 @@ type LocalOptions struct {
 	// never reported to WatchSubscriptions watchers, so interest learned
 	// from one hub is never advertised to another.
 	Relay RelayHandler
+	// Audit makes this an audit client: it may publish on the audit
+	// subjects (audit.SubjectPrefix) and receives messages on them; other
+	// in-process clients may do neither (see WithAudit).
+	Audit bool
 }
 
 // DeliverFilter narrows which subscriptions a publish reaches.
@@ -77,6 +82,7 @@ func (s *Server) NewLocalClient(opts LocalOptions) *LocalClient {
 		start: time.Now(),
 		opts:  connOpts{echo: !opts.NoEcho, headers: true},
 		name:  opts.Name,
+		audit: opts.Audit,
 	}
 	if opts.Relay != nil {
 		c.relay = &relayState{fn: opts.Relay}
@@ -120,6 +126,9 @@ func (lc *LocalClient) PublishFiltered(m Msg, f *DeliverFilter) error {
 	s := c.srv
 	if !subject.Valid(m.Subject) {
 		return fmt.Errorf("publish to %q: %w", m.Subject, ErrInvalidSubject)
+	}
+	if !c.audit && audit.Reserved(m.Subject) {
+		return fmt.Errorf("publish to %q: %w", m.Subject, ErrReservedSubject)
 	}
 	if len(m.Header)+len(m.Data) > int(s.cfg.MaxPayload) {
 		return fmt.Errorf("publish to %q: %w", m.Subject, ErrMaxPayload)

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync/atomic"
+
+	"github.com/leafbox/leafbox/broker/audit"
 )
 
 // noRespondersStatus starts the header nats-server sends a requester when
@@ -45,9 +47,14 @@ func (s *Server) routeFiltered(from *client, subj, reply, hdr, data []byte, f *D
 	if f != nil && f.NoPlain {
 		plain = nil
 	}
+	// Audit subjects reach only their readers (see auditing.go).
+	reserved := audit.Reserved(subj)
 	var relays relaySet
 	for _, sub := range plain {
 		if sub.client == from && !from.opts.echo {
+			continue
+		}
+		if reserved && !s.auditReader(sub.client) {
 			continue
 		}
 		if sub.client.relay != nil && !sub.removed.Load() {
@@ -71,6 +78,9 @@ func (s *Server) routeFiltered(from *client, subj, reply, hdr, data []byte, f *D
 		for j := range n {
 			sub := members[(start+j)%n]
 			if sub.client == from && !from.opts.echo {
+				continue
+			}
+			if reserved && !s.auditReader(sub.client) {
 				continue
 			}
 			if sub.client.relay != nil && !sub.removed.Load() {

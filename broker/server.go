@@ -20,6 +20,7 @@ import (
 
 	"github.com/nats-io/nkeys"
 
+	"github.com/leafbox/leafbox/broker/audit"
 	"github.com/leafbox/leafbox/broker/auth"
 	"github.com/leafbox/leafbox/broker/proto"
 	"github.com/leafbox/leafbox/broker/sublist"
@@ -76,6 +77,9 @@ type Server struct {
 	inProc   *LocalClient         // the shared in-process client
 	interest interest
 	warnings []string
+
+	// audit records security events; nil records nothing.
+	audit *audit.Trail
 
 	stats serverStats
 	// stallAt is the pending output above which publishers are stalled.

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/leafbox/leafbox/broker/audit"
 )
 
 // Sizes of the read buffer: small while idle (memory per connection
@@ -280,7 +282,7 @@ func (c *conn) sendSubject(subject, payload []byte) {
 	c.outMu.Lock()
 	if c.closed || len(c.out)+rem+5 > c.l.cfg.MaxPending && len(c.out) > 0 {
 		c.outMu.Unlock()
-		c.l.stats.Dropped.Add(1)
+		c.l.stats.DroppedMaxPending.Add(1)
 		return
 	}
 	b := appendHeader(c.out, typePublish<<4, rem)
@@ -303,7 +305,7 @@ func (c *conn) sendPublish(topic, payload []byte, qos byte, retain, dup bool, id
 	if ok {
 		c.l.stats.OutMsgs.Add(1)
 	} else if qos == 0 {
-		c.l.stats.Dropped.Add(1)
+		c.l.stats.DroppedMaxPending.Add(1)
 	}
 }
 
@@ -333,9 +335,29 @@ func (c *conn) sendRaw(fn func([]byte) []byte) {
 	}
 }
 
+// auditAuthFailed records a refused CONNECT; user is what the client gave.
+func (c *conn) auditAuthFailed(user, reason string) {
+	c.l.d.Audit.Record(audit.Event{Kind: audit.KindMQTT, Event: audit.AuthFailed,
+		User: user, Remote: c.nc.RemoteAddr().String(), Reason: reason})
+}
+
+// auditDenied records a publish (or will) or subscription the client was
+// refused.
+func (c *conn) auditDenied(user, direction string, subj []byte, reserved bool) {
+	reason := "permissions"
+	if reserved {
+		reason = "reserved_subject"
+	}
+	c.l.d.Audit.Record(audit.Event{Kind: audit.KindMQTT, Event: audit.PermissionDenied, User: user,
+		Remote: c.nc.RemoteAddr().String(), Subject: string(subj), Direction: direction, Reason: reason})
+}
+
 // refuse sends a CONNACK with a refusal code; the connection then closes
 // [MQTT-3.2.2-5].
 func (c *conn) refuse(code byte, why error) error {
+	if int(code) < len(c.l.stats.ConnectRefused) {
+		c.l.stats.ConnectRefused[code].Add(1)
+	}
 	c.sendRaw(func(b []byte) []byte { return appendConnack(b, false, code) })
 	return fmt.Errorf("connect refused (code %d): %w", code, why)
 }
@@ -410,9 +432,11 @@ func (c *conn) connect(p *packet) error {
 		if err != nil {
 			if p.hasUser {
 				c.l.stats.AuthBadCredentials.Add(1)
+				c.auditAuthFailed(string(p.username), "bad_credentials")
 				return c.refuse(connBadUserOrPassword, err)
 			}
 			c.l.stats.AuthNoCredentials.Add(1)
+			c.auditAuthFailed("", "no_credentials")
 			return c.refuse(connNotAuthorized, err)
 		}
 	}
@@ -422,7 +446,9 @@ func (c *conn) connect(p *packet) error {
 		if err != nil {
 			return fmt.Errorf("%w: will topic %q: %w", ErrMalformed, p.willTopic, err)
 		}
-		if perms != nil && !perms.CanPublish(subj) {
+		if reserved := audit.Reserved(subj); reserved || (perms != nil && !perms.CanPublish(subj)) {
+			c.l.stats.PublishViolations.Add(1)
+			c.auditDenied(string(p.username), "publish", subj, reserved)
 			return c.refuse(connNotAuthorized, fmt.Errorf("will topic %q not allowed", p.willTopic))
 		}
 		c.will = &will{topic: append([]byte(nil), p.willTopic...), subject: subj,
@@ -515,9 +541,10 @@ func (c *conn) publish(p *packet) error {
 			return nil
 		}
 	}
-	if perms := c.s.permissions(); perms != nil && !perms.CanPublish(subj) {
+	reserved := audit.Reserved(subj)
+	if perms := c.s.permissions(); reserved || (perms != nil && !perms.CanPublish(subj)) {
 		c.l.stats.PublishViolations.Add(1)
-		c.log.Warn("publish not allowed", "subject", string(subj))
+		c.auditDenied(c.creds.user, "publish", subj, reserved)
 	} else if err := c.l.route(c.l.ctx, p.topic, subj, p.payload, p.qos, p.retain); err != nil {
 		if p.qos > 0 {
 			return err // no ack: the device sends it again on its next connection
@@ -571,10 +598,13 @@ func (c *conn) subscribe(p *packet) {
 		case err != nil:
 			code = subackFailure
 			c.log.Info("bad topic filter", "filter", string(f))
-		case perms != nil && !perms.CanSubscribe(subj, nil):
+		case audit.Reserved(subj) || (perms != nil && !perms.CanSubscribe(subj, nil)):
+			// MQTT clients never receive audit events (the listener's
+			// broker client is no audit client), so none may subscribe
+			// to them, the admin user included.
 			code = subackFailure
 			c.l.stats.SubscribeViolations.Add(1)
-			c.log.Warn("subscribe not allowed", "subject", string(subj))
+			c.auditDenied(c.creds.user, "subscribe", subj, audit.Reserved(subj))
 		default:
 			if e, err := c.s.subscribe(string(f), qos); err != nil {
 				code = subackFailure

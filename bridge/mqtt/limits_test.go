@@ -205,7 +205,7 @@ func TestMaxAckPending(t *testing.T) {
 	if got != "abcdef" {
 		t.Fatalf("delivered %q, want abcdef in order", got)
 	}
-	if d := tl.Stats().Dropped.Load(); d != 2 {
+	if d := tl.Stats().DroppedMaxAckPending.Load(); d != 2 {
 		t.Fatalf("dropped %d, want 2", d)
 	}
 }

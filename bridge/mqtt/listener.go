@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/leafbox/leafbox/bridge"
+	"github.com/leafbox/leafbox/broker/audit"
 	"github.com/leafbox/leafbox/internal/accept"
 )
 
@@ -46,6 +47,9 @@ type Deps struct {
 	// Durable, if set, is consulted for QoS 1/2 publishes.
 	Durable Durable
 	Log     *slog.Logger
+	// Audit records refused logins and permission violations; nil
+	// records nothing.
+	Audit *audit.Trail
 }
 
 // Listener accepts MQTT 3.1.1 and 3.1 connections from devices and maps
@@ -82,8 +86,12 @@ type Stats struct {
 	Connections atomic.Int64 // current
 	InMsgs      atomic.Int64 // PUBLISH packets received
 	OutMsgs     atomic.Int64 // PUBLISH packets sent
-	Dropped     atomic.Int64 // deliveries dropped (slow or offline client over its limits)
-	Redelivered atomic.Int64 // QoS 1/2 deliveries (PUBLISH or PUBREL) sent again
+	// Deliveries dropped: QoS 0 to a connection over max_pending
+	// (DroppedMaxPending), QoS 1/2 to a session whose queue behind
+	// max_ack_pending is full (DroppedMaxAckPending).
+	DroppedMaxPending    atomic.Int64
+	DroppedMaxAckPending atomic.Int64
+	Redelivered          atomic.Int64 // QoS 1/2 deliveries (PUBLISH or PUBREL) sent again
 	// Security events: CONNECTs refused by Auth with a user name
 	// (AuthBadCredentials) or without one (AuthNoCredentials), PUBLISH
 	// packets and SUBSCRIBE filters the permissions denied, and
@@ -93,11 +101,21 @@ type Stats struct {
 	PublishViolations   atomic.Uint64
 	SubscribeViolations atomic.Uint64
 	RefusedMaxConns     atomic.Uint64
+	// ConnectRefused counts CONNACKs refusing a connection, by return
+	// code (1 to 5; index 0 unused).
+	ConnectRefused [6]atomic.Uint64
 }
 
 // Snapshot is the listener's state and counters, for /metrics.
 type Snapshot struct {
 	Connections, InMsgs, OutMsgs, Dropped, Redelivered int64
+	// DroppedMaxPending and DroppedMaxAckPending split Dropped by reason
+	// (see Stats).
+	DroppedMaxPending, DroppedMaxAckPending int64
+	// InFlightQoS1 and InFlightQoS2 split InFlight by QoS.
+	InFlightQoS1, InFlightQoS2 int
+	// ConnectRefused counts refusing CONNACKs by return code (index 1-5).
+	ConnectRefused [6]uint64
 	// CleanSessions and PersistentSessions count sessions, connected or
 	// not; Subscriptions and InFlight (QoS 1/2 deliveries awaiting their
 	// acknowledgement) are summed over them.
@@ -116,10 +134,15 @@ type Snapshot struct {
 func (l *Listener) Snapshot() Snapshot {
 	sn := Snapshot{
 		Connections: l.stats.Connections.Load(), InMsgs: l.stats.InMsgs.Load(), OutMsgs: l.stats.OutMsgs.Load(),
-		Dropped: l.stats.Dropped.Load(), Redelivered: l.stats.Redelivered.Load(),
+		DroppedMaxPending: l.stats.DroppedMaxPending.Load(), DroppedMaxAckPending: l.stats.DroppedMaxAckPending.Load(),
+		Redelivered:        l.stats.Redelivered.Load(),
 		AuthBadCredentials: l.stats.AuthBadCredentials.Load(), AuthNoCredentials: l.stats.AuthNoCredentials.Load(),
 		PublishViolations: l.stats.PublishViolations.Load(), SubscribeViolations: l.stats.SubscribeViolations.Load(),
 		RefusedMaxConns: l.stats.RefusedMaxConns.Load(),
+	}
+	sn.Dropped = sn.DroppedMaxPending + sn.DroppedMaxAckPending
+	for i := range sn.ConnectRefused {
+		sn.ConnectRefused[i] = l.stats.ConnectRefused[i].Load()
 	}
 	for _, s := range l.sessionList() {
 		if s.persistent {
@@ -130,6 +153,13 @@ func (l *Listener) Snapshot() Snapshot {
 		s.mu.Lock()
 		sn.Subscriptions += len(s.subs)
 		sn.InFlight += len(s.out)
+		for _, m := range s.out {
+			if m.qos == 2 {
+				sn.InFlightQoS2++
+			} else {
+				sn.InFlightQoS1++
+			}
+		}
 		s.mu.Unlock()
 	}
 	l.rmu.RLock()

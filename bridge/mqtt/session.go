@@ -210,7 +210,7 @@ func (s *session) deliver(m *outMsg) {
 	if len(s.out) >= s.l.cfg.MaxAckPending {
 		if len(s.queued) >= s.l.cfg.MaxAckPending {
 			s.mu.Unlock()
-			s.l.stats.Dropped.Add(1)
+			s.l.stats.DroppedMaxAckPending.Add(1)
 			return
 		}
 		s.queued = append(s.queued, m)

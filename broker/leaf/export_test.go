@@ -11,3 +11,6 @@ func KnownURLs(u *Uplink, i int) []string {
 	}
 	return out
 }
+
+// ParseViolation is parseViolation, for the fuzz test.
+var ParseViolation = parseViolation

@@ -118,9 +118,22 @@ func (u *Uplink) uplinkMetrics() []monitor.UplinkMetrics {
 			m.Connected = true
 			m.RTT = time.Duration(l.rtt.Load())
 			m.Subscriptions = int64(l.numSubs.Load())
+			m.Compression = l.compression
 		}
+		cur := r.cur
 		m.Connects, m.Disconnects = uint64(r.connects), uint64(r.disconnects)
+		m.DisconnectReasons = make([]monitor.ReasonCount, numEndReasons)
+		m.ConnectFailures = make([]monitor.ReasonCount, numEndReasons)
+		for e := range numEndReasons {
+			m.DisconnectReasons[e] = monitor.ReasonCount{Reason: e.String(), N: r.ended[e]}
+			m.ConnectFailures[e] = monitor.ReasonCount{Reason: e.String(), N: r.failed[e]}
+		}
 		r.mu.Unlock()
+		if cur != nil { // read after remote.mu: the two are not nested
+			cur.mu.Lock()
+			m.LocalInterest = int64(len(cur.smap))
+			cur.mu.Unlock()
+		}
 		m.InMsgs, m.InBytes, m.OutMsgs, m.OutBytes = t.inMsgs, t.inBytes, t.outMsgs, t.outBytes
 		out[i] = m
 	}

@@ -10,12 +10,14 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/broker/audit"
 )
 
 // ErrNoServer reports New without a broker.
@@ -32,6 +34,9 @@ type Dialer interface {
 type Deps struct {
 	Server *broker.Server
 	Log    *slog.Logger
+	// Audit records the hub's refusals (credentials, permissions); nil
+	// records nothing.
+	Audit *audit.Trail
 	// Dialer defaults to TCP plus the websocket transport.
 	Dialer Dialer
 }
@@ -42,6 +47,7 @@ type Uplink struct {
 	cfg        Config
 	srv        *broker.Server
 	log        *slog.Logger
+	audit      *audit.Trail
 	dialer     Dialer
 	remotes    []*remote
 	lds        string // our loop-detection subject
@@ -61,6 +67,7 @@ func New(cfg Config, d Deps) (*Uplink, error) {
 		cfg:        cfg.withDefaults(),
 		srv:        d.Server,
 		log:        d.Log,
+		audit:      d.Audit,
 		dialer:     d.Dialer,
 		lds:        ldsPrefix + randomID(),
 		maxPayload: int32(d.Server.Varz().MaxPayload),
@@ -126,6 +133,9 @@ type remote struct {
 	// traffic counters, so /metrics counts since start.
 	disconnects int
 	past        linkTotals
+	// ended counts registered links that ended, failed attempts that did
+	// not get as far, by reason.
+	ended, failed [numEndReasons]uint64
 
 	fwdMu   sync.Mutex
 	fwdLink *link
@@ -144,11 +154,18 @@ func (r *remote) run(ctx context.Context) {
 			return
 		}
 		u := r.pickURL()
-		err := r.connect(ctx, u)
+		registered, err := r.connect(ctx, u)
 		if ctx.Err() != nil {
 			return
 		}
-		r.noteFailure(u, err)
+		why := r.noteFailure(u, err)
+		r.mu.Lock()
+		if registered {
+			r.ended[why]++
+		} else {
+			r.failed[why]++
+		}
+		r.mu.Unlock()
 	}
 }
 
@@ -220,16 +237,29 @@ func (r *remote) addDiscovered(hostports []string, via *url.URL) {
 	}
 }
 
-// noteFailure logs why a link ended and sets the delay the reason asks for.
-func (r *remote) noteFailure(u *url.URL, err error) {
+// noteFailure logs why a link ended, records the hub's refusals in the
+// audit trail and sets the delay the reason asks for.
+func (r *remote) noteFailure(u *url.URL, err error) endReason {
 	log := r.u.log.With("remote", u.Redacted())
+	why := endNetwork
 	var rej *rejectError
 	switch {
 	case errors.As(err, &rej):
 		d := rejectDelay(rej.text)
-		if isAuthError(rej.text) {
+		why = endRejected
+		switch {
+		case isAuthError(rej.text):
+			why = endAuth
 			log.Error("leafnode: hub rejected our credentials; check the remote's credentials, nkey, user/password or token", "err", rej.text)
-		} else {
+			r.u.audit.Record(audit.Event{Kind: audit.KindLeaf, Event: audit.AuthFailed,
+				User: r.user(u), Remote: u.Host, Reason: rej.text})
+		case strings.HasPrefix(rej.text, "Permissions Violation"):
+			why = endPermission
+			log.Error("leafnode: hub closed the link", "err", rej.text, "retry_after", d)
+			dir, subj := parseViolation(rej.text)
+			r.u.audit.Record(audit.Event{Kind: audit.KindLeaf, Event: audit.PermissionDenied,
+				User: r.user(u), Remote: u.Host, Subject: subj, Direction: dir, Reason: rej.text})
+		default:
 			log.Error("leafnode: hub closed the link", "err", rej.text, "retry_after", d)
 		}
 		if d > 0 {
@@ -238,31 +268,99 @@ func (r *remote) noteFailure(u *url.URL, err error) {
 			r.mu.Unlock()
 		}
 	case errors.Is(err, ErrLoop):
+		why = endLoop
 		log.Error("leafnode: loop detected, delaying reconnect", "err", err, "retry_after", loopDelay)
 		r.mu.Lock()
 		r.delay = loopDelay
 		r.mu.Unlock()
 	case errors.Is(err, ErrWrongPort):
+		why = endWrongPort
 		log.Error("leafnode: the url is not a leafnode port", "err", err)
 	default:
 		log.Warn("leafnode connection lost", "err", err)
 	}
+	return why
 }
 
-// connect dials u and serves the link until it ends.
-func (r *remote) connect(ctx context.Context, u *url.URL) error {
+// user names who the remote logs in as, for audit events: the configured
+// user or the URL's, else the credentials file or nkey used.
+func (r *remote) user(u *url.URL) string {
+	switch {
+	case r.cfg.User != "":
+		return r.cfg.User
+	case u.User != nil && u.User.Username() != "":
+		return u.User.Username()
+	case r.cfg.Credentials != "":
+		return "creds:" + filepath.Base(r.cfg.Credentials)
+	case r.cfg.Nkey != "":
+		return "nkey"
+	}
+	return ""
+}
+
+// parseViolation takes the direction and subject from the hub's
+// "Permissions Violation for Publish to "subj"" (or "for Subscription
+// to") text; empty when the text has another form.
+func parseViolation(text string) (direction, subject string) {
+	switch {
+	case strings.Contains(text, " for Publish to "):
+		direction = "publish"
+	case strings.Contains(text, " for Subscription to "):
+		direction = "subscribe"
+	}
+	if i := strings.IndexByte(text, '"'); i >= 0 {
+		if j := strings.IndexByte(text[i+1:], '"'); j >= 0 {
+			subject = text[i+1 : i+1+j]
+		}
+	}
+	return direction, subject
+}
+
+// endReason is why a link or an attempt ended: the bounded reason label
+// of the uplink's disconnect and connect-failure metrics.
+type endReason int
+
+const (
+	endNetwork    endReason = iota // I/O error, timeout, stale link, bad stream
+	endAuth                        // the hub refused our credentials
+	endPermission                  // the hub's permissions violation
+	endLoop                        // loop detected
+	endRejected                    // any other -ERR from the hub
+	endWrongPort                   // the URL is not a leafnode port
+	numEndReasons
+)
+
+func (e endReason) String() string {
+	switch e {
+	case endAuth:
+		return "auth"
+	case endPermission:
+		return "permission"
+	case endLoop:
+		return "loop"
+	case endRejected:
+		return "rejected"
+	case endWrongPort:
+		return "wrong_port"
+	}
+	return "network"
+}
+
+// connect dials u and serves the link until it ends. It reports whether
+// the link had registered.
+func (r *remote) connect(ctx context.Context, u *url.URL) (bool, error) {
 	dctx, cancel := context.WithTimeout(ctx, r.cfg.DialTimeout+r.cfg.TLSTimeout)
 	conn, err := r.u.dialer.Dial(dctx, u, &r.cfg)
 	cancel()
 	if err != nil {
-		return fmt.Errorf("dial: %w", err)
+		return false, fmt.Errorf("dial: %w", err)
 	}
 	start := time.Now()
 	if r.cfg.TLSFirst && !isWebsocket(u) {
 		tc, err := upgradeTLS(ctx, conn, r.cfg.TLS, u.Hostname(), r.cfg.TLSTimeout)
 		if err != nil {
 			conn.Close()
-			return err
+			return false, err
 		}
 		conn = tc
 	}
@@ -270,14 +368,14 @@ func (r *remote) connect(ctx context.Context, u *url.URL) error {
 	if err := l.handshake(ctx); err != nil {
 		conn.Close()
 		l.conn.Close()
-		return err
+		return false, err
 	}
 	if l.info.LeafNodeURLs != nil {
 		r.addDiscovered(l.info.LeafNodeURLs, u)
 	}
 	err = l.serve(ctx)
 	r.unregister(l)
-	return err
+	return l.registered, err
 }
 
 // linkUp records a registered link and hands it to the forwarder.

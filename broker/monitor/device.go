@@ -20,6 +20,16 @@ type OTAVarz struct {
 	Trial     bool          `json:"trial"`
 	Error     string        `json:"error,omitempty"`
 	LastEvent *OTAEventVarz `json:"last_event,omitempty"`
+	// Progress is the install under way, nil when none is.
+	Progress *OTAProgressVarz `json:"progress,omitempty"`
+}
+
+// OTAProgressVarz is an install's progress: bytes of the bundle read
+// (Done) of its size (Total).
+type OTAProgressVarz struct {
+	Version string `json:"version,omitempty"`
+	Done    int64  `json:"done"`
+	Total   int64  `json:"total"`
 }
 
 // OTAEventVarz is the last entry of the update history.

@@ -97,9 +97,15 @@ func appendMetrics(b []byte, v *Varz, st *SublistStats, health healthState) []by
 		w.mqtt(v.MQTTStats)
 	}
 	w.bridges(v.Bridges)
+	if len(v.Bridges) > 0 {
+		w.bridgeErrorAge(v.Bridges, v.Now)
+	}
 	w.security(v)
+	if v.Audit != nil {
+		w.audit(v.Audit)
+	}
 	if v.Device != nil {
-		w.device(v.Device)
+		w.device(v.Device, v.Version)
 	}
 	if v.Runtime != nil {
 		w.runtime(v.Runtime)

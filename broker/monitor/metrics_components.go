@@ -85,10 +85,10 @@ var uplinkFamilies = [...]struct {
 		func(u *UplinkMetrics) int64 { return b2i(u.Connected) }},
 	{"leafbox_leaf_connects_total", "Links registered with the remote since start", typeCounter,
 		func(u *UplinkMetrics) int64 { return int64(u.Connects) }},
-	{"leafbox_leaf_disconnects_total", "Registered links to the remote that ended since start", typeCounter,
-		func(u *UplinkMetrics) int64 { return int64(u.Disconnects) }},
 	{"leafbox_leaf_subscriptions", "Subjects the hub has interest in on the current link", typeGauge,
 		func(u *UplinkMetrics) int64 { return u.Subscriptions }},
+	{"leafbox_leaf_local_interest", "Local subjects advertised to the hub (LS+) on the current link", typeGauge,
+		func(u *UplinkMetrics) int64 { return u.LocalInterest }},
 	{"leafbox_leaf_in_messages_total", "Messages received from the remote", typeCounter,
 		func(u *UplinkMetrics) int64 { return u.InMsgs }},
 	{"leafbox_leaf_out_messages_total", "Messages sent to the remote", typeCounter,
@@ -123,6 +123,47 @@ func (w *promWriter) uplinks(us []UplinkMetrics) {
 	for i := range us {
 		w.remoteStart(rtt, &us[i])
 		w.endFloat(us[i].RTT.Seconds())
+	}
+	w.uplinkReasons("leafbox_leaf_disconnects_total",
+		"Registered links to the remote that ended since start, by reason: network, auth, permission, loop, rejected (other hub error), wrong_port",
+		us, func(u *UplinkMetrics) []ReasonCount { return u.DisconnectReasons })
+	w.uplinkReasons("leafbox_leaf_connect_failures_total",
+		"Attempts to reach the remote that ended before the link registered, by the reasons of leafbox_leaf_disconnects_total",
+		us, func(u *UplinkMetrics) []ReasonCount { return u.ConnectFailures })
+	const comp = "leafbox_leaf_compression_info"
+	has := false
+	for i := range us {
+		has = has || (us[i].Connected && us[i].Compression != "")
+	}
+	if !has {
+		return // no family without a sample
+	}
+	w.family(comp, "Compression negotiated on the remote's current link, as a mode label of value 1; no sample while down", typeGauge)
+	for i := range us {
+		if u := &us[i]; u.Connected && u.Compression != "" {
+			w.remoteStart(comp, u)
+			w.label("mode", u.Compression)
+			w.b = append(w.b, "} 1\n"...)
+		}
+	}
+}
+
+// uplinkReasons writes one per-remote family with a reason label.
+func (w *promWriter) uplinkReasons(name, help string, us []UplinkMetrics, get func(*UplinkMetrics) []ReasonCount) {
+	has := false
+	for i := range us {
+		has = has || len(get(&us[i])) > 0
+	}
+	if !has {
+		return
+	}
+	w.family(name, help, typeCounter)
+	for i := range us {
+		for _, rc := range get(&us[i]) {
+			w.remoteStart(name, &us[i])
+			w.label("reason", rc.Reason)
+			w.endUint(rc.N)
+		}
 	}
 }
 
@@ -203,6 +244,26 @@ func (w *promWriter) bridges(bs []BridgeStatus) {
 	}
 }
 
+// bridgeErrorAge writes the age of each bridge's last error; a bridge
+// without one has no sample.
+func (w *promWriter) bridgeErrorAge(bs []BridgeStatus, now time.Time) {
+	const age = "leafbox_bridge_last_error_age_seconds"
+	has := false
+	for i := range bs {
+		has = has || !bs[i].LastErrorAt.IsZero()
+	}
+	if !has {
+		return
+	}
+	w.family(age, "Seconds since the bridge's last error; no sample for a bridge without one", typeGauge)
+	for i := range bs {
+		if b := &bs[i]; !b.LastErrorAt.IsZero() {
+			w.bridgeStart(age, b)
+			w.endFloat(float64(max(now.Sub(b.LastErrorAt), 0)/time.Millisecond) / 1e3)
+		}
+	}
+}
+
 func (w *promWriter) bridgeStart(name string, b *BridgeStatus) {
 	w.start(name)
 	w.label("bridge", b.Name)
@@ -211,7 +272,17 @@ func (w *promWriter) bridgeStart(name string, b *BridgeStatus) {
 
 // device writes the device families: identity and watchdog always, OTA
 // only with an OTA manager.
-func (w *promWriter) device(d *DeviceVarz) {
+func (w *promWriter) device(d *DeviceVarz, version string) {
+	const info = "leafbox_device_info"
+	w.family(info, "The running firmware: its slot (empty without OTA) and leafbox version, as labels of value 1", typeGauge)
+	w.start(info)
+	slot := ""
+	if d.OTA != nil {
+		slot = d.OTA.Booted
+	}
+	w.label("slot", slot)
+	w.label("version", version)
+	w.b = append(w.b, "} 1\n"...)
 	w.int("leafbox_device_identity_present", "1 when the device has an identity, else 0", typeGauge, b2i(d.ID != ""))
 	w.int("leafbox_device_watchdog_armed", "1 when the hardware watchdog is armed, else 0", typeGauge, b2i(d.Watchdog != nil))
 	if d.Watchdog != nil {
@@ -231,6 +302,12 @@ func (w *promWriter) device(d *DeviceVarz) {
 		w.label("slot", o.Booted)
 		w.b = append(w.b, "} 1\n"...)
 		w.int("leafbox_device_ota_trial", "1 while the booted slot is an unconfirmed trial boot, else 0", typeGauge, b2i(o.Trial))
+		var done, total int64
+		if p := o.Progress; p != nil {
+			done, total = p.Done, p.Total
+		}
+		w.int("leafbox_device_ota_download_bytes", "Bytes of the bundle being installed read so far, 0 when no install runs", typeGauge, done)
+		w.int("leafbox_device_ota_download_size_bytes", "Size of the bundle being installed, 0 when no install runs", typeGauge, total)
 	}
 }
 
@@ -247,11 +324,59 @@ func (w *promWriter) mqtt(m *MQTTMetrics) {
 	w.endInt(m.PersistentSessions)
 	w.int("leafbox_mqtt_subscriptions", "MQTT subscriptions over all sessions", typeGauge, m.Subscriptions)
 	w.int("leafbox_mqtt_retained_messages", "Retained MQTT messages", typeGauge, m.Retained)
-	w.int("leafbox_mqtt_in_flight_messages", "QoS 1 and 2 deliveries awaiting their acknowledgement", typeGauge, m.InFlight)
+	const inflight = "leafbox_mqtt_in_flight_messages"
+	w.family(inflight, "QoS 1 and 2 deliveries awaiting their acknowledgement, by QoS", typeGauge)
+	w.start(inflight)
+	w.label("qos", "1")
+	w.endInt(m.InFlightQoS1)
+	w.start(inflight)
+	w.label("qos", "2")
+	w.endInt(m.InFlightQoS2)
 	w.int("leafbox_mqtt_in_messages_total", "PUBLISH packets received", typeCounter, m.InMsgs)
 	w.int("leafbox_mqtt_out_messages_total", "PUBLISH packets sent", typeCounter, m.OutMsgs)
 	w.int("leafbox_mqtt_redeliveries_total", "QoS 1 and 2 deliveries (PUBLISH, or PUBREL once PUBREC came) sent again", typeCounter, m.Redelivered)
-	w.int("leafbox_mqtt_dropped_messages_total", "Deliveries dropped for a slow or offline client over its limits", typeCounter, m.Dropped)
+	const dropped = "leafbox_mqtt_dropped_messages_total"
+	w.family(dropped, "Deliveries dropped: QoS 0 to a connection over max_pending (max_pending), QoS 1/2 to a session whose queue behind max_ack_pending is full (max_ack_pending)", typeCounter)
+	w.start(dropped)
+	w.label("reason", "max_pending")
+	w.endInt(m.DroppedMaxPending)
+	w.start(dropped)
+	w.label("reason", "max_ack_pending")
+	w.endInt(m.DroppedMaxAckPending)
+	const refused = "leafbox_mqtt_connect_refused_total"
+	w.family(refused, "CONNECTs refused with a CONNACK, by return code (1 protocol version, 2 identifier, 3 server unavailable, 4 bad user name or password, 5 not authorized)", typeCounter)
+	for code := 1; code < len(m.ConnectRefused); code++ {
+		w.start(refused)
+		w.labelInt("code", int64(code))
+		w.endUint(m.ConnectRefused[code])
+	}
+}
+
+// audit writes the audit trail's families.
+func (w *promWriter) audit(a *AuditMetrics) {
+	const events = "leafbox_audit_events_total"
+	w.family(events, "Security events recorded, by whether the source's rate limit logged and published them (logged) or held them back (suppressed)", typeCounter)
+	w.start(events)
+	w.label("outcome", "logged")
+	w.endUint(a.Logged)
+	w.start(events)
+	w.label("outcome", "suppressed")
+	w.endUint(a.Suppressed)
+	w.uint("leafbox_audit_published_total", "Audit events published on $LEAFBOX.audit.>", typeCounter, a.Published)
+	w.uint("leafbox_audit_dropped_total", "Audit events not published: the queue was full or the publish failed", typeCounter, a.Dropped)
+	const viol = "leafbox_permission_violations_by_user_total"
+	if len(a.Violations) == 0 {
+		return
+	}
+	w.family(viol, "Permission violations by connection kind (nats, mqtt, leaf: the hub's), direction and user (configured users by name, others as other, none as anonymous)", typeCounter)
+	for i := range a.Violations {
+		v := &a.Violations[i]
+		w.start(viol)
+		w.label("kind", v.Kind)
+		w.label("direction", v.Direction)
+		w.label("user", v.User)
+		w.endUint(v.N)
+	}
 }
 
 // commitLatency writes the store commit histogram, none without buckets.
@@ -296,7 +421,7 @@ func (w *promWriter) security(v *Varz) {
 		sources[n].kind, sources[n].m = "mqtt", &v.MQTTStats.Security
 		n++
 	}
-	if n == 0 {
+	if n == 0 && v.Audit == nil {
 		return
 	}
 	const auth = "leafbox_auth_failures_total"
@@ -314,6 +439,13 @@ func (w *promWriter) security(v *Varz) {
 			w.label("reason", r.reason)
 			w.endUint(r.n)
 		}
+	}
+	if v.Audit != nil {
+		// The hub's refusals of the uplink's credentials.
+		w.start(auth)
+		w.label("kind", "leaf")
+		w.label("reason", "rejected")
+		w.endUint(v.Audit.LeafAuthFailures)
 	}
 	const perm = "leafbox_permission_violations_total"
 	w.family(perm, "Publishes and subscriptions denied by the user's permissions", typeCounter)

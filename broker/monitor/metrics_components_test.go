@@ -22,17 +22,24 @@ func componentVarz() Varz {
 	v.Store = &StoreMetrics{FileSize: 1 << 20, FreeBytes: 4096,
 		CommitBounds: []float64{0.001, 0.01}, CommitCounts: []uint64{4, 3}, CommitCount: 8, CommitSum: 0.5}
 	v.Uplinks = []UplinkMetrics{{Remote: 0, URL: "hub:7422", Connected: true, Connects: 2, Disconnects: 1,
-		RTT: 1500 * time.Microsecond, Subscriptions: 4, InMsgs: 10, OutMsgs: 20, InBytes: 100, OutBytes: 200}}
+		RTT: 1500 * time.Microsecond, Subscriptions: 4, InMsgs: 10, OutMsgs: 20, InBytes: 100, OutBytes: 200,
+		DisconnectReasons: []ReasonCount{{"network", 1}, {"auth", 0}},
+		ConnectFailures:   []ReasonCount{{"network", 0}, {"auth", 3}},
+		Compression:       "s2_fast", LocalInterest: 7}}
 	v.Runtime = &RuntimeMetrics{Goroutines: 12, HeapBytes: 1 << 22, HeapGoalBytes: 1 << 23, GCCycles: 5,
 		GCPauses: [len(gcPauseBounds)]uint64{0, 1, 2, 3, 3, 3, 3, 3, 3}, GCPauseCount: 3, GCPauseSum: 0.0012}
-	v.Bridges = []BridgeStatus{{Name: "meter", Kind: "serial", State: "up"}}
+	v.Bridges = []BridgeStatus{{Name: "meter", Kind: "serial", State: "up", LastErrorAt: v.Now.Add(-30 * time.Second)}}
 	v.MQTTStats = &MQTTMetrics{Connections: 2, CleanSessions: 1, PersistentSessions: 3, Subscriptions: 4,
-		Retained: 5, InFlight: 6, InMsgs: 7, OutMsgs: 8, Redelivered: 9, Dropped: 10,
+		Retained: 5, InFlight: 6, InFlightQoS1: 4, InFlightQoS2: 2, InMsgs: 7, OutMsgs: 8, Redelivered: 9, Dropped: 10,
+		DroppedMaxPending: 3, DroppedMaxAckPending: 7, ConnectRefused: [6]uint64{0, 1, 0, 0, 5, 2},
 		Security: SecurityMetrics{AuthBadCredentials: 21, AuthNoCredentials: 22, AuthTimeout: 99,
 			PublishViolations: 24, SubscribeViolations: 25, RefusedMaxConnections: 26}}
 	v.Security = &SecurityMetrics{AuthBadCredentials: 11, AuthNoCredentials: 12, AuthTimeout: 13,
 		PublishViolations: 14, SubscribeViolations: 15, RefusedMaxConnections: 16}
-	v.Device = &DeviceVarz{ID: "UDEV", OTA: &OTAVarz{State: "idle", Booted: "a"}, Watchdog: &WatchdogVarz{}}
+	v.Device = &DeviceVarz{ID: "UDEV", OTA: &OTAVarz{State: "downloading", Booted: "a",
+		Progress: &OTAProgressVarz{Version: "1.2.0", Done: 1 << 20, Total: 4 << 20}}, Watchdog: &WatchdogVarz{}}
+	v.Audit = &AuditMetrics{Logged: 5, Suppressed: 40, Published: 4, Dropped: 1, LeafAuthFailures: 2,
+		Violations: []UserViolations{{"leaf", "publish", "lu", 1}, {"nats", "publish", "alice", 3}, {"nats", "subscribe", "other", 2}}}
 	return v
 }
 
@@ -101,7 +108,11 @@ func TestMetricsComponents(t *testing.T) {
 		{"leafbox_store_free_bytes", nil, 4096},
 		{"leafbox_leaf_connected", remote, 1},
 		{"leafbox_leaf_connects_total", remote, 2},
-		{"leafbox_leaf_disconnects_total", remote, 1},
+		{"leafbox_leaf_disconnects_total", map[string]string{"remote": "0", "reason": "network"}, 1},
+		{"leafbox_leaf_disconnects_total", map[string]string{"remote": "0", "reason": "auth"}, 0},
+		{"leafbox_leaf_connect_failures_total", map[string]string{"remote": "0", "url": "hub:7422", "reason": "auth"}, 3},
+		{"leafbox_leaf_compression_info", map[string]string{"remote": "0", "mode": "s2_fast"}, 1},
+		{"leafbox_leaf_local_interest", remote, 7},
 		{"leafbox_leaf_rtt_seconds", remote, 0.0015},
 		{"leafbox_leaf_subscriptions", remote, 4},
 		{"leafbox_leaf_in_messages_total", remote, 10},
@@ -117,11 +128,24 @@ func TestMetricsComponents(t *testing.T) {
 		{"leafbox_mqtt_sessions", map[string]string{"kind": "persistent"}, 3},
 		{"leafbox_mqtt_subscriptions", nil, 4},
 		{"leafbox_mqtt_retained_messages", nil, 5},
-		{"leafbox_mqtt_in_flight_messages", nil, 6},
+		{"leafbox_mqtt_in_flight_messages", map[string]string{"qos": "1"}, 4},
+		{"leafbox_mqtt_in_flight_messages", map[string]string{"qos": "2"}, 2},
 		{"leafbox_mqtt_in_messages_total", nil, 7},
 		{"leafbox_mqtt_out_messages_total", nil, 8},
 		{"leafbox_mqtt_redeliveries_total", nil, 9},
-		{"leafbox_mqtt_dropped_messages_total", nil, 10},
+		{"leafbox_mqtt_dropped_messages_total", map[string]string{"reason": "max_pending"}, 3},
+		{"leafbox_mqtt_dropped_messages_total", map[string]string{"reason": "max_ack_pending"}, 7},
+		{"leafbox_mqtt_connect_refused_total", map[string]string{"code": "1"}, 1},
+		{"leafbox_mqtt_connect_refused_total", map[string]string{"code": "4"}, 5},
+		{"leafbox_mqtt_connect_refused_total", map[string]string{"code": "5"}, 2},
+		{"leafbox_bridge_last_error_age_seconds", map[string]string{"bridge": "meter", "kind": "serial"}, 30},
+		{"leafbox_device_info", map[string]string{"slot": "a", "version": v.Version}, 1},
+		{"leafbox_device_ota_download_bytes", nil, 1 << 20},
+		{"leafbox_device_ota_download_size_bytes", nil, 4 << 20},
+		{"leafbox_audit_events_total", map[string]string{"outcome": "logged"}, 5},
+		{"leafbox_audit_events_total", map[string]string{"outcome": "suppressed"}, 40},
+		{"leafbox_audit_published_total", nil, 4},
+		{"leafbox_audit_dropped_total", nil, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -279,6 +303,10 @@ func TestMetricsSecurity(t *testing.T) {
 		{"leafbox_permission_violations_total", map[string]string{"kind": "mqtt", "direction": "publish"}, 24},
 		{"leafbox_permission_violations_total", map[string]string{"kind": "mqtt", "direction": "subscribe"}, 25},
 		{"leafbox_connections_refused_total", map[string]string{"kind": "mqtt", "reason": "max_connections"}, 26},
+		{"leafbox_auth_failures_total", map[string]string{"kind": "leaf", "reason": "rejected"}, 2},
+		{"leafbox_permission_violations_by_user_total", map[string]string{"kind": "nats", "direction": "publish", "user": "alice"}, 3},
+		{"leafbox_permission_violations_by_user_total", map[string]string{"kind": "nats", "direction": "subscribe", "user": "other"}, 2},
+		{"leafbox_permission_violations_by_user_total", map[string]string{"kind": "leaf", "direction": "publish", "user": "lu"}, 1},
 	} {
 		if got := labelled(t, mfs, c.name, c.labels); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
@@ -287,8 +315,8 @@ func TestMetricsSecurity(t *testing.T) {
 			t.Errorf("%s is %v, want a counter", c.name, mfs[c.name].GetType())
 		}
 	}
-	if n := len(mfs["leafbox_auth_failures_total"].GetMetric()); n != 5 {
-		t.Errorf("leafbox_auth_failures_total has %d samples, want 5 (no mqtt timeout)", n)
+	if n := len(mfs["leafbox_auth_failures_total"].GetMetric()); n != 6 {
+		t.Errorf("leafbox_auth_failures_total has %d samples, want 6 (no mqtt timeout, one leaf)", n)
 	}
 
 	// Without either listener's counters there are no security families.

@@ -31,6 +31,16 @@ type UplinkMetrics struct {
 	// while down or not yet measured.
 	RTT           time.Duration
 	Subscriptions int64
+	// DisconnectReasons split the registered links that ended by why
+	// they ended, and ConnectFailures count the attempts that ended
+	// before the link registered, by the same reasons (a fixed set).
+	DisconnectReasons []ReasonCount
+	ConnectFailures   []ReasonCount
+	// Compression is the compression negotiated on the current link
+	// (empty while down); LocalInterest the local subjects advertised
+	// to the hub on it.
+	Compression   string
+	LocalInterest int64
 	InMsgs        int64
 	OutMsgs       int64
 	InBytes       int64
@@ -45,11 +55,17 @@ type MQTTMetrics struct {
 	Subscriptions      int64
 	Retained           int64
 	// InFlight is QoS 1/2 deliveries awaiting their acknowledgement.
-	InFlight    int64
-	InMsgs      int64
-	OutMsgs     int64
-	Redelivered int64
-	Dropped     int64
+	InFlight int64
+	// InFlightQoS1 and InFlightQoS2 split InFlight by QoS.
+	InFlightQoS1, InFlightQoS2 int64
+	// DroppedMaxPending and DroppedMaxAckPending split Dropped by reason.
+	DroppedMaxPending, DroppedMaxAckPending int64
+	// ConnectRefused counts refusing CONNACKs by return code (1-5).
+	ConnectRefused [6]uint64
+	InMsgs         int64
+	OutMsgs        int64
+	Redelivered    int64
+	Dropped        int64
 	// Security counts the listener's refused logins, denied publishes and
 	// subscriptions and refused connections (AuthTimeout is not used).
 	Security SecurityMetrics
@@ -70,4 +86,33 @@ type SecurityMetrics struct {
 	SubscribeViolations uint64
 	// RefusedMaxConnections counts connections refused at max_connections.
 	RefusedMaxConnections uint64
+}
+
+// ReasonCount is one reason's count in a family with a bounded reason
+// label.
+type ReasonCount struct {
+	Reason string
+	N      uint64
+}
+
+// AuditMetrics are the audit trail's counters, for /metrics.
+type AuditMetrics struct {
+	// Logged and Suppressed split the recorded events by whether the
+	// source's rate limit let them through.
+	Logged, Suppressed uint64
+	// Published counts events published on $LEAFBOX.audit.>, Dropped
+	// those lost to a full queue or a failed publish.
+	Published, Dropped uint64
+	// Violations counts permission violations of NATS, MQTT and leaf
+	// connections by user (configured users by name, others as "other",
+	// none as "anonymous"); LeafAuthFailures the hub's refusals of the
+	// uplink's credentials.
+	Violations       []UserViolations
+	LeafAuthFailures uint64
+}
+
+// UserViolations is one kind, direction and user's permission violations.
+type UserViolations struct {
+	Kind, Direction, User string
+	N                     uint64
 }

@@ -101,6 +101,8 @@ type Varz struct {
 	// Security is the NATS listener's security counters; nil from a
 	// Source that does not count them.
 	Security *SecurityMetrics `json:"-"`
+	// Audit is the audit trail's counters; nil without one.
+	Audit *AuditMetrics `json:"-"`
 }
 
 // LeafNodeOptsVarz is the "leaf" object of /varz. A gateway only solicits,

@@ -37,7 +37,8 @@ type namedComponent struct {
 // daemon is every part of a running leafbox, built by newDaemon. The
 // optional parts are nil when not configured.
 type daemon struct {
-	srv *broker.Server
+	srv   *broker.Server
+	audit *auditComponent
 	// store is nil without store.dir, and when the store cannot be opened
 	// (the daemon runs on without it).
 	store   *storeComponent
@@ -72,11 +73,20 @@ func newDaemon(opts *config.Options, log *slog.Logger, bopts ...broker.Option) (
 		d.comps = append(d.comps, namedComponent{name, c})
 	}
 
+	trail, err := newAuditTrail(opts.Audit, opts.Broker.Auth.Users, log)
+	if err != nil {
+		return nil, err
+	}
+	bopts = append(bopts[:len(bopts):len(bopts)], broker.WithAudit(trail))
 	srv, err := broker.New(opts.Broker, bopts...)
 	if err != nil {
 		return nil, &startError{"broker", err}
 	}
 	d.srv = srv
+	// First to run, last to stop: the components record events until
+	// they have stopped.
+	d.audit = newAuditComponent(trail, srv)
+	add("audit", d.audit)
 
 	store := newStoreComponent(opts.Store, log)
 	if store != nil {
@@ -91,7 +101,7 @@ func newDaemon(opts *config.Options, log *slog.Logger, bopts ...broker.Option) (
 		d.fwd = fwd
 		add("forward", fwd)
 	}
-	uplink, err := newLeafComponent(opts, srv, fwd, log)
+	uplink, err := newLeafComponent(opts, srv, fwd, trail, log)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +109,7 @@ func newDaemon(opts *config.Options, log *slog.Logger, bopts ...broker.Option) (
 		d.uplink = uplink
 		add("leafnodes", uplink)
 	}
-	mq, err := newMQTTComponent(opts, srv, store.open(), fwd, log)
+	mq, err := newMQTTComponent(opts, srv, store.open(), fwd, trail, log)
 	if err != nil {
 		return nil, err
 	}
@@ -208,6 +218,7 @@ type monitorSource struct {
 func (m monitorSource) Varz() monitor.Varz {
 	d := m.d
 	v := m.Server.Varz()
+	d.audit.varz(&v)
 	if d.store != nil {
 		d.store.varz(&v)
 	}

@@ -95,7 +95,7 @@ type daemonInProc struct {
 
 // daemonStartRun runs the daemon in process with args and waits until it has
 // logged its startup line. Cleanup cancels it and waits for run to return.
-func daemonStartRun(t *testing.T, args ...string) *daemonInProc {
+func daemonStartRun(t testing.TB, args ...string) *daemonInProc {
 	t.Helper()
 	d := daemonStartRunNoWait(t, args...)
 	d.started = daemonWaitStarted(t, d.stderr, d.exited)

@@ -204,7 +204,7 @@ func TestDeviceConfirmNeedsUplink(t *testing.T) {
 			defer wg.Wait()
 			defer cancel()
 			wg.Go(func() { srv.Run(ctx) })
-			up, err := newLeafComponent(opts, srv, nil, slog.New(slog.DiscardHandler))
+			up, err := newLeafComponent(opts, srv, nil, nil, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
 			}

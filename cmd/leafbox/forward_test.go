@@ -181,7 +181,7 @@ func TestMQTTDurableForward(t *testing.T) {
 	if err != nil || fwd == nil {
 		t.Fatalf("forward: %v", err)
 	}
-	mc, err := newMQTTComponent(opts, srv, store, fwd, log)
+	mc, err := newMQTTComponent(opts, srv, store, fwd, nil, log)
 	if err != nil || mc == nil {
 		t.Fatalf("mqtt: %v", err)
 	}

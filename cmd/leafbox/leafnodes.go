@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/broker/audit"
 	"github.com/leafbox/leafbox/broker/leaf"
 	"github.com/leafbox/leafbox/cmd/leafbox/internal/config"
 	"github.com/leafbox/leafbox/device"
@@ -15,7 +16,7 @@ import (
 // newLeafComponent builds the leafnode uplink, or returns nil when no
 // remotes are configured. fwd, when not nil, drains through the first
 // remote.
-func newLeafComponent(opts *config.Options, srv *broker.Server, fwd *forward.Forwarder, log *slog.Logger) (*uplinkComponent, error) {
+func newLeafComponent(opts *config.Options, srv *broker.Server, fwd *forward.Forwarder, trail *audit.Trail, log *slog.Logger) (*uplinkComponent, error) {
 	cfg := opts.Leaf
 	if len(cfg.Remotes) == 0 {
 		return nil, nil
@@ -31,7 +32,7 @@ func newLeafComponent(opts *config.Options, srv *broker.Server, fwd *forward.For
 	if err := useDeviceNkey(&cfg, opts.Device); err != nil {
 		return nil, err
 	}
-	up, err := leaf.New(cfg, leaf.Deps{Server: srv, Log: log})
+	up, err := leaf.New(cfg, leaf.Deps{Server: srv, Log: log, Audit: trail})
 	if err != nil {
 		return nil, err
 	}

@@ -54,7 +54,7 @@ leafnodes { reconnect: "100ms", remotes = [ { url: "nats-leaf://127.0.0.1:%d", c
 
 // startLeafHub starts a nats-server hub whose leafnode listener has the
 // given authorization block (empty: none) and returns its leafnode port.
-func startLeafHub(t *testing.T, authorization string) (*server.Server, int) {
+func startLeafHub(t testing.TB, authorization string) (*server.Server, int) {
 	t.Helper()
 	conf := "listen: 127.0.0.1:-1\nserver_name: hub\nleafnodes { listen: 127.0.0.1:-1\n" + authorization + "\n}\n"
 	hub := testutil.StartHub(t, testutil.HubOptions(t, conf))

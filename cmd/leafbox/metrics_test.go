@@ -155,6 +155,12 @@ leafnodes { reconnect: "100ms", remotes = [ { url: "nats-leaf://127.0.0.1:%d", c
 	if v, _ := metricValue(mfs, "leafbox_leaf_rtt_seconds", "remote", "0"); v <= 0 {
 		t.Errorf("rtt = %v, want > 0", v)
 	}
+	if v, ok := metricValue(mfs, "leafbox_leaf_compression_info", "mode", "off"); !ok || v != 1 {
+		t.Errorf("compression_info{mode=off} = %v (present %v), want 1", v, ok)
+	}
+	if _, ok := metricValue(mfs, "leafbox_leaf_local_interest", "remote", "0"); !ok {
+		t.Error("leafbox_leaf_local_interest missing")
+	}
 	if name := hasPrefixFamily(mfs, "leafbox_forward_"); name != "" {
 		t.Errorf("%s present without a store", name)
 	}
@@ -162,7 +168,7 @@ leafnodes { reconnect: "100ms", remotes = [ { url: "nats-leaf://127.0.0.1:%d", c
 	testutil.WaitForf(t, 5*time.Second, func() bool {
 		mfs = scrape(t, d.http)
 		c, _ := metricValue(mfs, "leafbox_leaf_connected", "remote", "0")
-		n, _ := metricValue(mfs, "leafbox_leaf_disconnects_total", "remote", "0")
+		n, _ := metricValue(mfs, "leafbox_leaf_disconnects_total", "reason", "network")
 		return c == 0 && n == 1
 	}, "no disconnect counted after the hub went away")
 }
@@ -330,6 +336,13 @@ mqtt { listen: 127.0.0.1:%d, max_connections: 1 }
 		{"leafbox_permission_violations_total", map[string]string{"kind": "mqtt", "direction": "subscribe"}, 1},
 		{"leafbox_connections_refused_total", map[string]string{"kind": "nats", "reason": "max_connections"}, 1},
 		{"leafbox_connections_refused_total", map[string]string{"kind": "mqtt", "reason": "max_connections"}, 1},
+		{"leafbox_permission_violations_by_user_total", map[string]string{"kind": "nats", "direction": "publish", "user": "dev"}, 1},
+		{"leafbox_permission_violations_by_user_total", map[string]string{"kind": "nats", "direction": "subscribe", "user": "dev"}, 1},
+		{"leafbox_permission_violations_by_user_total", map[string]string{"kind": "mqtt", "direction": "publish", "user": "dev"}, 1},
+		{"leafbox_permission_violations_by_user_total", map[string]string{"kind": "mqtt", "direction": "subscribe", "user": "dev"}, 1},
+		{"leafbox_mqtt_connect_refused_total", map[string]string{"code": "4"}, 1},
+		{"leafbox_mqtt_connect_refused_total", map[string]string{"code": "5"}, 1},
+		{"leafbox_audit_events_total", map[string]string{"outcome": "logged"}, 8},
 	}
 	// The MQTT refusal is counted when the listener closes the socket,
 	// which paho may notice before or after: poll.

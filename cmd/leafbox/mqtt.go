@@ -10,6 +10,7 @@ import (
 	"github.com/leafbox/leafbox/bridge/mqtt"
 	"github.com/leafbox/leafbox/bridge/mqtt/boltstore"
 	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/broker/audit"
 	"github.com/leafbox/leafbox/broker/auth"
 	"github.com/leafbox/leafbox/broker/monitor"
 	"github.com/leafbox/leafbox/cmd/leafbox/internal/config"
@@ -19,7 +20,7 @@ import (
 
 // newMQTTComponent builds the MQTT listener and client bridges, or returns
 // nil when neither is configured.
-func newMQTTComponent(opts *config.Options, srv *broker.Server, st *storage.Store, fwd *forward.Forwarder, log *slog.Logger) (*mqttComponent, error) {
+func newMQTTComponent(opts *config.Options, srv *broker.Server, st *storage.Store, fwd *forward.Forwarder, trail *audit.Trail, log *slog.Logger) (*mqttComponent, error) {
 	cfg := opts.MQTT
 	if !cfg.Listen && len(cfg.Bridges) == 0 {
 		return nil, nil
@@ -51,6 +52,7 @@ func newMQTTComponent(opts *config.Options, srv *broker.Server, st *storage.Stor
 			Store:   store,
 			Durable: durable,
 			Log:     log,
+			Audit:   trail,
 		})
 		if err != nil {
 			c.Close()
@@ -138,7 +140,10 @@ func (c *mqttComponent) varz(v *monitor.Varz) {
 	v.MQTTStats = &monitor.MQTTMetrics{
 		Connections: sn.Connections, CleanSessions: int64(sn.CleanSessions), PersistentSessions: int64(sn.PersistentSessions),
 		Subscriptions: int64(sn.Subscriptions), Retained: int64(sn.Retained), InFlight: int64(sn.InFlight),
+		InFlightQoS1: int64(sn.InFlightQoS1), InFlightQoS2: int64(sn.InFlightQoS2),
 		InMsgs: sn.InMsgs, OutMsgs: sn.OutMsgs, Redelivered: sn.Redelivered, Dropped: sn.Dropped,
+		DroppedMaxPending: sn.DroppedMaxPending, DroppedMaxAckPending: sn.DroppedMaxAckPending,
+		ConnectRefused: sn.ConnectRefused,
 		Security: monitor.SecurityMetrics{
 			AuthBadCredentials: sn.AuthBadCredentials, AuthNoCredentials: sn.AuthNoCredentials,
 			PublishViolations: sn.PublishViolations, SubscribeViolations: sn.SubscribeViolations,

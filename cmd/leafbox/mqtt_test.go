@@ -39,7 +39,7 @@ func TestMQTTComponentWithStoreAndAuth(t *testing.T) {
 		if sc == nil {
 			t.Fatalf("store: %v", nil)
 		}
-		mc, err := newMQTTComponent(opts, srv, sc.open(), nil, log)
+		mc, err := newMQTTComponent(opts, srv, sc.open(), nil, nil, log)
 		if err != nil || mc == nil {
 			t.Fatalf("mqtt: %v", err)
 		}

@@ -407,7 +407,9 @@ func newRule(f *Forwarder, i int, q *storage.Queue) *rule {
 
 // subscribe attaches the rule's relay client to its subjects.
 func (r *rule) subscribe() error {
-	r.lc = r.f.srv.NewLocalClient(broker.LocalOptions{Name: "forward:" + r.name, NoEcho: true, Relay: r.onLocal})
+	r.lc = r.f.srv.NewLocalClient(broker.LocalOptions{Name: "forward:" + r.name, NoEcho: true, Relay: r.onLocal,
+		// A rule may forward the audit events ($LEAFBOX.audit.>) to the hub.
+		Audit: true})
 	for _, s := range r.subjects {
 		if _, err := r.lc.Subscribe(s, queueGroup, nil); err != nil {
 			return fmt.Errorf("forward: rule %s: %w", r.name, err)

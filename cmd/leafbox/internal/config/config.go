@@ -23,6 +23,7 @@ import (
 	"github.com/leafbox/leafbox/bridge"
 	"github.com/leafbox/leafbox/bridge/mqtt"
 	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/broker/audit"
 	"github.com/leafbox/leafbox/broker/leaf"
 	"github.com/leafbox/leafbox/cmd/leafbox/internal/logsink"
 	"github.com/leafbox/leafbox/device"
@@ -76,6 +77,8 @@ type Options struct {
 	MQTT    mqtt.Config
 	Bridges bridge.Config
 	Device  device.Config
+	// Audit configures the audit trail of security events (audit.go).
+	Audit audit.Config
 
 	// args are the command-line arguments these options came from, kept so
 	// that a reload re-reads the file and applies the same flags again.
@@ -238,6 +241,7 @@ func (p *parser) topLevel() fieldTable {
 		"mqtt":              p.mqtt,
 		"bridges":           p.bridges,
 		"device":            p.device,
+		"audit":             p.audit,
 	}
 	// Lame duck mode: nats-server's keys, without its 30s minimum
 	// duration (a gateway's apps are local and reconnect fast), and
@@ -324,6 +328,7 @@ func (p *parser) validate(root node) {
 		}
 	}
 	p.checkAuth(p.at("authorization", root))
+	p.checkAuditAdmin(root)
 }
 
 // at is the node of a top-level key if the file had it, else def.

@@ -39,5 +39,8 @@ func FuzzParseConfigData(f *testing.F) {
 		if o.HTTPPort != 0 && o.HTTPHost == "" {
 			t.Error("monitoring without a host")
 		}
+		if err := o.Audit.Validate(); err != nil || o.Audit.Rate < 0 {
+			t.Errorf("audit block accepted but invalid: %+v: %v", o.Audit, err)
+		}
 	})
 }
