@@ -106,7 +106,7 @@ func daemonStartRun(t testing.TB, args ...string) *daemonInProc {
 
 // daemonStartRunNoWait runs the daemon in process with args; cleanup cancels
 // it and waits for run to return.
-func daemonStartRunNoWait(t *testing.T, args ...string) *daemonInProc {
+func daemonStartRunNoWait(t testing.TB, args ...string) *daemonInProc {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &daemonInProc{stdout: &daemonBuffer{}, stderr: &daemonBuffer{}, cancel: cancel, done: make(chan struct{})}
