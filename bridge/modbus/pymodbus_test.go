@@ -1,0 +1,168 @@
+package modbus
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/leafbox/leafbox/internal/testenv"
+	"github.com/leafbox/leafbox/internal/testutil"
+)
+
+// pymodbus runs testdata/server.py, a Modbus server built on Debian's
+// python3-pymodbus, as the device the bridge polls: RTU on one end of a
+// socat pty pair, or TCP on a loopback port.
+type pymodbus struct {
+	t      testing.TB
+	python string
+	args   []string
+	spec   string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout *bufio.Reader
+	// Port is the path the bridge opens (RTU) and Addr the host:port (TCP).
+	Port, Addr string
+}
+
+// findPython returns a python3 that imports pymodbus: the one on PATH, or
+// Debian's (a python from pyenv or a venv on PATH does not see Debian's
+// packages).
+func findPython(t testing.TB) string {
+	t.Helper()
+	var tried []string
+	for _, c := range []string{"python3", "/usr/bin/python3"} {
+		p, err := exec.LookPath(c)
+		if err != nil {
+			continue
+		}
+		tried = append(tried, p)
+		if exec.Command(p, "-c", "import pymodbus.server, serial_asyncio").Run() == nil {
+			return p
+		}
+	}
+	testenv.Skip(t, "no python3 with pymodbus and serial_asyncio (apt-get install python3-pymodbus); tried %v", tried)
+	return ""
+}
+
+// startPymodbus starts a server with spec (unit id → table → values) over
+// "rtu" or "tcp"; it is stopped when the test ends.
+func startPymodbus(t testing.TB, mode string, spec map[int]map[string][]int) *pymodbus {
+	t.Helper()
+	py := findPython(t)
+	dir := t.TempDir()
+	s := &pymodbus{t: t, python: py, spec: filepath.Join(dir, "spec.json")}
+	js := map[string]map[string][]int{}
+	for u, tables := range spec {
+		js[fmt.Sprint(u)] = tables
+	}
+	b, _ := json.Marshal(js)
+	if err := os.WriteFile(s.spec, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	switch mode {
+	case "rtu":
+		socat := testenv.NeedTool(t, "socat", "apt-get install socat")
+		dev, port := filepath.Join(dir, "device"), filepath.Join(dir, "port")
+		cmd := exec.Command(socat, "pty,raw,echo=0,link="+dev, "pty,raw,echo=0,link="+port)
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start socat: %v", err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		testutil.WaitForf(t, 5*time.Second, func() bool {
+			_, e1 := os.Stat(dev)
+			_, e2 := os.Stat(port)
+			return e1 == nil && e2 == nil
+		}, "socat pty links")
+		s.args = []string{"--rtu", dev}
+		s.Port = port
+	case "tcp":
+		s.Addr = fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
+		s.args = []string{"--tcp", s.Addr[strings.LastIndexByte(s.Addr, ':')+1:]}
+	default:
+		t.Fatalf("mode %q", mode)
+	}
+	s.Start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Start starts the server process and waits until it serves.
+func (s *pymodbus) Start() {
+	t := s.t
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	args := append([]string{"testdata/server.py", "--spec", s.spec}, s.args...)
+	cmd := exec.Command(s.python, args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start pymodbus server: %v", err)
+	}
+	s.cmd, s.stdin, s.stdout = cmd, in, bufio.NewReader(out)
+	ready := make(chan string, 1)
+	go func() {
+		line, _ := s.stdout.ReadString('\n')
+		ready <- line
+	}()
+	select {
+	case line := <-ready:
+		if strings.TrimSpace(line) != "ready" {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("pymodbus server did not start: %q, stderr: %s", line, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("pymodbus server not ready; stderr: %s", stderr.String())
+	}
+}
+
+// Stop kills the server: the device stops answering.
+func (s *pymodbus) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return
+	}
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
+	s.cmd = nil
+}
+
+// Get reads count values of a table ("hr", "ir", "co", "di") of a unit
+// straight from the server's data store.
+func (s *pymodbus) Get(unit int, table string, addr, count int) []int {
+	t := s.t
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fmt.Fprintf(s.stdin, "get %d %s %d %d\n", unit, table, addr, count)
+	line, err := s.stdout.ReadString('\n')
+	if err != nil {
+		t.Fatalf("read from pymodbus server: %v", err)
+	}
+	var vs []int
+	if err := json.Unmarshal([]byte(line), &vs); err != nil {
+		t.Fatalf("pymodbus server said %q: %v", line, err)
+	}
+	return vs
+}
