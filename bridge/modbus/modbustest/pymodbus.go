@@ -1,4 +1,8 @@
-package modbus
+// Package modbustest runs a Modbus server built on Debian's
+// python3-pymodbus (bridge/modbus/testdata/server.py), independent of the
+// bridge's own codec, as the device in Modbus bridge tests: RTU on one end
+// of a socat pty pair, or TCP on a loopback port.
+package modbustest
 
 import (
 	"bufio"
@@ -8,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -17,10 +22,8 @@ import (
 	"github.com/leafbox/leafbox/internal/testutil"
 )
 
-// pymodbus runs testdata/server.py, a Modbus server built on Debian's
-// python3-pymodbus, as the device the bridge polls: RTU on one end of a
-// socat pty pair, or TCP on a loopback port.
-type pymodbus struct {
+// Server is a running pymodbus server.
+type Server struct {
 	t      testing.TB
 	python string
 	args   []string
@@ -54,13 +57,15 @@ func findPython(t testing.TB) string {
 	return ""
 }
 
-// startPymodbus starts a server with spec (unit id → table → values) over
-// "rtu" or "tcp"; it is stopped when the test ends.
-func startPymodbus(t testing.TB, mode string, spec map[int]map[string][]int) *pymodbus {
+// Start starts a server with spec (unit id → table ("hr", "ir", "co",
+// "di") → values from address 0) over "rtu" or "tcp"; it is stopped when
+// the test ends. Without python3-pymodbus or socat the test skips, or
+// fails under LEAFBOX_REQUIRE_INTEGRATION=1.
+func Start(t testing.TB, mode string, spec map[int]map[string][]int) *Server {
 	t.Helper()
 	py := findPython(t)
 	dir := t.TempDir()
-	s := &pymodbus{t: t, python: py, spec: filepath.Join(dir, "spec.json")}
+	s := &Server{t: t, python: py, spec: filepath.Join(dir, "spec.json")}
 	js := map[string]map[string][]int{}
 	for u, tables := range spec {
 		js[fmt.Sprint(u)] = tables
@@ -91,18 +96,19 @@ func startPymodbus(t testing.TB, mode string, spec map[int]map[string][]int) *py
 	default:
 		t.Fatalf("mode %q", mode)
 	}
-	s.Start()
+	s.Restart()
 	t.Cleanup(s.Stop)
 	return s
 }
 
-// Start starts the server process and waits until it serves.
-func (s *pymodbus) Start() {
+// Restart starts the server process again (after Stop) and waits until
+// it serves.
+func (s *Server) Restart() {
 	t := s.t
 	t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	args := append([]string{"testdata/server.py", "--spec", s.spec}, s.args...)
+	args := append([]string{script(), "--spec", s.spec}, s.args...)
 	cmd := exec.Command(s.python, args...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -137,7 +143,7 @@ func (s *pymodbus) Start() {
 }
 
 // Stop kills the server: the device stops answering.
-func (s *pymodbus) Stop() {
+func (s *Server) Stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cmd == nil {
@@ -148,9 +154,15 @@ func (s *pymodbus) Stop() {
 	s.cmd = nil
 }
 
+// script is the path of testdata/server.py beside this package.
+func script() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "testdata", "server.py")
+}
+
 // Get reads count values of a table ("hr", "ir", "co", "di") of a unit
 // straight from the server's data store.
-func (s *pymodbus) Get(unit int, table string, addr, count int) []int {
+func (s *Server) Get(unit int, table string, addr, count int) []int {
 	t := s.t
 	t.Helper()
 	s.mu.Lock()
