@@ -58,6 +58,8 @@ type group struct {
 	// cur is this poll's values and qualities; ref the last published
 	// ones (the deadband reference), per point of idx.
 	cur, ref   []sample
+	changed    []bool
+	pos        map[int]int // point index → slot in idx, cur and ref
 	published  bool
 	lastPub    time.Time
 	subject    []byte   // group message subject
@@ -144,6 +146,11 @@ func newDevice(line string, dc bridge.ModbusDevice) (*device, error) {
 		g.reads = plan(d.points, g.idx, d.cfg.MaxGap, d.cfg.MaxRegisters)
 		g.cur = make([]sample, len(g.idx))
 		g.ref = make([]sample, len(g.idx))
+		g.changed = make([]bool, len(g.idx))
+		g.pos = make(map[int]int, len(g.idx))
+		for k, i := range g.idx {
+			g.pos[i] = k
+		}
 	}
 	return d, nil
 }
@@ -287,10 +294,7 @@ func (b *Bridge) poll(t transport, g *group) error {
 	}
 	answered, failed := false, false
 	var lastErr error
-	pos := make(map[int]int, len(g.idx)) // point index → slot in g.cur
-	for k, i := range g.idx {
-		pos[i] = k
-	}
+	pos := g.pos
 	for si := range g.reads {
 		sp := &g.reads[si]
 		data, err := b.request(t, d, &sp.req)
@@ -426,8 +430,9 @@ func (b *Bridge) publish(g *group, now time.Time) {
 	heartbeat := mode == bridge.PublishBoth && now.Sub(g.lastPub) >= g.cfg.Heartbeat
 	all := mode == bridge.PublishPoll || heartbeat || !g.published
 	any := false
-	changed := make([]bool, len(g.idx))
+	changed := g.changed
 	for k, i := range g.idx {
+		changed[k] = false
 		db := *g.cfg.Deadband
 		if p := d.points[i]; p.Deadband != nil {
 			db = *p.Deadband
