@@ -16,6 +16,7 @@ import (
 	"github.com/leafbox/leafbox/bridge"
 	"github.com/leafbox/leafbox/bridge/bridgetest"
 	"github.com/leafbox/leafbox/bridge/modbus/modbustest"
+	"github.com/leafbox/leafbox/bridge/serial/serialtest"
 )
 
 // regsOf splits big-endian bytes into registers, then applies a
@@ -406,5 +407,69 @@ func TestPymodbusFaults(t *testing.T) {
 				t.Errorf("after restart: %+v", back)
 			}
 		})
+	}
+}
+
+// TestPymodbusPortGone: an RTU adapter that disappears ends the line's
+// session with an error; the supervisor retries with back-off, and once
+// the port is back the device is polled again and good values return.
+func TestPymodbusPortGone(t *testing.T) {
+	srv := modbustest.Start(t, "rtu", map[int]map[string][]int{1: {"hr": {77}}})
+	cfg := lineConfig("rtu", srv, bridge.ModbusDevice{Name: "m", Unit: 1, Interval: 20 * time.Millisecond,
+		Publish: bridge.PublishPoll, Points: []bridge.ModbusPoint{{Name: "x", Address: 0}}})
+	cfg.Timeout = 100 * time.Millisecond
+	b, conn := newTestBridge(t, cfg)
+	sup := bridge.NewSupervisor(bridge.Backoff{Min: 20 * time.Millisecond, Max: 100 * time.Millisecond},
+		slog.New(slog.DiscardHandler), b)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { sup.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	conn.WaitMsgs(t, "modbus.line.m", 1, 10*time.Second)
+
+	srv.UnplugLine()
+	bridgetest.WaitFor(t, 10*time.Second, func() bool {
+		st := sup.Status()[0]
+		return st.State == bridge.StateDown && st.Restarts > 0
+	}, func() string { return fmt.Sprintf("line not down after the port went: %+v", sup.Status()[0]) })
+
+	srv.PlugLine()
+	n := len(conn.Msgs("modbus.line.m"))
+	bridgetest.WaitFor(t, 20*time.Second, func() bool {
+		msgs := conn.Msgs("modbus.line.m")
+		return len(msgs) > n && strings.Contains(msgs[len(msgs)-1].Data, `"x":77`)
+	}, func() string { return fmt.Sprintf("no good value after the port came back: %+v", sup.Status()[0]) })
+	if st := sup.Status()[0]; st.State != bridge.StateUp || len(st.Devices) != 1 {
+		t.Errorf("status %+v", st)
+	}
+}
+
+// TestRTUCorruptAnswers plays a device on a pty that answers with a bad
+// CRC, then from the wrong unit, then correctly: the first two publish
+// bad qualities and count as faults without taking the device down.
+func TestRTUCorruptAnswers(t *testing.T) {
+	pty := serialtest.Open(t)
+	b, conn := newTestBridge(t, bridge.ModbusConfig{Name: "line", Port: pty.Path, Baud: 115200, Timeout: 2 * time.Second,
+		Devices: []bridge.ModbusDevice{{Name: "m", Unit: 7, Interval: 10 * time.Millisecond, Publish: bridge.PublishPoll,
+			Points: []bridge.ModbusPoint{{Name: "x", Address: 3}}}}})
+	runBridge(t, b)
+	good := withCRC([]byte{7, 3, 2, 0, 42})
+	answers := [][]byte{
+		append(good[:len(good)-1:len(good)-1], good[len(good)-1]^1), // CRC off by a bit
+		withCRC([]byte{8, 3, 2, 0, 42}),                             // another unit
+		good,
+	}
+	for _, a := range answers {
+		pty.Expect(t, string(withCRC([]byte{7, 3, 0, 3, 0, 1})), 5*time.Second)
+		pty.Write(t, a)
+	}
+	msgs := conn.WaitMsgs(t, "modbus.line.m", 3, 5*time.Second)
+	for i, want := range []string{`"quality":{"x":"crc"}`, `"quality":{"x":"malformed"}`, `"values":{"x":42},"quality":{"x":"good"}`} {
+		if !strings.Contains(msgs[i].Data, want) {
+			t.Errorf("message %d: %s, want %s", i, msgs[i].Data, want)
+		}
+	}
+	if d := b.Devices()[0]; d.CRCErrors != 1 || d.Malformed != 1 || d.State != bridge.StateUp {
+		t.Errorf("device %+v", d)
 	}
 }

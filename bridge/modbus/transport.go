@@ -1,7 +1,6 @@
 package modbus
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -129,25 +128,21 @@ func (t *tcp) exchange(unit byte, r *request) ([]byte, error) {
 	if cap(t.in) < mbapLen+maxPDU {
 		t.in = make([]byte, mbapLen+maxPDU)
 	}
-	for {
-		t.in = t.in[:mbapLen-1]
-		if _, err := io.ReadFull(t.conn, t.in); err != nil {
-			return nil, netErr("read", t.addr, err)
-		}
-		n, err := mbapLength(t.in)
-		if err != nil {
-			return nil, err
-		}
-		t.in = t.in[:6+n]
-		if _, err := io.ReadFull(t.conn, t.in[6:]); err != nil {
-			return nil, netErr("read", t.addr, err)
-		}
-		// An answer to an earlier, timed-out transaction is skipped.
-		if tid := binary.BigEndian.Uint16(t.in); tid != t.tid && tid < t.tid && t.tid-tid < 16 {
-			continue
-		}
-		return parseMBAP(r, t.tid, unit, t.in)
+	// Every error but an exception closes the connection, so the next
+	// frame on it is the answer to this request.
+	t.in = t.in[:mbapLen-1]
+	if _, err := io.ReadFull(t.conn, t.in); err != nil {
+		return nil, netErr("read", t.addr, err)
 	}
+	n, err := mbapLength(t.in)
+	if err != nil {
+		return nil, err
+	}
+	t.in = t.in[:6+n]
+	if _, err := io.ReadFull(t.conn, t.in[6:]); err != nil {
+		return nil, netErr("read", t.addr, err)
+	}
+	return parseMBAP(r, t.tid, unit, t.in)
 }
 
 func netErr(op, addr string, err error) error {

@@ -29,6 +29,9 @@ type Server struct {
 	args   []string
 	spec   string
 
+	socat, dev string    // RTU: the socat binary, the device's end
+	line       *exec.Cmd // RTU: the running socat
+
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
@@ -76,20 +79,11 @@ func Start(t testing.TB, mode string, spec map[int]map[string][]int) *Server {
 	}
 	switch mode {
 	case "rtu":
-		socat := testenv.NeedTool(t, "socat", "apt-get install socat")
-		dev, port := filepath.Join(dir, "device"), filepath.Join(dir, "port")
-		cmd := exec.Command(socat, "pty,raw,echo=0,link="+dev, "pty,raw,echo=0,link="+port)
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start socat: %v", err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		testutil.WaitForf(t, 5*time.Second, func() bool {
-			_, e1 := os.Stat(dev)
-			_, e2 := os.Stat(port)
-			return e1 == nil && e2 == nil
-		}, "socat pty links")
-		s.args = []string{"--rtu", dev}
-		s.Port = port
+		s.socat = testenv.NeedTool(t, "socat", "apt-get install socat")
+		s.dev, s.Port = filepath.Join(dir, "device"), filepath.Join(dir, "port")
+		s.startLine()
+		t.Cleanup(s.stopLine)
+		s.args = []string{"--rtu", s.dev}
 	case "tcp":
 		s.Addr = fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
 		s.args = []string{"--tcp", s.Addr[strings.LastIndexByte(s.Addr, ':')+1:]}
@@ -99,6 +93,45 @@ func Start(t testing.TB, mode string, spec map[int]map[string][]int) *Server {
 	s.Restart()
 	t.Cleanup(s.Stop)
 	return s
+}
+
+// startLine starts socat with a pty pair linked at s.dev and s.Port.
+func (s *Server) startLine() {
+	t := s.t
+	t.Helper()
+	cmd := exec.Command(s.socat, "pty,raw,echo=0,link="+s.dev, "pty,raw,echo=0,link="+s.Port)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start socat: %v", err)
+	}
+	s.line = cmd
+	testutil.WaitForf(t, 5*time.Second, func() bool {
+		_, e1 := os.Stat(s.dev)
+		_, e2 := os.Stat(s.Port)
+		return e1 == nil && e2 == nil
+	}, "socat pty links")
+}
+
+func (s *Server) stopLine() {
+	if s.line != nil {
+		s.line.Process.Kill()
+		s.line.Wait()
+		s.line = nil
+		os.Remove(s.dev)
+		os.Remove(s.Port)
+	}
+}
+
+// UnplugLine takes an RTU line away, as a USB adapter pulled out: socat
+// and the server end, the pty the bridge has open is gone.
+func (s *Server) UnplugLine() {
+	s.Stop()
+	s.stopLine()
+}
+
+// PlugLine brings the line and the server back at the same path.
+func (s *Server) PlugLine() {
+	s.startLine()
+	s.Restart()
 }
 
 // Restart starts the server process again (after Stop) and waits until
