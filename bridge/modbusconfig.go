@@ -267,6 +267,7 @@ func (d ModbusDevice) WithDefaults() ModbusDevice {
 // Group returns the effective settings of the named group ("" is the
 // default group): every field set, Deadband not nil.
 func (d ModbusDevice) Group(name string) ModbusGroup {
+	heartbeatSet := d.Heartbeat > 0
 	d = d.WithDefaults()
 	db := d.Deadband
 	g := ModbusGroup{Name: name, Interval: d.Interval, Publish: d.Publish, Deadband: &db, Heartbeat: d.Heartbeat}
@@ -276,7 +277,7 @@ func (d ModbusDevice) Group(name string) ModbusGroup {
 		}
 		if c.Interval > 0 {
 			g.Interval = c.Interval
-			if d.Heartbeat == 10*d.Interval && c.Heartbeat <= 0 {
+			if !heartbeatSet {
 				g.Heartbeat = 10 * c.Interval
 			}
 		}

@@ -141,3 +141,21 @@ func TestRTUWireTime(t *testing.T) {
 		t.Errorf("wire time %v", wire)
 	}
 }
+
+// TestPollAllocs pins that a poll of a healthy device (read, decode,
+// JSON, publish) allocates nothing.
+func TestPollAllocs(t *testing.T) {
+	br, err := New(bridge.ModbusConfig{Name: "a", Address: "127.0.0.1:1", Devices: []bridge.ModbusDevice{
+		{Name: "meter", Unit: 1, Publish: bridge.PublishPoll, Points: meterPoints()}}}, nopConn{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &cannedTransport{data: make([]byte, 40)}
+	g := br.devs[0].groups[0]
+	if err := br.poll(tr, g); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() { br.poll(tr, g) }); n != 0 {
+		t.Errorf("%v allocations a poll", n)
+	}
+}

@@ -350,14 +350,14 @@ func (b *Bridge) request(t transport, d *device, r *request) ([]byte, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.st.Requests++
-	var ex *ExceptionError
 	switch {
-	case err == nil || errors.As(err, &ex):
+	case err == nil:
 		b.stats.InMsgs.Add(1)
 		b.stats.InBytes.Add(int64(in))
-		if err != nil {
-			d.st.Exceptions++
-		}
+	case isProtocolAnswer(err):
+		b.stats.InMsgs.Add(1)
+		b.stats.InBytes.Add(int64(in))
+		d.st.Exceptions++
 	case errors.Is(err, ErrTimeout):
 		b.stats.Timeouts.Add(1)
 		d.st.Timeouts++

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/leafbox/leafbox/bridge"
 )
@@ -275,4 +276,28 @@ func FuzzDecodeValue(f *testing.F) {
 			t.Fatalf("%s %v: encode %v = % x, %v; want % x", p.Type, n, n, back, err, wire)
 		}
 	})
+}
+
+// TestGroupDefaults: a group inherits the device's settings and scales the
+// default heartbeat with its own interval, not a heartbeat set on the
+// device.
+func TestGroupDefaults(t *testing.T) {
+	db := 2.5
+	d := bridge.ModbusDevice{Interval: time.Second, Deadband: 1, Groups: []bridge.ModbusGroup{
+		{Name: "fast", Interval: 100 * time.Millisecond, Deadband: &db},
+		{Name: "slow", Publish: bridge.PublishBoth},
+	}}
+	if g := d.Group("fast"); g.Interval != 100*time.Millisecond || g.Heartbeat != time.Second || *g.Deadband != 2.5 || g.Publish != bridge.PublishChange {
+		t.Errorf("fast %+v", g)
+	}
+	if g := d.Group(""); g.Name != "default" || g.Interval != time.Second || g.Heartbeat != 10*time.Second || *g.Deadband != 1 {
+		t.Errorf("default %+v", g)
+	}
+	d.Heartbeat = time.Minute
+	if g := d.Group("fast"); g.Heartbeat != time.Minute {
+		t.Errorf("fast with the device's heartbeat: %+v", g)
+	}
+	if g := d.Group("slow"); g.Publish != bridge.PublishBoth || g.Interval != time.Second {
+		t.Errorf("slow %+v", g)
+	}
 }
