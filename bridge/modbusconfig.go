@@ -3,6 +3,7 @@ package bridge
 import (
 	"fmt"
 	"math"
+	"net"
 	"time"
 )
 
@@ -472,7 +473,11 @@ func (c ModbusConfig) Validate() error {
 		return fmt.Errorf("%w: set either port (RTU) or address (TCP)", ErrConfig)
 	}
 	d := c.WithDefaults()
-	if !c.TCP() {
+	if c.TCP() {
+		if _, port, err := net.SplitHostPort(c.Address); err != nil || port == "" {
+			return fmt.Errorf("%w: address %q is not host:port", ErrConfig, c.Address)
+		}
+	} else {
 		if err := d.SerialConfig().Validate(); err != nil {
 			return err
 		}

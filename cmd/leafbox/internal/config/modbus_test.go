@@ -92,6 +92,7 @@ func TestParseModbusErrors(t *testing.T) {
 		{`bridges { modbus = [ { devices = [ { name: a, unit: 1, points = [ { name: x } ] } ] } ] }`, "set either port (RTU) or address (TCP)"},
 		{`bridges { modbus = [ { port: /dev/x, address: "h:1", devices = [] } ] }`, "set either port"},
 		{`bridges { modbus = [ { port: /dev/x } ] }`, "no devices"},
+		{`bridges { modbus = [ { address: plc, devices = [ { name: a, unit: 1, points = [ { name: x } ] } ] } ] }`, "not host:port"},
 		{`bridges { modbus = [ { port: /dev/x, devices = [ { name: a, unit: 0, points = [ { name: x } ] } ] } ] }`, "unit 0 is out of range"},
 		{`bridges { modbus = [ { port: /dev/x, devices = [ { name: a, unit: 1, points = [] } ] } ] }`, "no points"},
 		{`bridges { modbus = [ { port: /dev/x, devices = [ { name: a, unit: 1, points = [ { name: x, type: float16 } ] } ] } ] }`, `"float16" is not one of`},
