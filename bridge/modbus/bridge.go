@@ -390,37 +390,44 @@ func quality(err error) string {
 }
 
 // health updates a device after a poll: up when it answered anything;
-// down with doubling back-off when it answered nothing.
+// down with doubling back-off when it answered nothing. State changes
+// are logged once, after the device's lock is released.
 func (b *Bridge) health(d *device, answered, failed bool, err error) {
 	now := time.Now()
+	var delay time.Duration
 	d.mu.Lock()
-	defer d.mu.Unlock()
+	was := d.st.State
 	if err != nil {
 		d.st.LastError = err.Error()
 	}
 	if answered {
-		if d.st.State != bridge.StateUp {
+		if was != bridge.StateUp {
 			d.st.Since = now
-			b.log.Info("modbus device up", "unit", d.cfg.Unit, "name", d.cfg.Name)
 		}
 		d.st.State, d.st.RetryAt = bridge.StateUp, time.Time{}
 		d.down, d.failures = false, 0
 		if !failed {
 			d.st.LastError = ""
 		}
-		return
+	} else {
+		delay = d.cfg.RetryMin << min(d.failures, 16)
+		if delay > d.cfg.RetryMax || delay <= 0 {
+			delay = d.cfg.RetryMax
+		}
+		d.failures++
+		d.down, d.retryAt = true, now.Add(delay)
+		if was != bridge.StateDown {
+			d.st.Since = now
+		}
+		d.st.State, d.st.RetryAt = bridge.StateDown, d.retryAt
 	}
-	delay := d.cfg.RetryMin << min(d.failures, 16)
-	if delay > d.cfg.RetryMax || delay <= 0 {
-		delay = d.cfg.RetryMax
-	}
-	d.failures++
-	d.down, d.retryAt = true, now.Add(delay)
-	if d.st.State != bridge.StateDown {
-		d.st.Since = now
+	d.mu.Unlock()
+	switch {
+	case answered && was != bridge.StateUp:
+		b.log.Info("modbus device up", "unit", d.cfg.Unit, "name", d.cfg.Name)
+	case !answered && was != bridge.StateDown:
 		b.log.Warn("modbus device not answering, retrying with back-off", "unit", d.cfg.Unit, "name", d.cfg.Name, "err", err, "retry_in", delay)
 	}
-	d.st.State, d.st.RetryAt = bridge.StateDown, d.retryAt
 }
 
 // publish sends the group's values as its publish mode asks.
