@@ -73,7 +73,10 @@ func (t *rtu) do(unit byte, r *request) ([]byte, error) {
 		if err := t.port.SetReadTimeout(left); err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", errFatal, t.name, err)
 		}
-		n, err := t.port.Read(t.in[len(t.in):need])
+		// Read what is there, not just what is needed: one read usually
+		// takes the whole answer. Bytes past the answer are line noise
+		// and are dropped with the next request's flush.
+		n, err := t.port.Read(t.in[len(t.in):cap(t.in)])
 		t.in = t.in[:len(t.in)+n]
 		if err != nil {
 			return nil, fmt.Errorf("%w: read %s: %w", errFatal, t.name, err)
