@@ -312,6 +312,17 @@ func (b *Bridge) poll(t transport, g *group) error {
 			for _, i := range sp.points {
 				g.cur[pos[i]] = sample{q: q}
 			}
+			if !answered {
+				// A unit that did not answer one read will not answer
+				// the next: mark the rest and free the line rather than
+				// wait out a timeout for each.
+				for _, rest := range g.reads[si+1:] {
+					for _, i := range rest.points {
+						g.cur[pos[i]] = sample{q: q}
+					}
+				}
+				break
+			}
 			continue
 		}
 		answered = true

@@ -473,3 +473,59 @@ func TestRTUCorruptAnswers(t *testing.T) {
 		t.Errorf("device %+v", d)
 	}
 }
+
+// TestRTUOneRequestAtATime plays two units on one pty: while a poll of
+// unit 1 waits for its answer, a write command for unit 2 arrives; it
+// goes on the line only after the answer, never interleaved.
+func TestRTUOneRequestAtATime(t *testing.T) {
+	pty := serialtest.Open(t)
+	b, conn := newTestBridge(t, bridge.ModbusConfig{Name: "line", Port: pty.Path, Baud: 115200, Timeout: 5 * time.Second,
+		Devices: []bridge.ModbusDevice{
+			{Name: "a", Unit: 1, Interval: time.Hour, Points: []bridge.ModbusPoint{{Name: "x"}}},
+			{Name: "b", Unit: 2, Interval: time.Hour, RetryMin: time.Hour, Points: []bridge.ModbusPoint{{Name: "y", Writable: true}}},
+		}})
+	runBridge(t, b)
+	// The first polls of both units, in turn; unit 2 never answers.
+	pty.Expect(t, string(withCRC([]byte{1, 3, 0, 0, 0, 1})), 5*time.Second)
+	replies := make(chan bridgetest.Msg, 1)
+	go func() { replies <- conn.Request(t, "modbus.line.b.set", `{"values":{"y":5}}`, 20*time.Second) }()
+	bridgetest.WaitFor(t, 5*time.Second, func() bool { return b.stats.Requests.Load() == 0 && len(conn.Msgs("modbus.line.b.set")) == 1 }, nil)
+	// Nothing else is on the line while unit 1's answer is due.
+	if err := pty.Master.SetReadDeadline(time.Now().Add(50 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := pty.Master.Read(make([]byte, 16)); n != 0 {
+		t.Fatalf("%d bytes sent while a request was pending", n)
+	}
+	pty.Write(t, withCRC([]byte{1, 3, 2, 0, 9}))
+	next := make([]byte, 0, 16)
+	for len(next) < 8 {
+		if err := pty.Master.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 16)
+		n, err := pty.Master.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next = append(next, buf[:n]...)
+	}
+	// Either unit 2's first poll or the write may come next; both are
+	// whole frames for unit 2, one after the other.
+	poll2, write2 := string(withCRC([]byte{2, 3, 0, 0, 0, 1})), string(withCRC([]byte{2, 6, 0, 0, 0, 5}))
+	if got := string(next[:8]); got != poll2 && got != write2 {
+		t.Fatalf("next frame % x", next[:8])
+	}
+	if string(next[:8]) == poll2 { // let the poll time out? answer it instead
+		pty.Write(t, withCRC([]byte{2, 3, 2, 0, 0}))
+		pty.Expect(t, write2, 10*time.Second)
+	}
+	pty.Write(t, withCRC([]byte{2, 6, 0, 0, 0, 5}))
+	if r := <-replies; !strings.Contains(r.Data, `"ok":true`) {
+		t.Errorf("write reply %+v", r)
+	}
+	g := decodeGroup(t, conn.WaitMsgs(t, "modbus.line.a", 1, 5*time.Second)[0])
+	if string(g.Values["x"]) != "9" {
+		t.Errorf("unit 1 %+v", g)
+	}
+}

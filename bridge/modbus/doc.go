@@ -21,8 +21,10 @@
 // for a float that is not finite. A bad value is never published as a
 // good one.
 //
-// Faults. Every request's outcome is counted on its device. A device that
-// answers nothing in a poll is down: its groups are retried with a
+// Faults. Every request's outcome is counted on its device. A read that
+// gets no answer ends that poll of the device (the group's other points
+// get the same quality) so a silent unit holds the line for one timeout,
+// not one per read. A device that answers nothing in a poll is down: its groups are retried with a
 // doubling back-off (retry_min to retry_max) while the other devices of
 // the line keep their schedule. Only a line failure (a serial port that
 // disappears) ends Run; the bridge supervisor then reopens it.

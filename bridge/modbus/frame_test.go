@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"log/slog"
 	"math"
 	"strings"
 	"testing"
@@ -299,5 +300,39 @@ func TestGroupDefaults(t *testing.T) {
 	}
 	if g := d.Group("slow"); g.Publish != bridge.PublishBoth || g.Interval != time.Second {
 		t.Errorf("slow %+v", g)
+	}
+}
+
+// timeoutTransport never gets an answer.
+type timeoutTransport struct{ calls int }
+
+func (t *timeoutTransport) do(byte, *request) ([]byte, error) { t.calls++; return nil, ErrTimeout }
+func (t *timeoutTransport) wire() (int, int)                  { return 8, 0 }
+func (t *timeoutTransport) close() error                      { return nil }
+
+// TestSilentUnitOneTimeout: a poll of a unit that does not answer stops
+// after the first timed-out read, every point of the group marked.
+func TestSilentUnitOneTimeout(t *testing.T) {
+	br, err := New(bridge.ModbusConfig{Name: "l", Address: "127.0.0.1:1", Devices: []bridge.ModbusDevice{{
+		Name: "d", Unit: 1, Points: []bridge.ModbusPoint{{Name: "a"}, {Name: "b", Address: 100}, {Name: "c", Table: bridge.TableCoil}}}}},
+		nopConn{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := br.devs[0].groups[0]
+	tr := &timeoutTransport{}
+	if err := br.poll(tr, g); err != nil {
+		t.Fatal(err)
+	}
+	if tr.calls != 1 || len(g.reads) != 3 {
+		t.Errorf("%d requests for %d reads, want 1", tr.calls, len(g.reads))
+	}
+	for k, s := range g.cur {
+		if s.q != "timeout" {
+			t.Errorf("point %d quality %q", k, s.q)
+		}
+	}
+	if d := br.Devices()[0]; d.State != bridge.StateDown || d.Timeouts != 1 {
+		t.Errorf("device %+v", d)
 	}
 }
