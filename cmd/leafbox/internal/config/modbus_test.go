@@ -1,8 +1,6 @@
 package config
 
 import (
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -120,12 +118,6 @@ func TestParseModbusErrors(t *testing.T) {
 // testdata/fuzz/FuzzParseModbus.
 func FuzzParseModbus(f *testing.F) {
 	f.Add([]byte(meterConf))
-	seeds, _ := filepath.Glob("testdata/modbus*.conf")
-	for _, s := range seeds {
-		if b, err := os.ReadFile(s); err == nil {
-			f.Add(b)
-		}
-	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if strings.Contains(string(data), "include") {
 			t.Skip()
