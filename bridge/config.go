@@ -6,23 +6,25 @@ import (
 	"time"
 )
 
-// Config configures the serial and GPIO bridges
-// (bridges { serial = [...], gpio = [...] }). The zero value has no bridges.
+// Config configures the serial, GPIO and Modbus bridges
+// (bridges { serial = [...], gpio = [...], modbus = [...] }). The zero
+// value has no bridges.
 type Config struct {
 	Serial []SerialConfig
 	GPIO   []GPIOConfig
+	Modbus []ModbusConfig
 	// Backoff paces restarts of failed bridges.
 	Backoff Backoff
 }
 
 // Empty reports whether no bridge is configured.
-func (c Config) Empty() bool { return len(c.Serial) == 0 && len(c.GPIO) == 0 }
+func (c Config) Empty() bool { return len(c.Serial) == 0 && len(c.GPIO) == 0 && len(c.Modbus) == 0 }
 
 // ItemError is a problem of one bridge of a Config, found by
 // Config.Validate.
 type ItemError struct {
-	Kind  string // "serial" or "gpio"
-	Index int    // in Config.Serial or Config.GPIO
+	Kind  string // "serial", "gpio" or "modbus"
+	Index int    // in Config.Serial, Config.GPIO or Config.Modbus
 	Err   error
 }
 
@@ -75,6 +77,18 @@ func (c Config) Validate() error {
 		unique("gpio", i, g.WithDefaults().Name)
 		// The driver hands two openers of one line the same line object.
 		claim(fmt.Sprintf("gpio[%d]", i), fmt.Sprintf("line %s of chip %q", g.Line, g.Chip))
+	}
+	for i, m := range c.Modbus {
+		if err := m.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("modbus[%d]: %w", i, err))
+			continue
+		}
+		unique("modbus", i, m.WithDefaults().Name)
+		if m.TCP() {
+			claim(fmt.Sprintf("modbus[%d]", i), "address "+m.Address)
+		} else {
+			claim(fmt.Sprintf("modbus[%d]", i), "port "+m.Port)
+		}
 	}
 	if err := c.Backoff.Validate(); err != nil {
 		errs = append(errs, err)

@@ -62,6 +62,9 @@ func (s *Supervisor) Status() []Status {
 		st := u.st
 		u.mu.Unlock()
 		st.Counters = u.b.Counters()
+		if dr, ok := u.b.(DeviceReporter); ok {
+			st.Devices = dr.Devices()
+		}
 		out = append(out, st)
 	}
 	return out
@@ -75,6 +78,13 @@ func (s *Supervisor) Bridgez() []monitor.BridgeStatus {
 		out[i] = monitor.BridgeStatus{Name: b.Name, Kind: b.Kind, Device: b.Device, State: string(b.State),
 			Since: b.Since, LastError: b.LastError, LastErrorAt: b.LastErrorAt, Restarts: b.Restarts, RetryAt: b.RetryAt,
 			BridgeCounters: monitor.BridgeCounters(b.Counters)}
+		for _, d := range b.Devices {
+			out[i].Devices = append(out[i].Devices, monitor.BridgeDevice{Name: d.Name, Unit: d.Unit,
+				State: string(d.State), Since: d.Since, LastError: d.LastError, RetryAt: d.RetryAt,
+				Polls: d.Polls, Requests: d.Requests, Published: d.Published, Writes: d.Writes,
+				WriteErrors: d.WriteErrors, Timeouts: d.Timeouts, CRCErrors: d.CRCErrors,
+				Exceptions: d.Exceptions, Malformed: d.Malformed, IOErrors: d.IOErrors})
+		}
 	}
 	return out
 }

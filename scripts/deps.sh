@@ -7,7 +7,8 @@
 #          (board/qemu): QEMU, U-Boot for QEMU and the image tools, and apt's
 #          arm64 package lists, from which qemu-image.sh downloads the kernel
 #          and busybox; mtools and fdisk for the scripts/flash tests; staticcheck,
-#          which `make test` runs after go vet
+#          which `make test` runs after go vet; python3-pymodbus and socat for
+#          the Modbus bridge tests
 #   bench  what `make bench` needs: nats-server and natscli at pinned versions
 #
 # Debian packages are installed with apt-get when run as root; otherwise a missing
@@ -28,6 +29,9 @@ test)
 	apt_packages=(mosquitto mosquitto-clients)
 	# pgrep: `leafbox --signal` without a PID finds the daemon with it.
 	apt_packages+=(procps)
+	# Modbus bridge tests poll a pymodbus server (RTU over a socat pty pair,
+	# and TCP); pymodbus only recommends the serial transport it needs.
+	apt_packages+=(python3-pymodbus python3-serial-asyncio socat)
 	apt_packages+=(qemu-system-arm u-boot-qemu u-boot-tools e2fsprogs dosfstools mtools fdisk cpio binutils)
 	foreign_archs=(arm64)
 	go_tools=(

@@ -99,8 +99,8 @@ func (b *Bridge) Run(ctx context.Context, up func()) error {
 func (b *Bridge) open() (serial.Port, error) {
 	c := b.cfg
 	if c.RS485 != nil {
-		if err := setRS485(c.Port, c.RS485); err != nil {
-			if !errors.Is(err, errNoRS485) {
+		if err := SetRS485(c.Port, c.RS485); err != nil {
+			if !errors.Is(err, ErrNoRS485) {
 				return nil, err
 			}
 			if !b.warnedRS485.Swap(true) {
@@ -108,13 +108,7 @@ func (b *Bridge) open() (serial.Port, error) {
 			}
 		}
 	}
-	mode := &serial.Mode{
-		BaudRate: c.Baud,
-		DataBits: c.DataBits,
-		Parity:   parities[c.Parity],
-		StopBits: stopBits[c.StopBits],
-	}
-	port, err := serial.Open(c.Port, mode)
+	port, err := serial.Open(c.Port, Mode(c))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", c.Port, err)
 	}
@@ -127,6 +121,17 @@ func (b *Bridge) open() (serial.Port, error) {
 		return nil, fmt.Errorf("set read timeout on %s: %w", c.Port, err)
 	}
 	return port, nil
+}
+
+// Mode is the go.bug.st/serial mode of a port's settings (defaults
+// applied by the caller).
+func Mode(c bridge.SerialConfig) *serial.Mode {
+	return &serial.Mode{
+		BaudRate: c.Baud,
+		DataBits: c.DataBits,
+		Parity:   parities[c.Parity],
+		StopBits: stopBits[c.StopBits],
+	}
 }
 
 var parities = map[bridge.Parity]serial.Parity{

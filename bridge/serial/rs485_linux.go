@@ -11,8 +11,8 @@ import (
 	"github.com/leafbox/leafbox/bridge"
 )
 
-// errNoRS485 means the port's driver has no RS-485 mode.
-var errNoRS485 = errors.New("serial: driver has no RS-485 mode")
+// ErrNoRS485 means the port's driver has no RS-485 mode.
+var ErrNoRS485 = errors.New("serial: driver has no RS-485 mode")
 
 // serialRS485 is the kernel's struct serial_rs485.
 type serialRS485 struct {
@@ -31,10 +31,10 @@ const (
 	rs485TerminateBus = 1 << 5
 )
 
-// setRS485 puts the port's driver in RS-485 mode. It runs before the port
+// SetRS485 puts the port's driver in RS-485 mode. It runs before the port
 // is opened by the serial library, which takes exclusive access; the
 // driver keeps the setting after this descriptor is closed.
-func setRS485(path string, r *bridge.RS485) error {
+func SetRS485(path string, r *bridge.RS485) error {
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open %s for rs485: %w", path, err)
@@ -62,7 +62,7 @@ func setRS485(path string, r *bridge.RS485) error {
 	case 0:
 		return nil
 	case unix.ENOTTY, unix.EINVAL, unix.EOPNOTSUPP:
-		return fmt.Errorf("%s: %w (%v)", path, errNoRS485, errno)
+		return fmt.Errorf("%s: %w (%v)", path, ErrNoRS485, errno)
 	default:
 		return fmt.Errorf("set rs485 on %s: %w", path, errno)
 	}

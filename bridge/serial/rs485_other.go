@@ -8,6 +8,8 @@ import (
 	"github.com/leafbox/leafbox/bridge"
 )
 
-var errNoRS485 = errors.New("serial: driver has no RS-485 mode")
+// ErrNoRS485 means the port's driver has no RS-485 mode.
+var ErrNoRS485 = errors.New("serial: driver has no RS-485 mode")
 
-func setRS485(path string, r *bridge.RS485) error { return errNoRS485 }
+// SetRS485 has no RS-485 mode to set outside Linux.
+func SetRS485(path string, r *bridge.RS485) error { return ErrNoRS485 }

@@ -242,6 +242,62 @@ func (w *promWriter) bridges(bs []BridgeStatus) {
 			w.endInt(r.n)
 		}
 	}
+	w.bridgeDevices(bs)
+}
+
+// bridgeDevices writes the per-device families of bridges that poll
+// several devices (Modbus units), none without such devices.
+func (w *promWriter) bridgeDevices(bs []BridgeStatus) {
+	type dev struct {
+		b *BridgeStatus
+		d *BridgeDevice
+	}
+	var devs []dev
+	for i := range bs {
+		for j := range bs[i].Devices {
+			devs = append(devs, dev{&bs[i], &bs[i].Devices[j]})
+		}
+	}
+	if len(devs) == 0 {
+		return
+	}
+	start := func(name string, x dev) {
+		w.bridgeStart(name, x.b)
+		w.label("device", x.d.Name)
+	}
+	for _, fam := range [...]struct {
+		name, help, typ string
+		get             func(*BridgeDevice) int64
+	}{
+		{"leafbox_bridge_device_up", "1 while the device answers its polls, else 0", typeGauge,
+			func(d *BridgeDevice) int64 { return b2i(d.State == "up") }},
+		{"leafbox_bridge_device_polls_total", "Poll cycles of the device's groups", typeCounter,
+			func(d *BridgeDevice) int64 { return d.Polls }},
+		{"leafbox_bridge_device_requests_total", "Requests sent to the device", typeCounter,
+			func(d *BridgeDevice) int64 { return d.Requests }},
+		{"leafbox_bridge_device_writes_total", "Points and ranges written to the device", typeCounter,
+			func(d *BridgeDevice) int64 { return d.Writes }},
+	} {
+		w.family(fam.name, fam.help, fam.typ)
+		for _, x := range devs {
+			start(fam.name, x)
+			w.endInt(fam.get(x.d))
+		}
+	}
+	const errs = "leafbox_bridge_device_errors_total"
+	w.family(errs, "Device faults: timeouts, bad CRCs, exception responses, malformed answers, connection errors, failed writes", typeCounter)
+	for _, x := range devs {
+		d := x.d
+		for _, r := range [...]struct {
+			reason string
+			n      int64
+		}{{"timeout", d.Timeouts}, {"crc", d.CRCErrors}, {"exception", d.Exceptions},
+			{"malformed", d.Malformed}, {"io", d.IOErrors}, {"write", d.WriteErrors}} {
+			start(errs, x)
+			w.label("reason", r.reason)
+			w.endInt(r.n)
+		}
+	}
 }
 
 // bridgeErrorAge writes the age of each bridge's last error; a bridge

@@ -204,6 +204,11 @@ func TestMetricsBridgesDevice(t *testing.T) {
 		{Name: "meter", Kind: "serial", State: "up", Restarts: 2,
 			BridgeCounters: BridgeCounters{InMsgs: 5, InBytes: 50, OutMsgs: 6, OutBytes: 60, Timeouts: 1, Oversize: 2, Malformed: 3, Errors: 4}},
 		{Name: "door", Kind: "gpio", State: "down"},
+		{Name: "panel", Kind: "modbus", State: "up", Devices: []BridgeDevice{
+			{Name: "meter1", Unit: 1, State: "up", Polls: 10, Requests: 20, Writes: 3, WriteErrors: 1,
+				Timeouts: 2, CRCErrors: 3, Exceptions: 4, Malformed: 5, IOErrors: 6},
+			{Name: "meter2", Unit: 2, State: "down"},
+		}},
 	}
 	v.Device = &DeviceVarz{ID: "UDEV", OTA: &OTAVarz{State: "trial", Booted: "b", Trial: true}, Watchdog: &WatchdogVarz{Pets: 7}}
 	mfs := parseMetrics(t, appendMetrics(nil, &v, &SublistStats{}, healthOK))
@@ -225,6 +230,17 @@ func TestMetricsBridgesDevice(t *testing.T) {
 		{"leafbox_bridge_errors_total", map[string]string{"bridge": "meter", "reason": "oversize"}, 2},
 		{"leafbox_bridge_errors_total", map[string]string{"bridge": "meter", "reason": "malformed"}, 3},
 		{"leafbox_bridge_errors_total", map[string]string{"bridge": "meter", "reason": "failed"}, 4},
+		{"leafbox_bridge_device_up", map[string]string{"bridge": "panel", "kind": "modbus", "device": "meter1"}, 1},
+		{"leafbox_bridge_device_up", map[string]string{"bridge": "panel", "device": "meter2"}, 0},
+		{"leafbox_bridge_device_polls_total", map[string]string{"device": "meter1"}, 10},
+		{"leafbox_bridge_device_requests_total", map[string]string{"device": "meter1"}, 20},
+		{"leafbox_bridge_device_writes_total", map[string]string{"device": "meter1"}, 3},
+		{"leafbox_bridge_device_errors_total", map[string]string{"device": "meter1", "reason": "timeout"}, 2},
+		{"leafbox_bridge_device_errors_total", map[string]string{"device": "meter1", "reason": "crc"}, 3},
+		{"leafbox_bridge_device_errors_total", map[string]string{"device": "meter1", "reason": "exception"}, 4},
+		{"leafbox_bridge_device_errors_total", map[string]string{"device": "meter1", "reason": "malformed"}, 5},
+		{"leafbox_bridge_device_errors_total", map[string]string{"device": "meter1", "reason": "io"}, 6},
+		{"leafbox_bridge_device_errors_total", map[string]string{"device": "meter1", "reason": "write"}, 1},
 		{"leafbox_device_identity_present", nil, 1},
 		{"leafbox_device_ota_state", map[string]string{"state": "trial"}, 1},
 		{"leafbox_device_running_slot", map[string]string{"slot": "b"}, 1},
@@ -245,7 +261,7 @@ func TestMetricsBridgesDevice(t *testing.T) {
 	v.Device = &DeviceVarz{}
 	v.Bridges = nil
 	mfs = parseMetrics(t, appendMetrics(nil, &v, &SublistStats{}, healthOK))
-	for _, name := range []string{"leafbox_device_ota_state", "leafbox_device_running_slot", "leafbox_device_watchdog_pets_total", "leafbox_bridge_up"} {
+	for _, name := range []string{"leafbox_device_ota_state", "leafbox_device_running_slot", "leafbox_device_watchdog_pets_total", "leafbox_bridge_up", "leafbox_bridge_device_up"} {
 		if _, ok := mfs[name]; ok {
 			t.Errorf("%s present without its component", name)
 		}

@@ -7,11 +7,12 @@ import (
 
 	"github.com/leafbox/leafbox/bridge"
 	"github.com/leafbox/leafbox/bridge/gpio"
+	"github.com/leafbox/leafbox/bridge/modbus"
 	"github.com/leafbox/leafbox/bridge/serial"
 	"github.com/leafbox/leafbox/broker"
 )
 
-// newBridgesComponent builds the supervisor of the serial and GPIO bridges,
+// newBridgesComponent builds the supervisor of the serial, GPIO and Modbus bridges,
 // or returns nil when none is configured.
 func newBridgesComponent(cfg bridge.Config, srv *broker.Server, log *slog.Logger) (*bridgesComponent, error) {
 	return buildBridges(cfg, srv, log, gpio.CDev{})
@@ -51,6 +52,15 @@ func buildBridges(cfg bridge.Config, srv *broker.Server, log *slog.Logger, opene
 	for _, gc := range cfg.GPIO {
 		name := gc.WithDefaults().Name
 		b, err := gpio.New(gc, opener, newConn("gpio:"+name), log)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		bs = append(bs, b)
+	}
+	for _, mc := range cfg.Modbus {
+		name := mc.WithDefaults().Name
+		b, err := modbus.New(mc, newConn("modbus:"+name), log)
 		if err != nil {
 			c.Close()
 			return nil, err

@@ -10,7 +10,7 @@ import (
 	"github.com/leafbox/leafbox/bridge"
 )
 
-// bridges parses bridges { serial = [...], gpio = [...], retry_min, retry_max }
+// bridges parses bridges { serial = [...], gpio = [...], modbus = [...], retry_min, retry_max }
 // into options.Bridges.
 func (p *parser) bridges(n node) {
 	c := &p.opts.Bridges
@@ -20,6 +20,7 @@ func (p *parser) bridges(n node) {
 	p.fields(n, fieldTable{
 		"serial": func(n node) { c.Serial, at["serial"] = p.serialBridges(n) },
 		"gpio":   func(n node) { c.GPIO, at["gpio"] = p.gpioBridges(n) },
+		"modbus": func(n node) { c.Modbus, at["modbus"] = p.modbusBridges(n) },
 		// MQTT client bridges run with the MQTT listener: they go to Options.MQTT.
 		"mqtt":      func(n node) { p.opts.MQTT.Bridges = p.mqttBridges(n) },
 		"retry_min": p.setDuration(&c.Backoff.Min),
