@@ -44,15 +44,8 @@ bridges {
 	srvDone := make(chan error, 1)
 	go func() { srvDone <- bs.Run(ctx) }()
 	defer func() { cancel(); <-srvDone }()
-	comp, err := newBridgesComponent(o.Bridges, bs, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	compCtx, stopComp := context.WithCancel(context.Background())
-	compDone := make(chan error, 1)
-	go func() { compDone <- comp.Run(compCtx) }()
-	defer func() { stopComp(); <-compDone }()
-
+	// Subscribe before the bridge starts: with publish on change, a
+	// value that does not change is published once, at the first poll.
 	nc, err := nats.Connect("nats://"+bs.Addr().String(), nats.NoReconnect())
 	if err != nil {
 		t.Fatal(err)
@@ -62,6 +55,18 @@ bridges {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	comp, err := newBridgesComponent(o.Bridges, bs, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	compCtx, stopComp := context.WithCancel(context.Background())
+	compDone := make(chan error, 1)
+	go func() { compDone <- comp.Run(compCtx) }()
+	defer func() { stopComp(); <-compDone }()
+
 	m, err := sub.NextMsg(10 * time.Second)
 	if err != nil {
 		t.Fatal(err)
