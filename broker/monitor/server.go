@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -21,6 +22,10 @@ type Server struct {
 	httpd *httpd
 	proc  *procStats
 	now   func() time.Time
+	// auth checks Basic credentials; nil without Config.Auth.
+	auth *basicChecker
+	// hist is the status page's chart data.
+	hist history
 
 	// reqs counts requests per endpoint for /varz http_req_stats.
 	reqs [numEndpoints]atomic.Uint64
@@ -58,6 +63,7 @@ func newServer(cfg Config, src Source, logger *slog.Logger, procfs fs.FS, now fu
 		log:  logger,
 		proc: newProcStats(procfs, now),
 		now:  now,
+		auth: newBasicChecker(cfg.Auth),
 	}
 	s.httpd = newHTTPD(defaultHTTPLimits(), s.serveHTTP, logger, now)
 	return s
@@ -76,11 +82,16 @@ func (s *Server) Run(ctx context.Context) error {
 	if !s.ran.CompareAndSwap(false, true) {
 		return ErrAlreadyRun
 	}
-	s.log.Info("monitor listening", "addr", s.ln.Addr().String())
+	s.log.Info("monitor listening", "addr", s.ln.Addr().String(), "auth", s.auth != nil)
+	sampleCtx, stopSampling := context.WithCancel(ctx)
+	var sampling sync.WaitGroup
+	sampling.Go(func() { s.sampleLoop(sampleCtx, s.cfg.sampleInterval()) })
 	// serve closes the listener before it returns; connection goroutines
 	// are only started by serve, so none appear after.
 	serveErr := s.httpd.serve(ctx, s.ln)
 	s.httpd.shutdown()
+	stopSampling()
+	sampling.Wait()
 	if serveErr != nil {
 		return fmt.Errorf("monitor: serve: %w", serveErr)
 	}
