@@ -144,3 +144,26 @@ func TestBasicAuthValidate(t *testing.T) {
 		}
 	}
 }
+
+// FuzzBasicAuth: any Authorization value is answered without a panic, and
+// only one that decodes to the configured "user:password" is allowed.
+func FuzzBasicAuth(f *testing.F) {
+	for _, s := range []string{"", "Basic", "Basic ", basic("admin", "pw"), basic("admin", "p"), "basic YWRtaW46cHc=",
+		"Basic YWRtaW46cHc", "Bearer x", "Basic !!!", "Basic " + base64.StdEncoding.EncodeToString([]byte("admin"))} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
+		c := newBasicChecker(BasicAuth{User: "admin", Password: "pw"})
+		got := c.allow(header)
+		scheme, enc, _ := strings.Cut(header, " ")
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(enc))
+		want := strings.EqualFold(scheme, "Basic") && err == nil && string(raw) == "admin:pw"
+		if got != want {
+			t.Errorf("allow(%q) = %v, want %v", header, got, want)
+		}
+		// A second call takes the remembered path and must agree.
+		if c.allow(header) != got {
+			t.Errorf("allow(%q) changed on the second call", header)
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/broker/auth"
 	"github.com/leafbox/leafbox/broker/leaf"
 	"github.com/leafbox/leafbox/broker/monitor"
 	"github.com/leafbox/leafbox/cmd/leafbox/internal/config"
@@ -123,7 +124,7 @@ func newDaemon(opts *config.Options, log *slog.Logger, bopts ...broker.Option) (
 		add("device", dev)
 	}
 	if opts.HTTPPort != 0 {
-		mon, err := monitor.New(monitor.Config{Host: opts.HTTPHost, Port: opts.HTTPPort}, monitorSource{srv, d}, log)
+		mon, err := monitor.New(opts.Monitor(auth.ComparePassword), monitorSource{srv, d}, log)
 		if err != nil {
 			return nil, &startError{"monitoring", err}
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/leafbox/leafbox/bridge/mqtt"
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/leaf"
+	"github.com/leafbox/leafbox/broker/monitor"
 	"github.com/leafbox/leafbox/device"
 	"github.com/leafbox/leafbox/storage"
 )
@@ -46,8 +47,11 @@ type Options struct {
 	ConfigFile string
 	Broker     broker.Config
 	// HTTPHost and HTTPPort are the monitoring listener; HTTPPort 0 disables it.
-	HTTPHost     string
-	HTTPPort     int
+	HTTPHost string
+	HTTPPort int
+	// HTTPAuth is the user and password of the monitoring endpoints
+	// (http_auth, leafbox only); empty means none.
+	HTTPAuth     monitor.BasicAuth
 	Debug, Trace bool
 	CheckConfig  bool // -t
 	ShowVersion  bool // -v/--version
@@ -191,8 +195,8 @@ func sortErrors(errs []error) {
 }
 
 // defaultHTTPHost puts monitoring on loopback when only its port was given:
-// the monitoring endpoints have no authentication of their own, so they are
-// never opened on every interface by omission.
+// the monitoring endpoints need no password there (http_auth is optional),
+// so they are never opened on every interface by omission.
 func (o *Options) defaultHTTPHost() {
 	if o.HTTPPort != 0 && o.HTTPHost == "" {
 		o.HTTPHost = broker.DefaultHost
@@ -211,6 +215,7 @@ func (p *parser) topLevel() fieldTable {
 		"port":             p.setPort(&b.Port),
 		"http":             p.http,
 		"http_port":        p.setPort(&o.HTTPPort),
+		"http_auth":        p.httpAuth,
 		"server_name":      p.serverName,
 		"max_payload":      p.setInt32(&b.MaxPayload, 1, maxPayloadLimit),
 		"max_control_line": p.setInt32(&b.MaxControlLine, 1, math.MaxInt32),
