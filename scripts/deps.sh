@@ -7,7 +7,8 @@
 #          (board/qemu): QEMU, U-Boot for QEMU and the image tools, and apt's
 #          arm64 package lists, from which qemu-image.sh downloads the kernel
 #          and busybox; mtools and fdisk for the scripts/flash tests; staticcheck,
-#          which `make test` runs after go vet
+#          which `make test` runs after go vet; headless Chromium, which renders
+#          the monitor's status page in the cmd/leafbox browser tests
 #   bench  what `make bench` needs: nats-server and natscli at pinned versions
 #
 # Debian packages are installed with apt-get when run as root; otherwise a missing
@@ -28,6 +29,8 @@ test)
 	apt_packages=(mosquitto mosquitto-clients)
 	# pgrep: `leafbox --signal` without a PID finds the daemon with it.
 	apt_packages+=(procps)
+	# The status page tests load it in headless Chromium.
+	apt_packages+=(chromium)
 	apt_packages+=(qemu-system-arm u-boot-qemu u-boot-tools e2fsprogs dosfstools mtools fdisk cpio binutils)
 	foreign_archs=(arm64)
 	go_tools=(

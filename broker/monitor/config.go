@@ -38,7 +38,8 @@ type Config struct {
 	// every endpoint but /healthz (see BasicAuth).
 	Auth BasicAuth
 	// SampleInterval is how often the status page's history is sampled;
-	// zero means DefaultSampleInterval.
+	// zero means DefaultSampleInterval, negative turns sampling off (the
+	// page then charts only the point taken at each request).
 	SampleInterval time.Duration
 }
 
@@ -80,8 +81,6 @@ func (c Config) Validate() error {
 		return ErrDisabled
 	case c.Port < -1 || c.Port > 65535:
 		return fmt.Errorf("%w: %d", ErrInvalidPort, c.Port)
-	case c.SampleInterval < 0:
-		return fmt.Errorf("monitor: negative sample interval %v", c.SampleInterval)
 	}
 	return c.Auth.Validate()
 }

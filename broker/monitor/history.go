@@ -67,20 +67,19 @@ func sampleOf(v *Varz, now time.Time) histSample {
 	return s
 }
 
-// sampleLoop records a sample every interval until ctx ends (the page
-// adds a live point of its own, so nothing is missed before the first).
-// It asks the Source directly, not Server.varz: the CPU figure of /varz
-// is measured between scrapes, and sampling must not shorten them.
+// sampleLoop records a sample at once and then every interval until ctx
+// ends. It asks the Source directly, not Server.varz: the CPU figure of
+// /varz is measured between scrapes, and sampling must not shorten them.
 func (s *Server) sampleLoop(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
+		v := s.src.Varz()
+		s.hist.add(sampleOf(&v, s.now()))
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		v := s.src.Varz()
-		s.hist.add(sampleOf(&v, s.now()))
 	}
 }

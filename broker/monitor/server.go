@@ -85,7 +85,9 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("monitor listening", "addr", s.ln.Addr().String(), "auth", s.auth != nil)
 	sampleCtx, stopSampling := context.WithCancel(ctx)
 	var sampling sync.WaitGroup
-	sampling.Go(func() { s.sampleLoop(sampleCtx, s.cfg.sampleInterval()) })
+	if iv := s.cfg.sampleInterval(); iv > 0 {
+		sampling.Go(func() { s.sampleLoop(sampleCtx, iv) })
+	}
 	// serve closes the listener before it returns; connection goroutines
 	// are only started by serve, so none appear after.
 	serveErr := s.httpd.serve(ctx, s.ln)

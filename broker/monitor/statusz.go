@@ -168,7 +168,7 @@ func (s *Server) statusHistory(now histSample) StatusHistory {
 	}
 	n := len(samples)
 	h := StatusHistory{
-		IntervalSeconds: s.cfg.sampleInterval().Seconds(),
+		IntervalSeconds: max(s.cfg.sampleInterval(), 0).Seconds(),
 		Time:            make([]int64, n),
 		Queued:          make([]uint64, n),
 		InRate:          make([]float64, n),

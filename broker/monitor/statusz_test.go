@@ -126,8 +126,8 @@ func TestHistoryRing(t *testing.T) {
 	}
 }
 
-// sampleLoop takes one sample per interval from the Source, and stops
-// with its context.
+// sampleLoop takes one sample at start and one per interval from the
+// Source, and stops with its context.
 func TestSampleLoop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		src := statusSource()
@@ -141,7 +141,7 @@ func TestSampleLoop(t *testing.T) {
 		time.Sleep(35 * time.Second)
 		synctest.Wait()
 		got := s.hist.appendTo(nil)
-		if len(got) != 3 || got[0].queued != 7 || got[1].at-got[0].at != 10_000 {
+		if len(got) != 4 || got[0].queued != 7 || got[1].at-got[0].at != 10_000 {
 			t.Errorf("samples after 35s: %+v", got)
 		}
 		cancel()
