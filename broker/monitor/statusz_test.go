@@ -8,6 +8,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unsafe"
 )
 
 // statusSource is a fakeSource with every component filled in.
@@ -162,6 +163,34 @@ func BenchmarkStatusz(b *testing.B) {
 	for b.Loop() {
 		w = response{body: w.body[:0]}
 		s.handleStatusz(&w)
+	}
+	b.ReportMetric(float64(len(w.body)), "bytes/doc")
+}
+
+// The history's memory is fixed: a ring of historySize samples of 32
+// bytes held in the Server, nothing allocated as it fills.
+func TestHistoryBounded(t *testing.T) {
+	if n := unsafe.Sizeof(histSample{}); n != 32 {
+		t.Errorf("sample is %d bytes, want 32", n)
+	}
+	if n := unsafe.Sizeof(history{}); n > 12<<10 {
+		t.Errorf("history is %d bytes, want at most 12 KiB", n)
+	}
+	s := &Server{}
+	if a := testing.AllocsPerRun(100, func() { s.hist.add(histSample{at: 1}) }); a != 0 {
+		t.Errorf("add allocates %v times", a)
+	}
+	t.Logf("history: %d bytes", unsafe.Sizeof(history{}))
+}
+
+// BenchmarkStatusPage is the cost of serving the page itself.
+func BenchmarkStatusPage(b *testing.B) {
+	s := newServer(Config{Port: -1}, statusSource(), slog.New(slog.DiscardHandler), fakeProc("150 50", "10240"), func() time.Time { return t0 })
+	var w response
+	b.ReportAllocs()
+	for b.Loop() {
+		w = response{body: w.body[:0]}
+		s.handleRoot(&w)
 	}
 	b.ReportMetric(float64(len(w.body)), "bytes/doc")
 }
