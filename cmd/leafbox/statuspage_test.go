@@ -14,6 +14,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/nats-io/nats.go"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/leafbox/leafbox/bridge/serial/serialtest"
 	"github.com/leafbox/leafbox/internal/testenv"
@@ -287,5 +288,30 @@ func TestDomText(t *testing.T) {
 	}
 	if _, ok := domText(dom, "fwd-A"); ok {
 		t.Errorf("prefix matched")
+	}
+}
+
+// TestStatusPageBrowserAuth: behind http_auth the page renders for a
+// browser that has the credentials (given in the URL, the way a
+// technician's bookmark might), its requests to /statusz included: fetch
+// refuses a URL with credentials, so the page must strip them and let
+// the browser send what it has for the origin. (401 without credentials
+// is TestDaemonMonitorAuth's.)
+func TestStatusPageBrowserAuth(t *testing.T) {
+	testenv.NeedTool(t, "chromium", "Debian package chromium; scripts/deps.sh test")
+	hash, err := bcrypt.GenerateFromPassword([]byte("field-laptop"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := daemonWriteConf(t, t.TempDir(), "gw.conf", fmt.Sprintf(`listen: 127.0.0.1:-1
+http: 127.0.0.1:-1
+server_name: gw-locked
+http_auth { user: tech, password: %q }
+`, hash))
+	d := daemonStartRun(t, "-c", conf)
+	dom := browser(t, "http://tech:field-laptop@"+d.http+"/", "")
+	expectDOM(t, dom, map[string]string{"server-name": "gw-locked", "nats-clients": "0", "health": "ok"})
+	if u, _ := domText(dom, "updated"); !strings.HasPrefix(u, "updated ") {
+		t.Errorf("#updated = %q: /statusz was not read with the page's credentials", u)
 	}
 }
