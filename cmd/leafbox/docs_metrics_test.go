@@ -87,6 +87,24 @@ func alertExprs(t *testing.T) (exprs, alerts []string) {
 	return exprs, alerts
 }
 
+// otaBlock is the ota block of a device with two slot files in dir and
+// file boot control, trusting a fresh operator key.
+func otaBlock(t *testing.T, dir string) string {
+	t.Helper()
+	kp, err := nkeys.CreateOperator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	operator, _ := kp.PublicKey()
+	for _, s := range []string{"a", "b"} {
+		if err := os.WriteFile(filepath.Join(dir, "rootfs-"+s), []byte("slot "+s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return fmt.Sprintf("ota { trusted_keys: [%q], board: qemu, boot_control: file, boot_file: %q, slots { a: { rootfs: %q }, b: { rootfs: %q } } }",
+		operator, filepath.Join(dir, "boot.json"), filepath.Join(dir, "rootfs-a"), filepath.Join(dir, "rootfs-b"))
+}
+
 // knownFamily reports whether name is a family of mfs, or the _bucket,
 // _sum or _count series of a histogram family.
 func knownFamily(mfs map[string]*dto.MetricFamily, name string) bool {
@@ -116,16 +134,6 @@ func TestDocsMetricNames(t *testing.T) {
 
 	_, hubPort := startLeafHub(t, "")
 	dir := t.TempDir()
-	kp, err := nkeys.CreateOperator()
-	if err != nil {
-		t.Fatal(err)
-	}
-	operator, _ := kp.PublicKey()
-	for _, s := range []string{"a", "b"} {
-		if err := os.WriteFile(filepath.Join(dir, "rootfs-"+s), []byte("slot "+s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	conf := daemonWriteConf(t, dir, "gw.conf", fmt.Sprintf(`listen: 127.0.0.1:-1
 http: 127.0.0.1:-1
 server_name: gw1
@@ -135,16 +143,9 @@ mqtt { listen: 127.0.0.1:%d }
 bridges { gpio = [ { chip: "no-such-chip", line: 17, name: door } ] }
 device {
   identity { dir: %q }
-  ota {
-    trusted_keys: [%q]
-    board: qemu
-    boot_control: file
-    boot_file: %q
-    slots { a: { rootfs: %q }, b: { rootfs: %q } }
-  }
+  %s
 }
-`, hubPort, filepath.Join(dir, "store"), testutil.FreePort(t), filepath.Join(dir, "id"), operator,
-		filepath.Join(dir, "boot.json"), filepath.Join(dir, "rootfs-a"), filepath.Join(dir, "rootfs-b")))
+`, hubPort, filepath.Join(dir, "store"), testutil.FreePort(t), filepath.Join(dir, "id"), otaBlock(t, dir)))
 	d := daemonStartRun(t, "-c", conf)
 	var mfs map[string]*dto.MetricFamily
 	testutil.WaitForf(t, 10*time.Second, func() bool {

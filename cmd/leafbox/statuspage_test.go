@@ -109,11 +109,11 @@ func forwardField(st map[string]any, rule, field string) float64 {
 
 // TestStatusPageBrowser: a daemon with a store and two forward rules, a
 // leaf uplink to a real nats-server, an MQTT device connected with paho,
-// a NATS client, a serial bridge that is up and a GPIO bridge that is
-// down. Chromium renders the page, which shows the version and device,
+// a NATS client, a serial bridge that is up, a GPIO bridge that is down,
+// and A/B OTA. Chromium renders the page, which shows the version and device,
 // the uplink up with an RTT, the rule's messages acknowledged by the hub,
-// one MQTT and one NATS client, both bridges with their state, and the
-// chart.
+// one MQTT and one NATS client, both bridges with their state, the
+// running slot and OTA state, and the chart.
 func TestStatusPageBrowser(t *testing.T) {
 	testenv.NeedTool(t, "chromium", "Debian package chromium; scripts/deps.sh test")
 	_, hubPort := startLeafHub(t, "")
@@ -126,12 +126,12 @@ server_name: gw-lab-7
 leafnodes { reconnect: "100ms", remotes = [ { url: "nats-leaf://127.0.0.1:%d", compression: off } ] }
 store { dir: %q, sync_interval: 10ms, forward: [ { subjects: ["telemetry.>"], name: TELE, ack: flush }, { subjects: ["logs.>"], name: LOGS, ack: flush } ] }
 mqtt { listen: 127.0.0.1:%d }
-device { identity { dir: %q } }
+device { identity { dir: %q }, %s }
 bridges {
   serial = [ { name: meter, port: %q, subject: "telemetry.{name}" } ]
   gpio = [ { chip: "no-such-chip", line: 17, name: door } ]
 }
-`, hubPort, filepath.Join(dir, "store"), mqttPort, filepath.Join(dir, "id"), pty.Path))
+`, hubPort, filepath.Join(dir, "store"), mqttPort, filepath.Join(dir, "id"), otaBlock(t, dir), pty.Path))
 	d := daemonStartRun(t, "-c", conf)
 
 	mc := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://127.0.0.1:" + strconv.Itoa(mqttPort)).
@@ -199,6 +199,11 @@ bridges {
 		"fwd-TELE-in-flight":   "0",
 		"uplink-0-disconnects": "0",
 	})
+	ota := st["ota"].(map[string]any)
+	if ota["booted"] == "" || ota["state"] == "" {
+		t.Fatalf("/statusz ota %v", ota)
+	}
+	expectDOM(t, dom, map[string]string{"slot": ota["booted"].(string), "ota-state": ota["state"].(string)})
 	if rtt, _ := domText(dom, "uplink-0-rtt"); !regexp.MustCompile(`^\d+\.\d\d ms$`).MatchString(rtt) {
 		t.Errorf("#uplink-0-rtt = %q, want a round trip in ms", rtt)
 	}
