@@ -220,19 +220,23 @@ bridges {
 
 // TestStatusPageBrowserUplinkDown: the uplink's hub is not there, so what
 // is published queues up. The page shows the uplink down, the queue with
-// the age of its oldest record, and the chart of the queue climbing from
-// the empty queue sampled at start.
+// the age of its oldest record, the chart of the queue climbing from the
+// empty queue sampled at start, and the daemon's warning.
 func TestStatusPageBrowserUplinkDown(t *testing.T) {
 	testenv.NeedTool(t, "chromium", "Debian package chromium; scripts/deps.sh test")
 	dead := testutil.FreePort(t) // nothing listens there
+	// The monitor on every interface without http_auth gives the page a
+	// warning to show; the browser still only talks to 127.0.0.1.
+	httpPort := daemonFreePort(t)
 	dir := t.TempDir()
 	conf := daemonWriteConf(t, dir, "gw.conf", fmt.Sprintf(`listen: 127.0.0.1:-1
-http: 127.0.0.1:-1
+http: "0.0.0.0:%d"
 server_name: gw-offline
 leafnodes { reconnect: "100ms", remotes = [ { url: "nats-leaf://127.0.0.1:%d" } ] }
 store { dir: %q, sync_interval: 10ms, forward: [ { subjects: ["telemetry.>"], name: TELE, ack: flush } ] }
-`, dead, filepath.Join(dir, "store")))
+`, httpPort, dead, filepath.Join(dir, "store")))
 	d := daemonStartRun(t, "-c", conf)
+	d.http = "127.0.0.1:" + strconv.Itoa(httpPort)
 	nc, err := nats.Connect("nats://"+d.client, nats.NoReconnect())
 	if err != nil {
 		t.Fatal(err)
@@ -272,6 +276,9 @@ store { dir: %q, sync_interval: 10ms, forward: [ { subjects: ["telemetry.>"], na
 	})
 	if age, _ := domText(dom, "fwd-TELE-oldest"); age == "–" || age == "" {
 		t.Errorf("#fwd-TELE-oldest = %q, want the age of the oldest record", age)
+	}
+	if m := regexp.MustCompile(`id="warnings"[^>]*><li>([^<]*)</li>`).FindStringSubmatch(dom); m == nil || !strings.Contains(m[1], "without http_auth") {
+		t.Errorf("warnings not shown: %q", m)
 	}
 	// The queue chart climbs from the empty queue sampled at start to
 	// its top (y 3 of 100) at the point taken for the page.
