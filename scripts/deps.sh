@@ -8,7 +8,8 @@
 #          arm64 package lists, from which qemu-image.sh downloads the kernel
 #          and busybox; mtools and fdisk for the scripts/flash tests; staticcheck,
 #          which `make test` runs after go vet; python3-pymodbus and socat for
-#          the Modbus bridge tests
+#          the Modbus bridge tests; headless Chromium, which renders the
+#          monitor's status page in the cmd/leafbox browser tests
 #   bench  what `make bench` needs: nats-server and natscli at pinned versions
 #
 # Debian packages are installed with apt-get when run as root; otherwise a missing
@@ -32,6 +33,8 @@ test)
 	# Modbus bridge tests poll a pymodbus server (RTU over a socat pty pair,
 	# and TCP); pymodbus only recommends the serial transport it needs.
 	apt_packages+=(python3-pymodbus python3-serial-asyncio socat)
+	# The status page tests load it in headless Chromium.
+	apt_packages+=(chromium)
 	apt_packages+=(qemu-system-arm u-boot-qemu u-boot-tools e2fsprogs dosfstools mtools fdisk cpio binutils)
 	foreign_archs=(arm64)
 	go_tools=(

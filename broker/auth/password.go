@@ -6,6 +6,13 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
+// ComparePassword reports whether given matches configured, with the
+// broker's rule for passwords: configured is a plain text secret (compared
+// in constant time) or a bcrypt hash. The monitor's http_auth uses it.
+func ComparePassword(configured, given string) bool {
+	return comparePassword(configured, given)
+}
+
 // comparePassword reports whether given matches configured, a plain text
 // secret (compared in constant time) or a bcrypt hash. Tokens use it too.
 func comparePassword(configured, given string) bool {

@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 )
 
 // DefaultHost is the monitoring listen host used when Config.Host is empty.
@@ -21,6 +23,9 @@ var (
 	ErrNoSource = errors.New("monitor: nil source")
 	// ErrAlreadyRun is returned by a second call to Run, or by Run after Close.
 	ErrAlreadyRun = errors.New("monitor: already run or closed")
+	// ErrBadAuth is returned for BasicAuth that cannot be used: a
+	// password without a user or the reverse, or a user with a colon.
+	ErrBadAuth = errors.New("monitor: invalid http_auth")
 )
 
 // Config configures the HTTP monitoring listener.
@@ -33,6 +38,44 @@ type Config struct {
 	// TLS, when set, serves HTTPS instead of HTTP (nats-server's
 	// https_port).
 	TLS *tls.Config
+	// Auth, when its User is set, requires HTTP Basic authentication on
+	// every endpoint but /healthz (see BasicAuth).
+	Auth BasicAuth
+	// SampleInterval is how often the status page's history is sampled;
+	// zero means DefaultSampleInterval, negative turns sampling off (the
+	// page then charts only the point taken at each request).
+	SampleInterval time.Duration
+}
+
+// BasicAuth is the user and password that the monitoring endpoints
+// require when User is set.
+type BasicAuth struct {
+	User string
+	// Password is compared with the password a client gives: by Verify
+	// when set (the daemon passes the broker's rule, which accepts bcrypt
+	// hashes), else as plain text in constant time.
+	Password string
+	// Verify reports whether given matches the configured password. It
+	// may be slow (bcrypt); the server runs one call at a time.
+	Verify func(configured, given string) bool
+}
+
+// Enabled reports whether a user and password are required.
+func (a BasicAuth) Enabled() bool { return a.User != "" }
+
+// Validate reports a BasicAuth that cannot be used.
+func (a BasicAuth) Validate() error {
+	switch {
+	case a.User == "" && a.Password != "":
+		return fmt.Errorf("%w: password without user", ErrBadAuth)
+	case a.User != "" && a.Password == "":
+		return fmt.Errorf("%w: user without password", ErrBadAuth)
+	case strings.Contains(a.User, ":"):
+		// Basic credentials are "user:password"; the first colon ends
+		// the user [RFC 7617 2].
+		return fmt.Errorf("%w: user %q contains a colon", ErrBadAuth, a.User)
+	}
+	return nil
 }
 
 // Validate reports whether cfg can be used to start a Server.
@@ -43,7 +86,7 @@ func (c Config) Validate() error {
 	case c.Port < -1 || c.Port > 65535:
 		return fmt.Errorf("%w: %d", ErrInvalidPort, c.Port)
 	}
-	return nil
+	return c.Auth.Validate()
 }
 
 func (c Config) host() string {
@@ -58,4 +101,11 @@ func (c Config) listenPort() int {
 		return 0
 	}
 	return c.Port
+}
+
+func (c Config) sampleInterval() time.Duration {
+	if c.SampleInterval == 0 {
+		return DefaultSampleInterval
+	}
+	return c.SampleInterval
 }

@@ -4,7 +4,10 @@
 //
 // Endpoints (GET or HEAD; anything else is 405):
 //
-//	/                 HTML index of the endpoints
+//	/                 the status page (HTML, refreshes itself from /statusz)
+//	                  with links to the endpoints
+//	/statusz          the status page's data: identity, uplinks, forward
+//	                  queues, bridges, clients, warnings, last hour's history
 //	/varz             server configuration, counters, memory and CPU
 //	/connz            connections: ?subs=1|true|detail, ?auth=1, ?offset=, ?limit=
 //	                  (default 1024), ?sort=cid|start|subs|pending|msgs_to|
@@ -53,8 +56,22 @@
 // versions 505. On shutdown the listener and idle connections close at
 // once and requests in flight get up to 5s to finish.
 //
+// With Config.Auth every endpoint but /healthz requires HTTP Basic
+// authentication (401 with a WWW-Authenticate challenge otherwise). The
+// user and password are compared in constant time; a hashed password is
+// checked by Config.Auth.Verify, one check at a time, and credentials that
+// passed are remembered by their SHA-256 so a polling page does not cost a
+// bcrypt check per request. /healthz stays open so that load balancers,
+// supervisors and the watchdog can probe without a secret; it reveals
+// only ok, degraded or unavailable and the reason.
+//
+// The status page's chart reads a history the Server samples from the
+// Source every Config.SampleInterval (10s): the queued records over all
+// forward rules and the message totals, in a fixed ring of 360 samples
+// (an hour, 11.25 KiB) allocated with the Server.
+//
 // Monitoring is not on the message path: each request takes a snapshot from
 // the Source and encodes it. Keep the listener on loopback (the default
-// host) unless the network in front of the gateway is trusted; there is no
-// authentication.
+// host) unless the network in front of the gateway is trusted, and set a
+// user and password when it is not loopback.
 package monitor

@@ -22,6 +22,7 @@ const (
 	epBridgez
 	epHealthz
 	epMetrics
+	epStatusz
 	numEndpoints
 )
 
@@ -42,6 +43,8 @@ func (e endpoint) path() string {
 		return "/healthz"
 	case epMetrics:
 		return "/metrics"
+	case epStatusz:
+		return "/statusz"
 	}
 	return "/"
 }
@@ -68,14 +71,22 @@ func (s *Server) routeOf(path string) (endpoint, bool) {
 		return epHealthz, true
 	case "/metrics":
 		return epMetrics, true
+	case "/statusz":
+		return epStatusz, true
 	}
 	return 0, false
 }
 
-// serveHTTP answers one request: exact path (404 otherwise), GET or HEAD
-// only (405), a query that parses (400), then the endpoint. Only served
-// requests are counted.
+// serveHTTP answers one request: credentials when Basic authentication
+// is configured (401; /healthz is always open), exact path (404
+// otherwise), GET or HEAD only (405), a query that parses (400), then the
+// endpoint. Only served requests are counted.
 func (s *Server) serveHTTP(w *response, r *request) {
+	if s.auth != nil && r.path != "/healthz" && !s.auth.allow(r.authorization) {
+		w.challenge = true
+		w.text(statusUnauthorized, "unauthorized")
+		return
+	}
 	ep, ok := s.routeOf(r.path)
 	if !ok {
 		w.text(statusNotFound, "404 page not found")
@@ -112,6 +123,8 @@ func (s *Server) serveHTTP(w *response, r *request) {
 		s.handleHealthz(w)
 	case epMetrics:
 		s.handleMetrics(w)
+	case epStatusz:
+		s.handleStatusz(w)
 	}
 }
 

@@ -24,7 +24,8 @@ import (
 // returns its address.
 func startRaw(t *testing.T, src Source, tune func(*httpLimits)) (string, *Server) {
 	t.Helper()
-	s := newServer(Config{Port: -1}, src, slog.New(slog.DiscardHandler), fakeProc("150 50", "10240"), func() time.Time { return t0 })
+	// No history sampling: a blockingSource counts calls to Varz.
+	s := newServer(Config{Port: -1, SampleInterval: -1}, src, slog.New(slog.DiscardHandler), fakeProc("150 50", "10240"), func() time.Time { return t0 })
 	if tune != nil {
 		tune(&s.httpd.lim)
 	}
@@ -433,7 +434,7 @@ func (b *blockingSource) Varz() Varz {
 func TestShutdown(t *testing.T) {
 	before := runtime.NumGoroutine()
 	src := &blockingSource{fakeSource: newFakeSource(), entered: make(chan struct{}), release: make(chan struct{})}
-	s := newServer(Config{Port: -1}, src, nil, fakeProc("1 1", "1"), time.Now)
+	s := newServer(Config{Port: -1, SampleInterval: -1}, src, nil, fakeProc("1 1", "1"), time.Now)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -487,7 +488,7 @@ func TestShutdown(t *testing.T) {
 // still returns once the handler does.
 func TestShutdownTimeout(t *testing.T) {
 	src := &blockingSource{fakeSource: newFakeSource(), entered: make(chan struct{}), release: make(chan struct{})}
-	s := newServer(Config{Port: -1}, src, nil, fakeProc("1 1", "1"), time.Now)
+	s := newServer(Config{Port: -1, SampleInterval: -1}, src, nil, fakeProc("1 1", "1"), time.Now)
 	s.httpd.lim.shutdownTimeout = 100 * time.Millisecond
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -1,25 +1,35 @@
 package monitor
 
 import (
-	"html"
+	_ "embed"
 	"strings"
 )
 
-// handleRoot serves a small HTML index of the endpoints, like nats-server's.
+// statusPage is the status page: static HTML with a few lines of plain
+// JavaScript that poll /statusz every five seconds and draw the last hour
+// as inline SVG. No build step and no framework; docs/status-page.md
+// describes it.
+//
+//go:embed status.html
+var statusPage string
+
+// linksMarker is where the page lists the endpoints.
+const linksMarker = "<!--links-->"
+
+// handleRoot serves the status page, with links to the endpoints the
+// Source offers (like nats-server's index at /), so the page is useful
+// without JavaScript too.
 func (s *Server) handleRoot(w *response) {
-	v := s.src.Varz()
-	var b strings.Builder
-	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>leafbox ")
-	b.WriteString(html.EscapeString(v.ServerName))
-	b.WriteString("</title></head>\n<body>\n<h1>leafbox ")
-	b.WriteString(html.EscapeString(v.Version))
-	b.WriteString("</h1>\n<p>")
-	b.WriteString(html.EscapeString(v.ServerName))
-	b.WriteString("</p>\n<ul>\n")
+	before, after, _ := strings.Cut(statusPage, linksMarker)
+	w.status = statusOK
+	w.contentType = "text/html; charset=utf-8"
+	w.noStore = true
+	b := append(w.body[:0], before...)
 	link := func(path, title string) {
 		// Relative links keep working behind a path-prefixing proxy.
-		b.WriteString(`<li><a href=".` + path + `">` + title + `</a> <code>` + path + "</code></li>\n")
+		b = append(b, `<li><a href=".`+path+`">`+title+`</a> <code>`+path+"</code></li>\n"...)
 	}
+	link("/statusz", "Status (JSON)")
 	link("/varz", "General")
 	link("/connz", "Connections")
 	link("/subsz", "Subscriptions")
@@ -31,9 +41,5 @@ func (s *Server) handleRoot(w *response) {
 	}
 	link("/healthz", "Health Probe")
 	link("/metrics", "Prometheus Metrics")
-	b.WriteString("</ul>\n</body>\n</html>\n")
-
-	w.status = statusOK
-	w.contentType = "text/html; charset=utf-8"
-	w.body = append(w.body[:0], b.String()...)
+	w.body = append(b, after...)
 }

@@ -45,6 +45,8 @@ type request struct {
 	close bool
 	// bodyLen is the Content-Length; 0 when absent.
 	bodyLen int64
+	// authorization is the Authorization header's value; "" when absent.
+	authorization string
 }
 
 // headEnd returns the length of the request head at the start of buf (the
@@ -118,6 +120,11 @@ func parseRequest(head []byte) (request, error) {
 			return req, fmt.Errorf("%w: Transfer-Encoding not supported", errMalformed)
 		case bytes.EqualFold(name, []byte("Connection")):
 			req.close = req.close || hasCloseToken(value)
+		case bytes.EqualFold(name, []byte("Authorization")):
+			if req.authorization != "" {
+				return req, fmt.Errorf("%w: more than one Authorization", errMalformed)
+			}
+			req.authorization = string(value)
 		}
 	}
 	switch {

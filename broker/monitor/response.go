@@ -9,6 +9,7 @@ import (
 const (
 	statusOK                  = 200
 	statusBadRequest          = 400
+	statusUnauthorized        = 401
 	statusNotFound            = 404
 	statusMethodNotAllowed    = 405
 	statusContentTooLarge     = 413
@@ -40,6 +41,9 @@ type response struct {
 	allow bool
 	// nosniff adds "X-Content-Type-Options: nosniff" (plain-text errors).
 	nosniff bool
+	// challenge adds the WWW-Authenticate header of Basic authentication
+	// (401 answers).
+	challenge bool
 }
 
 // text answers code with a one-line plain-text body.
@@ -57,6 +61,8 @@ func statusText(code int) string {
 		return "OK"
 	case statusBadRequest:
 		return "Bad Request"
+	case statusUnauthorized:
+		return "Unauthorized"
 	case statusNotFound:
 		return "Not Found"
 	case statusMethodNotAllowed:
@@ -101,6 +107,9 @@ func appendHead(b []byte, w *response, now time.Time, close bool) []byte {
 	}
 	if w.nosniff {
 		b = append(b, "\r\nX-Content-Type-Options: nosniff"...)
+	}
+	if w.challenge {
+		b = append(b, "\r\nWWW-Authenticate: "+basicRealm...)
 	}
 	if close {
 		b = append(b, "\r\nConnection: close"...)

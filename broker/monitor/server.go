@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -22,6 +23,10 @@ type Server struct {
 	httpd *httpd
 	proc  *procStats
 	now   func() time.Time
+	// auth checks Basic credentials; nil without Config.Auth.
+	auth *basicChecker
+	// hist is the status page's chart data.
+	hist history
 
 	// reqs counts requests per endpoint for /varz http_req_stats.
 	reqs [numEndpoints]atomic.Uint64
@@ -62,6 +67,7 @@ func newServer(cfg Config, src Source, logger *slog.Logger, procfs fs.FS, now fu
 		log:  logger,
 		proc: newProcStats(procfs, now),
 		now:  now,
+		auth: newBasicChecker(cfg.Auth),
 	}
 	s.httpd = newHTTPD(defaultHTTPLimits(), s.serveHTTP, logger, now)
 	return s
@@ -80,11 +86,18 @@ func (s *Server) Run(ctx context.Context) error {
 	if !s.ran.CompareAndSwap(false, true) {
 		return ErrAlreadyRun
 	}
-	s.log.Info("monitor listening", "addr", s.ln.Addr().String())
+	s.log.Info("monitor listening", "addr", s.ln.Addr().String(), "auth", s.auth != nil)
+	sampleCtx, stopSampling := context.WithCancel(ctx)
+	var sampling sync.WaitGroup
+	if iv := s.cfg.sampleInterval(); iv > 0 {
+		sampling.Go(func() { s.sampleLoop(sampleCtx, iv) })
+	}
 	// serve closes the listener before it returns; connection goroutines
 	// are only started by serve, so none appear after.
 	serveErr := s.httpd.serve(ctx, s.ln)
 	s.httpd.shutdown()
+	stopSampling()
+	sampling.Wait()
 	if serveErr != nil {
 		return fmt.Errorf("monitor: serve: %w", serveErr)
 	}

@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"log/slog"
 	"sync"
 
 	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/broker/auth"
 	"github.com/leafbox/leafbox/broker/leaf"
 	"github.com/leafbox/leafbox/broker/monitor"
 	"github.com/leafbox/leafbox/cmd/leafbox/internal/config"
@@ -134,14 +134,7 @@ func newDaemon(opts *config.Options, log *slog.Logger, bopts ...broker.Option) (
 		add("device", dev)
 	}
 	if opts.HTTPPort != 0 || opts.HTTPSPort != 0 {
-		mcfg := monitor.Config{Host: opts.HTTPHost, Port: opts.HTTPPort}
-		if opts.HTTPSPort != 0 {
-			// As nats-server: the client port's certificate, without
-			// asking monitoring clients for theirs.
-			mcfg.Port, mcfg.TLS = opts.HTTPSPort, opts.Broker.TLS.Clone()
-			mcfg.TLS.ClientAuth = tls.NoClientCert
-		}
-		mon, err := monitor.New(mcfg, monitorSource{srv, d}, log)
+		mon, err := monitor.New(opts.Monitor(auth.ComparePassword), monitorSource{srv, d}, log)
 		if err != nil {
 			return nil, &startError{"monitoring", err}
 		}

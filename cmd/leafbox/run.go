@@ -119,6 +119,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		warnings = append(warnings, w)
 		log.Warn("INSECURE: " + w)
 	}
+	if opts.InsecureMonitor() {
+		w := fmt.Sprintf("monitoring on %s without http_auth: any host that can reach this port can read the gateway's state", opts.HTTPHost)
+		warnings = append(warnings, w)
+		log.Warn("INSECURE: " + w)
+	}
 	d, err := newDaemon(opts, log, broker.WithVersion(version), broker.WithWarnings(warnings...))
 	if err != nil {
 		if se := (*startError)(nil); errors.As(err, &se) {
@@ -260,6 +265,11 @@ func checkOptions(opts *config.Options) error {
 	}
 	if _, err := auth.New(opts.Broker.Auth); err != nil {
 		errs = append(errs, err)
+	}
+	if opts.HTTPPort != 0 {
+		if err := opts.Monitor(auth.ComparePassword).Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

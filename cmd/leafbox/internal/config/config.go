@@ -25,6 +25,7 @@ import (
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/audit"
 	"github.com/leafbox/leafbox/broker/leaf"
+	"github.com/leafbox/leafbox/broker/monitor"
 	"github.com/leafbox/leafbox/cmd/leafbox/internal/logsink"
 	"github.com/leafbox/leafbox/device"
 	"github.com/leafbox/leafbox/storage"
@@ -52,9 +53,12 @@ type Options struct {
 	// block's certificate instead; the two exclude each other.
 	HTTPHost            string
 	HTTPPort, HTTPSPort int
-	Debug, Trace        bool
-	CheckConfig         bool // -t
-	ShowVersion         bool // -v/--version
+	// HTTPAuth is the user and password of the monitoring endpoints
+	// (http_auth, leafbox only); empty means none.
+	HTTPAuth     monitor.BasicAuth
+	Debug, Trace bool
+	CheckConfig  bool // -t
+	ShowVersion  bool // -v/--version
 	// LameDuckOnTerm makes SIGTERM enter lame duck mode, as SIGUSR2 does,
 	// instead of shutting down at once (lame_duck_on_term, leafbox only).
 	LameDuckOnTerm bool
@@ -199,8 +203,8 @@ func sortErrors(errs []error) {
 }
 
 // defaultHTTPHost puts monitoring on loopback when only its port was given:
-// the monitoring endpoints have no authentication of their own, so they are
-// never opened on every interface by omission.
+// the monitoring endpoints need no password there (http_auth is optional),
+// so they are never opened on every interface by omission.
 func (o *Options) defaultHTTPHost() {
 	if (o.HTTPPort != 0 || o.HTTPSPort != 0) && o.HTTPHost == "" {
 		o.HTTPHost = broker.DefaultHost
@@ -219,6 +223,7 @@ func (p *parser) topLevel() fieldTable {
 		"port":             p.setPort(&b.Port),
 		"http":             p.http,
 		"http_port":        p.setPort(&o.HTTPPort),
+		"http_auth":        p.httpAuth,
 		"server_name":      p.serverName,
 		"max_payload":      p.setInt32(&b.MaxPayload, 1, maxPayloadLimit),
 		"max_control_line": p.setInt32(&b.MaxControlLine, 1, math.MaxInt32),
