@@ -22,6 +22,8 @@ const (
 	KindNATS = "nats"
 	KindMQTT = "mqtt"
 	KindLeaf = "leaf"
+	// KindHTTP is the monitoring port's Basic authentication.
+	KindHTTP = "http"
 )
 
 // Event names.

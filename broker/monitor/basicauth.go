@@ -35,25 +35,37 @@ func newBasicChecker(a BasicAuth) *basicChecker {
 	return &basicChecker{user: a.User, password: a.Password, verify: a.Verify}
 }
 
+// authResult is what the checker made of a request's credentials.
+type authResult int
+
+const (
+	authOK authResult = iota
+	authNone
+	authBad
+)
+
 // allow reports whether header, the value of a request's Authorization
-// header ("" when absent), carries the configured credentials. Users and
-// passwords are compared in constant time.
-func (c *basicChecker) allow(header string) bool {
+// header ("" when absent), carries the configured credentials, and the
+// user it named. Users and passwords are compared in constant time.
+func (c *basicChecker) allow(header string) (authResult, string) {
+	if header == "" {
+		return authNone, ""
+	}
 	scheme, enc, ok := strings.Cut(header, " ")
 	if !ok || !strings.EqualFold(scheme, "Basic") {
-		return false
+		return authBad, ""
 	}
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(enc))
 	if err != nil {
-		return false
+		return authBad, ""
 	}
 	sum := sha256.Sum256(raw)
 	if g := c.good.Load(); g != nil && subtle.ConstantTimeCompare(g[:], sum[:]) == 1 {
-		return true
+		return authOK, c.user
 	}
 	user, pass, ok := strings.Cut(string(raw), ":")
 	if !ok {
-		return false
+		return authBad, ""
 	}
 	userOK := subtle.ConstantTimeCompare([]byte(user), []byte(c.user)) == 1
 	c.slow.Lock()
@@ -61,9 +73,9 @@ func (c *basicChecker) allow(header string) bool {
 	c.slow.Unlock()
 	if userOK && passOK {
 		c.good.Store(&sum)
-		return true
+		return authOK, user
 	}
-	return false
+	return authBad, user
 }
 
 func (c *basicChecker) checkPassword(given string) bool {

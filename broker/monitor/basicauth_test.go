@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"encoding/base64"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -154,7 +155,11 @@ func FuzzBasicAuth(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, header string) {
 		c := newBasicChecker(BasicAuth{User: "admin", Password: "pw"})
-		got := c.allow(header)
+		res, _ := c.allow(header)
+		got := res == authOK
+		if (res == authNone) != (header == "") {
+			t.Errorf("allow(%q) = %v: only a missing header is authNone", header, res)
+		}
 		scheme, enc, _ := strings.Cut(header, " ")
 		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(enc))
 		want := strings.EqualFold(scheme, "Basic") && err == nil && string(raw) == "admin:pw"
@@ -162,8 +167,66 @@ func FuzzBasicAuth(f *testing.F) {
 			t.Errorf("allow(%q) = %v, want %v", header, got, want)
 		}
 		// A second call takes the remembered path and must agree.
-		if c.allow(header) != got {
+		if again, _ := c.allow(header); again != res {
 			t.Errorf("allow(%q) changed on the second call", header)
 		}
 	})
+}
+
+// Refused requests are counted for /metrics as kind "http", and each one
+// with wrong credentials (not one with none, as a browser's first request
+// is) is reported to OnAuthFailure with the peer and the user it gave.
+func TestBasicAuthFailuresReported(t *testing.T) {
+	type failure struct{ remote, user string }
+	got := make(chan failure, 10)
+	cfg := Config{Port: -1, Auth: BasicAuth{User: "admin", Password: "s3cret"},
+		OnAuthFailure: func(remote, user string) { got <- failure{remote, user} }}
+	s := newServer(cfg, statusSource(), slog.New(slog.DiscardHandler), fakeProc("1 1", "1"), func() time.Time { return t0 })
+	startTestServer(t, s)
+	url := "http://" + s.Addr().String()
+	for _, h := range []string{"", "", basic("mallory", "guess"), basic("admin", "wrong"), "Bearer x"} {
+		if code, _ := doAuth(t, url+"/varz", h); code != 401 {
+			t.Fatalf("%q: status %d", h, code)
+		}
+	}
+	for _, want := range []string{"mallory", "admin", ""} {
+		f := <-got
+		if f.user != want || !strings.HasPrefix(f.remote, "127.0.0.1:") {
+			t.Errorf("reported %+v, want user %q from 127.0.0.1", f, want)
+		}
+	}
+	select {
+	case f := <-got:
+		t.Errorf("extra report %+v: requests without credentials are not reported", f)
+	default:
+	}
+	req, _ := http.NewRequest("GET", url+"/metrics", nil)
+	req.Header.Set("Authorization", basic("admin", "s3cret"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mfs := parseMetrics(t, body)
+	for reason, want := range map[string]float64{"no_credentials": 2, "bad_credentials": 3} {
+		if v := labelled(t, mfs, "leafbox_auth_failures_total", map[string]string{"kind": "http", "reason": reason}); v != want {
+			t.Errorf("auth failures http/%s = %v, want %v", reason, v, want)
+		}
+	}
+	// Timeouts, permissions and connection limits do not apply to it.
+	for _, fam := range []string{"leafbox_auth_failures_total", "leafbox_permission_violations_total", "leafbox_connections_refused_total"} {
+		for _, m := range mfs[fam].GetMetric() {
+			labels := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				labels[lp.GetName()] = lp.GetValue()
+			}
+			if labels["kind"] == "http" && labels["reason"] != "no_credentials" && labels["reason"] != "bad_credentials" {
+				t.Errorf("%s has an http sample %v", fam, labels)
+			}
+		}
+	}
 }

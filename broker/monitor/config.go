@@ -45,6 +45,11 @@ type Config struct {
 	// zero means DefaultSampleInterval, negative turns sampling off (the
 	// page then charts only the point taken at each request).
 	SampleInterval time.Duration
+	// OnAuthFailure, when set, is told of each request refused for wrong
+	// Basic credentials (not of requests that carry none: a browser's
+	// first request never does), with the peer's address and the user it
+	// gave, so that the daemon can audit it. It must not block.
+	OnAuthFailure func(remote, user string)
 }
 
 // BasicAuth is the user and password that the monitoring endpoints

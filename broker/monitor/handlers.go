@@ -82,10 +82,22 @@ func (s *Server) routeOf(path string) (endpoint, bool) {
 // otherwise), GET or HEAD only (405), a query that parses (400), then the
 // endpoint. Only served requests are counted.
 func (s *Server) serveHTTP(w *response, r *request) {
-	if s.auth != nil && r.path != "/healthz" && !s.auth.allow(r.authorization) {
-		w.challenge = true
-		w.text(statusUnauthorized, "unauthorized")
-		return
+	if s.auth != nil && r.path != "/healthz" {
+		switch res, user := s.auth.allow(r.authorization); res {
+		case authNone:
+			s.authNone.Add(1)
+			w.challenge = true
+			w.text(statusUnauthorized, "unauthorized")
+			return
+		case authBad:
+			s.authBad.Add(1)
+			if f := s.cfg.OnAuthFailure; f != nil && r.remote != nil {
+				f(r.remote.String(), user)
+			}
+			w.challenge = true
+			w.text(statusUnauthorized, "unauthorized")
+			return
+		}
 	}
 	ep, ok := s.routeOf(r.path)
 	if !ok {
@@ -253,6 +265,9 @@ func (s *Server) varz() Varz {
 	}
 	if v.HTTPHost == "" {
 		v.HTTPHost = s.cfg.host()
+	}
+	if s.auth != nil {
+		v.HTTPSecurity = &SecurityMetrics{AuthNoCredentials: s.authNone.Load(), AuthBadCredentials: s.authBad.Load()}
 	}
 	switch {
 	case s.cfg.TLS != nil:

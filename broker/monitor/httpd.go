@@ -284,6 +284,7 @@ func (hc *httpConn) serve() {
 		if req.bodyLen > 0 && !hc.discard(req.bodyLen) {
 			return
 		}
+		req.remote = hc.c.RemoteAddr()
 		w := response{body: hc.body[:0]}
 		h.handler(&w, &req)
 		// Checked after the handler, so a request in flight at shutdown

@@ -464,17 +464,24 @@ func (w *promWriter) commitLatency(st *StoreMetrics) {
 // kind "nats" from v.Security, kind "mqtt" from the MQTT listener's
 // counters. None when neither listener reports them.
 func (w *promWriter) security(v *Varz) {
-	var sources [2]struct {
+	var sources [3]struct {
 		kind string
 		m    *SecurityMetrics
 	}
 	n := 0
+	// The monitor's refused requests come last: the families below that
+	// do not apply to it stop at nNet.
 	if v.Security != nil {
 		sources[n].kind, sources[n].m = "nats", v.Security
 		n++
 	}
 	if v.MQTTStats != nil {
 		sources[n].kind, sources[n].m = "mqtt", &v.MQTTStats.Security
+		n++
+	}
+	nNet := n
+	if v.HTTPSecurity != nil {
+		sources[n].kind, sources[n].m = "http", v.HTTPSecurity
 		n++
 	}
 	if n == 0 && v.Audit == nil {
@@ -487,7 +494,7 @@ func (w *promWriter) security(v *Varz) {
 			reason string
 			n      uint64
 		}{{"bad_credentials", src.m.AuthBadCredentials}, {"no_credentials", src.m.AuthNoCredentials}, {"timeout", src.m.AuthTimeout}} {
-			if r.reason == "timeout" && src.kind == "mqtt" {
+			if r.reason == "timeout" && src.kind != "nats" {
 				continue
 			}
 			w.start(auth)
@@ -505,7 +512,7 @@ func (w *promWriter) security(v *Varz) {
 	}
 	const perm = "leafbox_permission_violations_total"
 	w.family(perm, "Publishes and subscriptions denied by the user's permissions", typeCounter)
-	for _, src := range sources[:n] {
+	for _, src := range sources[:nNet] {
 		w.start(perm)
 		w.label("kind", src.kind)
 		w.label("direction", "publish")
@@ -517,7 +524,7 @@ func (w *promWriter) security(v *Varz) {
 	}
 	const refused = "leafbox_connections_refused_total"
 	w.family(refused, "Connections refused before authentication, by reason", typeCounter)
-	for _, src := range sources[:n] {
+	for _, src := range sources[:nNet] {
 		w.start(refused)
 		w.label("kind", src.kind)
 		w.label("reason", "max_connections")

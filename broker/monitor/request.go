@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 )
 
@@ -47,6 +48,8 @@ type request struct {
 	bodyLen int64
 	// authorization is the Authorization header's value; "" when absent.
 	authorization string
+	// remote is the client's address (set by the server, not parsed).
+	remote net.Addr
 }
 
 // headEnd returns the length of the request head at the start of buf (the

@@ -25,6 +25,9 @@ type Server struct {
 	now   func() time.Time
 	// auth checks Basic credentials; nil without Config.Auth.
 	auth *basicChecker
+	// authNone and authBad count requests refused for giving no or wrong
+	// credentials, for /metrics (kind "http").
+	authNone, authBad atomic.Uint64
 	// hist is the status page's chart data.
 	hist history
 

@@ -101,6 +101,9 @@ type Varz struct {
 	// Security is the NATS listener's security counters; nil from a
 	// Source that does not count them.
 	Security *SecurityMetrics `json:"-"`
+	// HTTPSecurity is the monitor's own refused requests (Basic
+	// authentication), filled by the monitor when it requires it.
+	HTTPSecurity *SecurityMetrics `json:"-"`
 	// Audit is the audit trail's counters; nil without one.
 	Audit *AuditMetrics `json:"-"`
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/leafbox/leafbox/broker"
+	"github.com/leafbox/leafbox/broker/audit"
 	"github.com/leafbox/leafbox/broker/auth"
 	"github.com/leafbox/leafbox/broker/leaf"
 	"github.com/leafbox/leafbox/broker/monitor"
@@ -134,7 +135,11 @@ func newDaemon(opts *config.Options, log *slog.Logger, bopts ...broker.Option) (
 		add("device", dev)
 	}
 	if opts.HTTPPort != 0 || opts.HTTPSPort != 0 {
-		mon, err := monitor.New(opts.Monitor(auth.ComparePassword), monitorSource{srv, d}, log)
+		mcfg := opts.Monitor(auth.ComparePassword)
+		mcfg.OnAuthFailure = func(remote, user string) {
+			trail.Record(audit.Event{Kind: audit.KindHTTP, Event: audit.AuthFailed, User: user, Remote: remote, Reason: "bad_credentials"})
+		}
+		mon, err := monitor.New(mcfg, monitorSource{srv, d}, log)
 		if err != nil {
 			return nil, &startError{"monitoring", err}
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -49,9 +50,20 @@ func TestDaemonMonitorAuth(t *testing.T) {
 http: 127.0.0.1:-1
 server_name: gw1
 http_auth { user: admin, password: %q }
+authorization { users = [ { user: ops, password: opspw } ] }
+audit { admin_user: ops }
 `, hash))
 	d := daemonStartRun(t, "-c", conf)
 	base := "http://" + d.http
+	// Wrong credentials on the monitor are audited like refused logins.
+	ops := daemonMustConnect(t, d.client, nats.UserInfo("ops", "opspw"))
+	events, err := ops.SubscribeSync("$LEAFBOX.audit.http.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ops.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range []string{"/", "/statusz", "/varz", "/connz", "/leafz", "/metrics"} {
 		for _, c := range []struct{ user, pass string }{{"", ""}, {"admin", "wrong"}, {"root", "s3cret"}, {"admin", string(hash)}} {
 			code, h, _ := monitorGet(t, base+p, c.user, c.pass)
@@ -65,6 +77,21 @@ http_auth { user: admin, password: %q }
 	}
 	if code, _, _ := monitorGet(t, base+"/healthz", "", ""); code != 200 {
 		t.Errorf("/healthz without credentials: %d, want 200 (left open for probes)", code)
+	}
+	m, err := events.NextMsg(5 * time.Second)
+	if err != nil {
+		t.Fatalf("no audit event for the monitor's refused requests: %v", err)
+	}
+	var ev struct{ Kind, Event, User, Remote, Reason string }
+	if err := json.Unmarshal(m.Data, &ev); err != nil || m.Subject != "$LEAFBOX.audit.http.auth_failed" || ev.Kind != "http" ||
+		ev.Reason != "bad_credentials" || (ev.User != "admin" && ev.User != "root") || !strings.HasPrefix(ev.Remote, "127.0.0.1:") {
+		t.Errorf("audit event on %s: %s (%v)", m.Subject, m.Data, err)
+	}
+	_, _, metrics := monitorGet(t, base+"/metrics", "admin", "s3cret")
+	for _, want := range []string{`kind="http",reason="bad_credentials"} 18`, `kind="http",reason="no_credentials"} 6`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 	_, _, body := monitorGet(t, base+"/varz", "admin", "s3cret")
 	if strings.Contains(string(body), "http_auth") {
