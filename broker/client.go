@@ -51,6 +51,10 @@ type client struct {
 	cid  uint64
 	conn net.Conn
 	name string // local clients: what they are, for logs
+	// acc is the account the client publishes and subscribes in: the
+	// global one until CONNECT authenticates a user of another. Written
+	// by the reader (CONNECT) and read by it when routing.
+	acc *account
 
 	// Set by the reader only.
 	parser    proto.Parser
@@ -118,6 +122,7 @@ func newClient(s *Server, conn net.Conn) *client {
 		srv:    s,
 		cid:    s.nextCID.Add(1),
 		conn:   conn,
+		acc:    s.gacc,
 		sids:   make(map[string]*subscription),
 		doneCh: make(chan struct{}),
 		start:  time.Now(),
@@ -401,6 +406,9 @@ func (c *client) reauthorize(a *auth.Authenticator) bool {
 		return true // still inside its auth timeout; CONNECT will be checked against the new config
 	}
 	id, err := a.Authenticate(creds, nonce)
+	if err == nil && c.srv.accountOf(id) != c.account() {
+		err = errAccountChanged
+	}
 	if err != nil {
 		c.close(closeAuthViolation, "Authorization Violation")
 		return false
