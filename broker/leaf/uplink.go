@@ -10,6 +10,7 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,6 +57,12 @@ func New(cfg Config, d Deps) (*Uplink, error) {
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("leafnodes: %w", err)
+	}
+	accounts := d.Server.Accounts()
+	for i, r := range cfg.Remotes {
+		if r.Account != "" && !slices.Contains(accounts, r.Account) {
+			return nil, fmt.Errorf("leafnodes: remotes[%d]: account %q: %w", i, r.Account, broker.ErrNoAccount)
+		}
 	}
 	u := &Uplink{
 		cfg:        cfg.withDefaults(),

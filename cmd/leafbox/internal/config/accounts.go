@@ -207,4 +207,13 @@ func (p *parser) checkAccounts(root node) {
 			p.fail(n, e)
 		}
 	}
+	defined := []string{"", broker.GlobalAccount, broker.DefaultSystemAccount}
+	for _, a := range b.Accounts {
+		defined = append(defined, a.Name)
+	}
+	for i, r := range p.opts.Leaf.Remotes {
+		if !slices.Contains(defined, r.Account) {
+			p.failf(p.at("leafnodes", root), "remotes[%d]: account %q is not defined", i, r.Account)
+		}
+	}
 }

@@ -125,6 +125,8 @@ func TestAccountsErrors(t *testing.T) {
 			`bad.conf:2: accounts.A.imports[0].stream: bad value: an import source needs an account and a subject`}},
 		{"service mapping", "accounts {\n A: { exports: [ { service: \"s.>\" } ] }\n B: { imports: [ { service: { account: A, subject: \"s.>\" }, to: \"q.*\" } ] }\n}", []string{
 			`bad.conf:1: accounts: broker: invalid accounts: account "B": service import "s.>" from "A": cannot map "q.*" to "s.>": '>' in the target needs one in the source`}},
+		{"leafnode remote in an unknown account", "leafnodes {\n remotes: [ { url: \"nats://hub:7422\", account: Q } ]\n}", []string{
+			`bad.conf:1: leafnodes: bad value: remotes[0]: account "Q" is not defined`}},
 		{"prefix on a service", "accounts {\n A: { exports: [ { service: s } ] }\n B: { imports: [ { service: { account: A, subject: s }, prefix: p } ] }\n}", []string{
 			`bad.conf:1: accounts: broker: invalid accounts: account "B": service import "s" from "A": prefix applies to stream imports only (use to)`}},
 	}
