@@ -14,7 +14,8 @@ type LiveAuth interface {
 }
 
 // Auth checks MQTT credentials against the broker's live authorization, so
-// that reloads apply to MQTT clients too. With the mqtt block's
+// that reloads apply to MQTT clients too. Only users of the global account
+// may log in: the listener's sessions live there. With the mqtt block's
 // no_auth_user, a connection without credentials becomes that user, looked
 // up in the same authorization (rebuilt on reload by PrepareReload).
 type Auth struct {
@@ -69,6 +70,12 @@ func (a *Auth) Check(user, pass string, hasUser bool) (Permissions, error) {
 	id, err := authn.Authenticate(auth.Credentials{Username: user, Password: pass}, nil)
 	if err != nil {
 		return nil, err
+	}
+	if id.Account != "" {
+		// The listener publishes in the global account: a user of
+		// another account would escape its subject space.
+		return nil, fmt.Errorf("%w: user %q is in account %q; MQTT serves the global account only",
+			auth.ErrAuthorization, id.Name, id.Account)
 	}
 	return id.Perms, nil
 }

@@ -211,6 +211,13 @@ func (p *parser) checkAccounts(root node) {
 	for _, a := range b.Accounts {
 		defined = append(defined, a.Name)
 	}
+	if u := p.opts.MQTT.NoAuthUser; u != "" {
+		for _, user := range b.Auth.Users {
+			if (user.Username == u || user.Nkey == u) && user.Account != "" {
+				p.failf(p.at("mqtt", root), "no_auth_user %q is in account %q; MQTT serves the global account only", u, user.Account)
+			}
+		}
+	}
 	for i, r := range p.opts.Leaf.Remotes {
 		if !slices.Contains(defined, r.Account) {
 			p.failf(p.at("leafnodes", root), "remotes[%d]: account %q is not defined", i, r.Account)

@@ -127,6 +127,8 @@ func TestAccountsErrors(t *testing.T) {
 			`bad.conf:1: accounts: broker: invalid accounts: account "B": service import "s.>" from "A": cannot map "q.*" to "s.>": '>' in the target needs one in the source`}},
 		{"leafnode remote in an unknown account", "leafnodes {\n remotes: [ { url: \"nats://hub:7422\", account: Q } ]\n}", []string{
 			`bad.conf:1: leafnodes: bad value: remotes[0]: account "Q" is not defined`}},
+		{"mqtt no_auth_user in an account", "accounts {\n A: { users: [ { user: u } ] }\n}\nmqtt {\n listen: \"127.0.0.1:1883\"\n no_auth_user: u\n}", []string{
+			`bad.conf:4: mqtt: bad value: no_auth_user "u" is in account "A"; MQTT serves the global account only`}},
 		{"prefix on a service", "accounts {\n A: { exports: [ { service: s } ] }\n B: { imports: [ { service: { account: A, subject: s }, prefix: p } ] }\n}", []string{
 			`bad.conf:1: accounts: broker: invalid accounts: account "B": service import "s" from "A": prefix applies to stream imports only (use to)`}},
 	}
