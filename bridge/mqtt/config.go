@@ -120,6 +120,9 @@ func (c Config) Validate() error {
 type BridgeConfig struct {
 	// Name names the bridge in logs; default "mqtt<index>".
 	Name string
+	// Account is the broker account the bridge publishes and subscribes
+	// in; empty means the global account.
+	Account string
 	// URL is the broker, e.g. tcp://plant-broker:1883 or ssl://hub:8883.
 	URL          string
 	ClientID     string // default "leafbox-<name>"

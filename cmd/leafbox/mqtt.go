@@ -42,7 +42,9 @@ func newMQTTComponent(opts *config.Options, srv *broker.Server, st *storage.Stor
 		}
 		c.auth = ma
 		var durable mqtt.Durable
-		if fwd != nil {
+		if fwd != nil && opts.ForwardAccount() == "" {
+			// The listener is in the global account; a forwarder in
+			// another account does not take its messages.
 			durable = fwd
 		}
 		l, err := mqtt.New(cfg, mqtt.Deps{
@@ -60,7 +62,11 @@ func newMQTTComponent(opts *config.Options, srv *broker.Server, st *storage.Stor
 		log.Info("mqtt listening", "listen", l.Addr().String(), "tls", cfg.TLS != nil)
 	}
 	for _, bc := range cfg.Bridges {
-		blc := srv.NewLocalClient(broker.LocalOptions{Name: "mqtt-bridge:" + bc.Name, NoEcho: true})
+		blc, err := srv.NewAccountClient(bc.Account, broker.LocalOptions{Name: "mqtt-bridge:" + bc.Name, NoEcho: true})
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("mqtt bridge %s: %w", bc.Name, err)
+		}
 		c.clients = append(c.clients, blc)
 		b, err := mqtt.NewBridge(bc, localConn{blc}, log)
 		if err != nil {

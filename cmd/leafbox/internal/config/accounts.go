@@ -223,4 +223,29 @@ func (p *parser) checkAccounts(root node) {
 			p.failf(p.at("leafnodes", root), "remotes[%d]: account %q is not defined", i, r.Account)
 		}
 	}
+	for i, c := range p.opts.Bridges.Serial {
+		if !slices.Contains(defined, c.Account) {
+			p.failf(p.at("bridges", root), "serial[%d]: account %q is not defined", i, c.Account)
+		}
+	}
+	for i, c := range p.opts.Bridges.GPIO {
+		if !slices.Contains(defined, c.Account) {
+			p.failf(p.at("bridges", root), "gpio[%d]: account %q is not defined", i, c.Account)
+		}
+	}
+	for i, c := range p.opts.MQTT.Bridges {
+		if !slices.Contains(defined, c.Account) {
+			p.failf(p.at("bridges", root), "mqtt[%d]: account %q is not defined", i, c.Account)
+		}
+	}
+}
+
+// ForwardAccount is the account store-and-forward works in: the first
+// leafnode remote's, the one its queues drain through. Empty means the
+// global account.
+func (o *Options) ForwardAccount() string {
+	if len(o.Leaf.Remotes) == 0 || o.Leaf.Remotes[0].Account == broker.GlobalAccount {
+		return ""
+	}
+	return o.Leaf.Remotes[0].Account
 }

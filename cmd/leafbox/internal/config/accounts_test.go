@@ -129,6 +129,9 @@ func TestAccountsErrors(t *testing.T) {
 			`bad.conf:1: leafnodes: bad value: remotes[0]: account "Q" is not defined`}},
 		{"mqtt no_auth_user in an account", "accounts {\n A: { users: [ { user: u } ] }\n}\nmqtt {\n listen: \"127.0.0.1:1883\"\n no_auth_user: u\n}", []string{
 			`bad.conf:4: mqtt: bad value: no_auth_user "u" is in account "A"; MQTT serves the global account only`}},
+		{"bridge in an unknown account", "bridges {\n gpio = [ { line: 17, subject: x, account: Q } ]\n serial = [ { port: /dev/ttyS0, subject: y, account: R } ]\n}", []string{
+			`bad.conf:1: bridges: bad value: serial[0]: account "R" is not defined`,
+			`bad.conf:1: bridges: bad value: gpio[0]: account "Q" is not defined`}},
 		{"prefix on a service", "accounts {\n A: { exports: [ { service: s } ] }\n B: { imports: [ { service: { account: A, subject: s }, prefix: p } ] }\n}", []string{
 			`bad.conf:1: accounts: broker: invalid accounts: account "B": service import "s" from "A": prefix applies to stream imports only (use to)`}},
 	}
@@ -150,5 +153,28 @@ func TestAccountsErrors(t *testing.T) {
 func TestAccountsSystemDefault(t *testing.T) {
 	if _, err := ParseData("sys.conf", []byte("accounts {\n $SYS: { users: [ { user: admin, password: x } ] }\n}")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAccountsOfComponents pins the account keys outside the accounts
+// block: a leafnode remote, serial and GPIO bridges and MQTT client bridges.
+func TestAccountsOfComponents(t *testing.T) {
+	o, err := ParseData("comp.conf", []byte(`
+accounts { A: {} }
+leafnodes { remotes: [ { url: "nats://hub:7422", account: A } ] }
+bridges {
+  serial = [ { port: /dev/ttyS0, subject: s, account: A } ]
+  gpio = [ { line: 17, subject: g, account: A } ]
+  mqtt = [ { url: "tcp://plant:1883", account: A, import: [ { topic: "a/#", subject: "a.>" } ] } ]
+}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{o.Leaf.Remotes[0].Account, o.Bridges.Serial[0].Account, o.Bridges.GPIO[0].Account, o.MQTT.Bridges[0].Account}
+	for i, a := range got {
+		if a != "A" {
+			t.Errorf("component %d account %q, want A", i, a)
+		}
 	}
 }

@@ -77,6 +77,7 @@ func (p *parser) mqttBridges(n node) []mqtt.BridgeConfig {
 		errs := len(p.errs)
 		p.fields(e, fieldTable{
 			"name":          p.setString(&c.Name),
+			"account":       p.setString(&c.Account),
 			"url":           p.setString(&c.URL),
 			"client_id":     p.setString(&c.ClientID),
 			"username":      p.setString(&c.Username),
