@@ -12,6 +12,7 @@ import (
 
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/auth"
+	"github.com/leafbox/leafbox/broker/monitor"
 )
 
 // accountsConfig has accounts A (exports service req.> and stream ev.>) and
@@ -93,7 +94,7 @@ func TestAccountLocalClients(t *testing.T) {
 // account; it also adds the RTT, which leafbox does not measure), and that
 // nats.go's Request works across accounts.
 func TestAccountServiceRequestInfo(t *testing.T) {
-	_, url := startBroker(t, accountsConfig())
+	srv, url := startBroker(t, accountsConfig())
 	ncA := natsConnect(t, url, nats.UserInfo("a", "a"))
 	ncB := natsConnect(t, url, nats.UserInfo("b", "b"))
 	hdr := make(chan string, 1)
@@ -113,6 +114,13 @@ func TestAccountServiceRequestInfo(t *testing.T) {
 	}
 	if h := <-hdr; h != `{"acc":"B"}` {
 		t.Errorf("Nats-Request-Info = %q, want {\"acc\":\"B\"}", h)
+	}
+	accounts := map[string]string{}
+	for _, ci := range srv.Connz(monitor.ConnzOptions{Username: true}).Conns {
+		accounts[ci.AuthorizedUser] = ci.Account
+	}
+	if accounts["a"] != "A" || accounts["b"] != "B" {
+		t.Errorf("/connz accounts by user %v, want a:A b:B", accounts)
 	}
 	// The global account has no import: nobody answers.
 	ncG := natsConnect(t, url, nats.UserInfo("g", "g"))

@@ -59,20 +59,22 @@ type client struct {
 	// Set by the reader only.
 	parser    proto.Parser
 	nonce     []byte
-	connected bool // CONNECT received and accepted
 	creds     auth.Credentials
 	opts      connOpts
-	sids      map[string]*subscription
-	pcd       []*client // clients this read produced output for: woken once per read
-	pingsOut  int
-	nextSid   uint64       // local clients number their subscriptions
-	batch     readBatch    // this read's counts, added to the totals once per read
-	relay     *relayState  // set for relay local clients (leafnode links)
-	stallOn   *client      // a receiver this read filled past 3/4 of max_pending
-	lastRead  atomic.Int64 // unix nanos of the last inbound data
+	connected bool // CONNECT received and accepted
 	// For the INFO sent after the first PING that follows CONNECT (set by
-	// CONNECT, read by PING, both on the reader).
+	// CONNECT, read by PING, both on the reader). Next to the other flags
+	// so that they share one word.
 	connectSeen, asyncInfo, firstPongSent bool
+
+	sids     map[string]*subscription
+	pcd      []*client // clients this read produced output for: woken once per read
+	pingsOut int
+	nextSid  uint64       // local clients number their subscriptions
+	batch    readBatch    // this read's counts, added to the totals once per read
+	relay    *relayState  // set for relay local clients (leafnode links)
+	stallOn  *client      // a receiver this read filled past 3/4 of max_pending
+	lastRead atomic.Int64 // unix nanos of the last inbound data
 
 	// perms is replaced on reload; read on every publish.
 	perms atomic.Pointer[auth.Checker]

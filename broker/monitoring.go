@@ -108,6 +108,9 @@ func (c *client) connInfo(opts monitor.ConnzOptions) monitor.ConnInfo {
 	}
 	if u := c.user.Load(); u != nil {
 		ci.AuthorizedUser = *u
+		if acc := c.account(); acc != c.srv.gacc {
+			ci.Account = acc.name // as nats-server: only outside the global account
+		}
 	}
 	if opts.Subscriptions || opts.SubscriptionsDetail {
 		for _, sub := range c.subscriptions() {

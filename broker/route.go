@@ -25,11 +25,11 @@ type subscription struct {
 	// filtered, as nats-server does. A reload may change it while
 	// messages are routed.
 	deliverCheck atomic.Bool
+	removed      atomic.Bool // next to deliverCheck: the two share a word
 	queueBytes   []byte
 
 	max       atomic.Int64 // auto-unsubscribe after this many deliveries; 0 = never
 	delivered atomic.Int64
-	removed   atomic.Bool
 }
 
 // route delivers a message to every matching plain subscription and to one

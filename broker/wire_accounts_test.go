@@ -270,6 +270,12 @@ func TestDiffAccountServices(t *testing.T) {
 			expect(1, msg("req.time", "1", "", "tick")),
 			quiet(1, 2),
 		}},
+		// Nobody behind the import: the requester gets the 503 at once.
+		{name: "no-responders-through-import", opts: opts, steps: []step{
+			dial(2), send(2, connect(`"user":"b","pass":"b","headers":true,"no_responders":true`)+"SUB _INBOX.> 1\r\n"), syncc(2),
+			send(2, pub("time", "_INBOX.r4", "now?")),
+			expect(2, hmsg("_INBOX.r4", "1", "", "NATS/1.0 503\r\nNats-Subject: time\r\n\r\n", "")), quiet(2),
+		}},
 		// An account without the import cannot reach the service.
 		{name: "not-imported", opts: opts, steps: []step{
 			dial(1), send(1, login("a")+"SUB > 1\r\n"), syncc(1),
