@@ -1,6 +1,10 @@
 package broker
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/leafbox/leafbox/broker/subject"
+)
 
 func TestMapping(t *testing.T) {
 	tests := []struct {
@@ -58,4 +62,28 @@ func TestCrossAccountAllocs(t *testing.T) {
 	if allocs > 0 {
 		t.Errorf("%v allocations per cross-account publish, want 0", allocs)
 	}
+}
+
+// FuzzMapping checks the subject mapping of imports: for any source and
+// target patterns it accepts and any literal subject the source matches,
+// the mapped subject is a valid literal that the target matches.
+func FuzzMapping(f *testing.F) {
+	f.Add("foo.>", "x.foo.>", "foo.bar.baz")
+	f.Add("m.*.*", "mapped.*.*", "m.x.y")
+	f.Add("a.*.>", "b.*.c.>", "a.1.2.3")
+	f.Add("req.*", "svc", "req.x")
+	f.Fuzz(func(t *testing.T, from, to, subj string) {
+		if !subject.ValidString(from) || !subject.ValidString(to) || !subject.ValidLiteralString(subj) ||
+			!subject.MatchesString(from, subj) {
+			return
+		}
+		m, err := newMapping(from, to)
+		if err != nil {
+			return
+		}
+		got := string(m.appendMapped(nil, []byte(subj)))
+		if !subject.ValidLiteralString(got) || !subject.MatchesString(to, got) {
+			t.Fatalf("map %q by %q→%q = %q: not a literal matching the target", subj, from, to, got)
+		}
+	})
 }
