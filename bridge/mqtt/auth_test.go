@@ -83,4 +83,14 @@ func TestAuthRefusesAccountUsers(t *testing.T) {
 	if _, err := a.Check("tenant", "tpw", true); !errors.Is(err, auth.ErrAuthorization) {
 		t.Fatalf("user of account A: %v, want ErrAuthorization", err)
 	}
+	inA, err := NewAccountAuth(newLiveAuth(t, cfg), cfg, "", "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inA.Check("tenant", "tpw", true); err != nil {
+		t.Fatalf("account A's user refused by a listener in A: %v", err)
+	}
+	if _, err := inA.Check("alice", "pw", true); !errors.Is(err, auth.ErrAuthorization) {
+		t.Fatalf("global user on a listener in A: %v, want ErrAuthorization", err)
+	}
 }

@@ -51,6 +51,11 @@ type Config struct {
 	// NoAuthUser is the user MQTT connections without credentials become
 	// (the daemon's AuthFunc applies it; the listener does not read it).
 	NoAuthUser string
+	// Account is the broker account the listener's clients publish and
+	// subscribe in; empty means the global account. Only users of that
+	// account may log in (the daemon's Auth checks it), and retained
+	// messages and sessions are the listener's, so they stay in it.
+	Account string
 	// Bridges are the client bridges to external brokers.
 	Bridges []BridgeConfig
 }

@@ -25,7 +25,10 @@ func newMQTTComponent(opts *config.Options, srv *broker.Server, st *storage.Stor
 		return nil, nil
 	}
 	c := &mqttComponent{}
-	lc := srv.NewLocalClient(broker.LocalOptions{Name: "mqtt"})
+	lc, err := srv.NewAccountClient(cfg.Account, broker.LocalOptions{Name: "mqtt"})
+	if err != nil {
+		return nil, fmt.Errorf("mqtt: %w", err)
+	}
 	c.clients = append(c.clients, lc)
 	conn := localConn{lc}
 	if cfg.Listen {
@@ -35,16 +38,16 @@ func newMQTTComponent(opts *config.Options, srv *broker.Server, st *storage.Stor
 		} else {
 			log.Warn("mqtt: no store.dir: retained messages and persistent sessions are lost on restart")
 		}
-		ma, err := mqtt.NewAuth(srv, opts.Broker.Auth, cfg.NoAuthUser)
+		ma, err := mqtt.NewAccountAuth(srv, opts.Broker.Auth, cfg.NoAuthUser, cfg.Account)
 		if err != nil {
 			c.Close()
 			return nil, err
 		}
 		c.auth = ma
 		var durable mqtt.Durable
-		if fwd != nil && opts.ForwardAccount() == "" {
-			// The listener is in the global account; a forwarder in
-			// another account does not take its messages.
+		if fwd != nil && opts.ForwardAccount() == opts.MQTTAccount() {
+			// A forwarder in another account does not take the
+			// listener's messages.
 			durable = fwd
 		}
 		l, err := mqtt.New(cfg, mqtt.Deps{

@@ -211,10 +211,13 @@ func (p *parser) checkAccounts(root node) {
 	for _, a := range b.Accounts {
 		defined = append(defined, a.Name)
 	}
-	if u := p.opts.MQTT.NoAuthUser; u != "" {
+	if a := p.opts.MQTT.Account; !slices.Contains(defined, a) {
+		p.failf(p.at("mqtt", root), "account %q is not defined", a)
+	} else if u := p.opts.MQTT.NoAuthUser; u != "" {
 		for _, user := range b.Auth.Users {
-			if (user.Username == u || user.Nkey == u) && user.Account != "" {
-				p.failf(p.at("mqtt", root), "no_auth_user %q is in account %q; MQTT serves the global account only", u, user.Account)
+			if (user.Username == u || user.Nkey == u) && user.Account != p.opts.MQTTAccount() {
+				p.failf(p.at("mqtt", root), "no_auth_user %q is in account %q, not in the listener's account %q",
+					u, cmpOr(user.Account, broker.GlobalAccount), cmpOr(p.opts.MQTTAccount(), broker.GlobalAccount))
 			}
 		}
 	}
@@ -238,6 +241,22 @@ func (p *parser) checkAccounts(root node) {
 			p.failf(p.at("bridges", root), "mqtt[%d]: account %q is not defined", i, c.Account)
 		}
 	}
+}
+
+// MQTTAccount is the MQTT listener's account; empty means the global one.
+func (o *Options) MQTTAccount() string {
+	if o.MQTT.Account == broker.GlobalAccount {
+		return ""
+	}
+	return o.MQTT.Account
+}
+
+// cmpOr is cmp.Or for two strings.
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // ForwardAccount is the account store-and-forward works in: the first

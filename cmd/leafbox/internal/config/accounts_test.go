@@ -128,7 +128,9 @@ func TestAccountsErrors(t *testing.T) {
 		{"leafnode remote in an unknown account", "leafnodes {\n remotes: [ { url: \"nats://hub:7422\", account: Q } ]\n}", []string{
 			`bad.conf:1: leafnodes: bad value: remotes[0]: account "Q" is not defined`}},
 		{"mqtt no_auth_user in an account", "accounts {\n A: { users: [ { user: u } ] }\n}\nmqtt {\n listen: \"127.0.0.1:1883\"\n no_auth_user: u\n}", []string{
-			`bad.conf:4: mqtt: bad value: no_auth_user "u" is in account "A"; MQTT serves the global account only`}},
+			`bad.conf:4: mqtt: bad value: no_auth_user "u" is in account "A", not in the listener's account "$G"`}},
+		{"mqtt in an unknown account", "mqtt {\n listen: \"127.0.0.1:1883\"\n account: Q\n}", []string{
+			`bad.conf:1: mqtt: bad value: account "Q" is not defined`}},
 		{"bridge in an unknown account", "bridges {\n gpio = [ { line: 17, subject: x, account: Q } ]\n serial = [ { port: /dev/ttyS0, subject: y, account: R } ]\n}", []string{
 			`bad.conf:1: bridges: bad value: serial[0]: account "R" is not defined`,
 			`bad.conf:1: bridges: bad value: gpio[0]: account "Q" is not defined`}},

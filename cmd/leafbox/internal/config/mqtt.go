@@ -40,6 +40,7 @@ func (p *parser) mqtt(n node) {
 		"max_ack_pending": p.setInt(&c.MaxAckPending, 0, 0xffff),
 		"max_payload":     p.setSizeInt(&c.MaxPayload, maxPayloadLimit),
 		"no_auth_user":    p.setString(&c.NoAuthUser),
+		"account":         p.setString(&c.Account),
 	})
 	if err := c.Validate(); err != nil {
 		p.fail(n, err)
