@@ -15,7 +15,8 @@ import (
 //	  tls { cert_file, key_file, ca_file, verify }
 //	  max_connections: 1000, max_payload: 1MB
 //	  ack_wait: 30s, max_ack_pending: 1024
-//	  no_auth_user: sensors       # a user of the authorization block
+//	  no_auth_user: sensors       # a user of the listener's account
+//	  account: DEVICES            # the account it serves (default $G)
 //	}
 //
 // Users and permissions are the top-level authorization block's, as for
