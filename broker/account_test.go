@@ -1,7 +1,9 @@
 package broker_test
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -154,5 +156,27 @@ func TestAccountReloadMovesUser(t *testing.T) {
 	case <-closed:
 	case <-time.After(5 * time.Second):
 		t.Fatal("connection of a user moved to another account still open 5s after the reload")
+	}
+}
+
+// TestAccountConnectInfo pins the account in the INFO nats-server sends
+// after the first PING that follows CONNECT: the client's own account,
+// $G for a user of the authorization block.
+func TestAccountConnectInfo(t *testing.T) {
+	srv, _ := startBroker(t, accountsConfig())
+	for user, want := range map[string]string{"a": "A", "g": "$G"} {
+		rc := dialRaw(t, srv)
+		rc.connectAndPing(fmt.Sprintf(`{"verbose":false,"protocol":1,"user":%q,"pass":%q}`, user, user))
+		line := rc.readLine()
+		var info struct {
+			ConnectInfo   bool   `json:"connect_info"`
+			RemoteAccount string `json:"remote_account"`
+		}
+		if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "INFO ")), &info); err != nil || !info.ConnectInfo {
+			t.Fatalf("user %s: after PONG got %q, want the connect_info INFO", user, line)
+		}
+		if info.RemoteAccount != want {
+			t.Errorf("user %s: remote_account %q, want %q", user, info.RemoteAccount, want)
+		}
 	}
 }
