@@ -55,6 +55,9 @@ type GPIOConfig struct {
 	// Name is the bridge's name; empty means "<chip>_<line>" (or the line
 	// name alone for the default chip).
 	Name string
+	// Account is the broker account the bridge publishes and subscribes
+	// in; empty means the global account.
+	Account string
 	// Chip is a chip's name (gpiochip0), label or /dev path; empty means
 	// the first chip (on a Raspberry Pi, the one of the pin header).
 	Chip string

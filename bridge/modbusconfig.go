@@ -411,6 +411,9 @@ type ModbusConfig struct {
 	// TCP line. Exactly one is set.
 	Port    string
 	Address string
+	// Account is the broker account the bridge publishes and takes
+	// commands in; empty means the global account.
+	Account string
 	// Serial settings of an RTU line.
 	Baud     int // zero: DefaultBaud
 	DataBits int // zero: 8

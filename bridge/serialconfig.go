@@ -155,6 +155,9 @@ type SerialConfig struct {
 	// Name is the bridge's name in subjects, logs and /bridgez; empty means
 	// the base name of Port.
 	Name string
+	// Account is the broker account the bridge publishes and subscribes
+	// in; empty means the global account.
+	Account string
 	// Port is the device path, such as /dev/ttyUSB0.
 	Port     string
 	Baud     int // zero: DefaultBaud

@@ -51,24 +51,30 @@ type client struct {
 	cid  uint64
 	conn net.Conn
 	name string // local clients: what they are, for logs
+	// acc is the account the client publishes and subscribes in: the
+	// global one until CONNECT authenticates a user of another. Written
+	// by the reader (CONNECT) and read by it when routing.
+	acc *account
 
 	// Set by the reader only.
 	parser    proto.Parser
 	nonce     []byte
-	connected bool // CONNECT received and accepted
 	creds     auth.Credentials
 	opts      connOpts
-	sids      map[string]*subscription
-	pcd       []*client // clients this read produced output for: woken once per read
-	pingsOut  int
-	nextSid   uint64       // local clients number their subscriptions
-	batch     readBatch    // this read's counts, added to the totals once per read
-	relay     *relayState  // set for relay local clients (leafnode links)
-	stallOn   *client      // a receiver this read filled past 3/4 of max_pending
-	lastRead  atomic.Int64 // unix nanos of the last inbound data
+	connected bool // CONNECT received and accepted
 	// For the INFO sent after the first PING that follows CONNECT (set by
-	// CONNECT, read by PING, both on the reader).
+	// CONNECT, read by PING, both on the reader). Next to the other flags
+	// so that they share one word.
 	connectSeen, asyncInfo, firstPongSent bool
+
+	sids     map[string]*subscription
+	pcd      []*client // clients this read produced output for: woken once per read
+	pingsOut int
+	nextSid  uint64       // local clients number their subscriptions
+	batch    readBatch    // this read's counts, added to the totals once per read
+	relay    *relayState  // set for relay local clients (leafnode links)
+	stallOn  *client      // a receiver this read filled past 3/4 of max_pending
+	lastRead atomic.Int64 // unix nanos of the last inbound data
 
 	// perms is replaced on reload; read on every publish.
 	perms atomic.Pointer[auth.Checker]
@@ -119,6 +125,7 @@ func newClient(s *Server, conn net.Conn) *client {
 		srv:    s,
 		cid:    s.nextCID.Add(1),
 		conn:   conn,
+		acc:    s.gacc,
 		sids:   make(map[string]*subscription),
 		doneCh: make(chan struct{}),
 		start:  time.Now(),
@@ -421,6 +428,9 @@ func (c *client) reauthorize(a *auth.Authenticator) bool {
 		return true // still inside its auth timeout; CONNECT will be checked against the new config
 	}
 	id, err := a.Authenticate(creds, nonce)
+	if err == nil && c.srv.accountOf(id) != c.account() {
+		err = errAccountChanged
+	}
 	if err != nil {
 		c.close(closeAuthViolation, "Authorization Violation")
 		return false

@@ -50,7 +50,18 @@ type Config struct {
 	LameDuckGracePeriod time.Duration
 
 	// Auth is the authorization block. Its zero value disables authorization.
+	// Its users name their account (auth.User.Account): one of Accounts,
+	// SystemAccount, or empty for the global account.
 	Auth auth.Config
+	// Accounts are nats-server's accounts: each its own subject space,
+	// sharing subjects through exports and imports. Clients of users
+	// without an account, and all clients when there is no
+	// authorization, are in the global account ($G).
+	Accounts []Account
+	// SystemAccount names the system account (nats-server's
+	// system_account); empty means $SYS. Leafbox publishes no system
+	// events: the account is an ordinary, isolated subject space.
+	SystemAccount string
 
 	// TLS, when set, requires TLS on the client port.
 	TLS *tls.Config

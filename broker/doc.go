@@ -16,4 +16,18 @@
 //
 // In-process subscribers (Subscribe) are called synchronously on the
 // publisher's goroutine; the Msg they receive is valid only during the call.
+//
+// # Accounts
+//
+// Every client is in one account (Config.Accounts; the global account $G
+// by default), and each account has its own routing table: a message is
+// matched only against the subscriptions of the publisher's account. An
+// account's exports and another's imports link the two: after routing in
+// its own account, a message on an imported stream subject is routed again
+// in the importing account under the mapped subject, and a message on a
+// service import's subject goes to the exporting account with a reply
+// subject (_R_.xxxxxx.yyyyyy) that carries the responses back. A message
+// crosses one link at most. Accounts are fixed at New; ReloadAuth changes
+// users, not accounts. In-process clients pick their account with
+// NewAccountClient, interest watchers with WatchAccount.
 package broker

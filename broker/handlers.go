@@ -25,10 +25,6 @@ func (c *client) awaitingAuth() bool {
 	return !c.connected && c.srv.authRequired()
 }
 
-// globalAccount is the name of nats-server's default account, the one all
-// leafbox clients share.
-const globalAccount = "$G"
-
 // requireAuth ends a connection that sends anything but CONNECT before
 // authenticating, as nats-server does.
 func (c *client) requireAuth() error {
@@ -41,6 +37,7 @@ func (c *client) requireAuth() error {
 	if a.NoAuthUser() != "" {
 		if id, err := a.Authenticate(auth.Credentials{}, c.nonce); err == nil {
 			c.mu.Lock()
+			c.acc = c.srv.accountOf(id)
 			c.creds = auth.Credentials{}
 			c.connected = true
 			c.mu.Unlock()
@@ -104,6 +101,7 @@ func (c *client) processConnect(arg []byte) error {
 	}
 	var perms *auth.Checker
 	user := ""
+	acc := c.srv.gacc
 	if a.Required() {
 		id, err := a.Authenticate(creds, c.nonce)
 		if err != nil {
@@ -120,8 +118,14 @@ func (c *client) processConnect(arg []byte) error {
 		}
 		perms = id.Perms
 		user = id.Name
+		acc = c.srv.accountOf(id)
+	}
+	if acc != c.acc && c.hasSubs() {
+		// A second CONNECT may not move subscriptions between accounts.
+		return &closeError{reason: closeAuthViolation, text: errAuthViolation}
 	}
 	c.mu.Lock()
+	c.acc = acc
 	c.creds = creds
 	c.connected = true
 	c.mu.Unlock()
@@ -224,6 +228,7 @@ func (c *client) OnSub(subj, queue, sid []byte) error {
 	}
 	sub := &subscription{
 		client:     c,
+		acc:        c.acc,
 		subject:    string(subj),
 		queue:      string(queue),
 		queueBytes: append([]byte(nil), queue...),
@@ -344,12 +349,12 @@ func (c *client) OnPing() error {
 // sendConnectInfo sends the INFO nats-server sends after the PONG to the
 // first PING following CONNECT, to clients that accept async INFO: the
 // server's INFO plus the client's account, which clients use to learn the
-// connection is complete. Leafbox has one account, nats-server's default.
+// connection is complete.
 func (c *client) sendConnectInfo() {
 	info := c.srv.baseInfo()
 	info.CID = c.cid
 	info.ClientIP = c.host
-	info.RemoteAccount = globalAccount
+	info.RemoteAccount = c.acc.name
 	// nats-server hides auth_required from a no_auth_user only in the first INFO.
 	info.AuthRequired = c.srv.authRequired()
 	info.ConnectInfo = true

@@ -72,9 +72,25 @@ type Subscription struct {
 	sub *subscription
 }
 
-// NewLocalClient attaches an in-process client to the server.
+// NewLocalClient attaches an in-process client to the server, in the
+// global account.
 func (s *Server) NewLocalClient(opts LocalOptions) *LocalClient {
+	return s.newLocalClient(s.gacc, opts)
+}
+
+// NewAccountClient attaches an in-process client to the server in the
+// named account ("" is the global account).
+func (s *Server) NewAccountClient(account string, opts LocalOptions) (*LocalClient, error) {
+	acc, err := s.account(account)
+	if err != nil {
+		return nil, err
+	}
+	return s.newLocalClient(acc, opts), nil
+}
+
+func (s *Server) newLocalClient(acc *account, opts LocalOptions) *LocalClient {
 	c := &client{
+		acc:   acc,
 		srv:   s,
 		local: true,
 		cid:   s.nextCID.Add(1),
@@ -161,7 +177,7 @@ func (lc *LocalClient) Subscribe(subj, queue string, h MsgHandler) (*Subscriptio
 	c.nextSid++
 	sid := []byte(strconv.FormatUint(c.nextSid, 10))
 	c.mu.Unlock()
-	sub := &subscription{client: c, handler: h, subject: subj, queue: queue, sid: sid}
+	sub := &subscription{client: c, acc: c.acc, handler: h, subject: subj, queue: queue, sid: sid}
 	if c.relay != nil {
 		sub.queueBytes = []byte(queue)
 	}

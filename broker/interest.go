@@ -23,17 +23,17 @@ type watcher struct {
 }
 
 // interest serialises subscription changes with their notifications so a
-// watcher's snapshot plus its events is always exact.
+// watcher's snapshot plus its events is always exact. The watchers are kept
+// per account (account.watchers), under this one lock.
 type interest struct {
-	mu       sync.Mutex
-	watchers []*watcher
+	mu sync.Mutex
 }
 
 // addSub inserts a subscription into the routing table and tells watchers.
 func (s *Server) addSub(sub *subscription) error {
 	s.interest.mu.Lock()
 	defer s.interest.mu.Unlock()
-	if err := s.subs.Insert(sub.subject, sub.queue, sub); err != nil {
+	if err := sub.acc.subs.Insert(sub.subject, sub.queue, sub); err != nil {
 		return err
 	}
 	s.notify(sub, 1)
@@ -48,7 +48,7 @@ func (s *Server) delSub(sub *subscription) bool {
 	}
 	s.interest.mu.Lock()
 	defer s.interest.mu.Unlock()
-	if s.subs.Remove(sub.subject, sub.queue, sub) != nil {
+	if sub.acc.subs.Remove(sub.subject, sub.queue, sub) != nil {
 		return false
 	}
 	s.notify(sub, -1)
@@ -56,20 +56,35 @@ func (s *Server) delSub(sub *subscription) bool {
 }
 
 func (s *Server) notify(sub *subscription, delta int) {
-	for _, w := range s.interest.watchers {
+	for _, w := range sub.acc.watchers {
 		if sub.client != w.exclude && sub.client.relay == nil {
 			w.fn(SubEvent{Subject: sub.subject, Queue: sub.queue, Delta: delta})
 		}
 	}
 }
 
-// WatchSubscriptions reports every subscription change to fn, except those
-// of the local client exclude (nil excludes none), and returns the current
-// subscriptions, aggregated per subject and queue, as a snapshot taken
-// atomically with the registration. fn is called synchronously while the
-// change is made: it must be quick and must not subscribe or unsubscribe.
-// Call stop to end the watch.
+// WatchSubscriptions reports every subscription change in the global
+// account to fn, except those of the local client exclude (nil excludes
+// none), and returns the current subscriptions, aggregated per subject and
+// queue, as a snapshot taken atomically with the registration. fn is called
+// synchronously while the change is made: it must be quick and must not
+// subscribe or unsubscribe. Call stop to end the watch.
 func (s *Server) WatchSubscriptions(exclude *LocalClient, fn func(SubEvent)) (snapshot []SubEvent, stop func()) {
+	return s.watch(s.gacc, exclude, fn)
+}
+
+// WatchAccount is WatchSubscriptions for the subscriptions of the named
+// account ("" is the global account).
+func (s *Server) WatchAccount(name string, exclude *LocalClient, fn func(SubEvent)) (snapshot []SubEvent, stop func(), err error) {
+	acc, err := s.account(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	snapshot, stop = s.watch(acc, exclude, fn)
+	return snapshot, stop, nil
+}
+
+func (s *Server) watch(acc *account, exclude *LocalClient, fn func(SubEvent)) (snapshot []SubEvent, stop func()) {
 	w := &watcher{fn: fn}
 	if exclude != nil {
 		w.exclude = exclude.c
@@ -77,11 +92,11 @@ func (s *Server) WatchSubscriptions(exclude *LocalClient, fn func(SubEvent)) (sn
 	s.interest.mu.Lock()
 	counts := make(map[[2]string]int)
 	s.forEachSub(func(sub *subscription) {
-		if sub.client != w.exclude && sub.client.relay == nil {
+		if sub.acc == acc && sub.client != w.exclude && sub.client.relay == nil {
 			counts[[2]string{sub.subject, sub.queue}]++
 		}
 	})
-	s.interest.watchers = append(s.interest.watchers, w)
+	acc.watchers = append(acc.watchers, w)
 	s.interest.mu.Unlock()
 
 	snapshot = make([]SubEvent, 0, len(counts))
@@ -97,9 +112,9 @@ func (s *Server) WatchSubscriptions(exclude *LocalClient, fn func(SubEvent)) (sn
 	return snapshot, func() {
 		s.interest.mu.Lock()
 		defer s.interest.mu.Unlock()
-		for i, x := range s.interest.watchers {
+		for i, x := range acc.watchers {
 			if x == w {
-				s.interest.watchers = append(s.interest.watchers[:i], s.interest.watchers[i+1:]...)
+				acc.watchers = append(acc.watchers[:i], acc.watchers[i+1:]...)
 				return
 			}
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/leafbox/leafbox/broker/monitor"
 	"github.com/leafbox/leafbox/broker/subject"
+	"github.com/leafbox/leafbox/broker/sublist"
 )
 
 var _ monitor.Source = (*Server)(nil)
@@ -53,7 +54,7 @@ func (s *Server) Varz() monitor.Varz {
 		OutClientBytes:   s.stats.outBytes.Load(),
 		SlowConsumers:    s.stats.slowConsumers.Load(),
 		StaleConnections: s.stats.staleConns.Load(),
-		Subscriptions:    uint32(s.subs.Count()),
+		Subscriptions:    uint32(s.subCount()),
 		ConfigLoadTime:   s.start,
 		Warnings:         s.warnings,
 		Security: &monitor.SecurityMetrics{
@@ -107,6 +108,9 @@ func (c *client) connInfo(opts monitor.ConnzOptions) monitor.ConnInfo {
 	}
 	if u := c.user.Load(); u != nil {
 		ci.AuthorizedUser = *u
+		if acc := c.account(); acc != c.srv.gacc {
+			ci.Account = acc.name // as nats-server: only outside the global account
+		}
 	}
 	if opts.Subscriptions || opts.SubscriptionsDetail {
 		for _, sub := range c.subscriptions() {
@@ -140,7 +144,7 @@ func (sub *subscription) detail() monitor.SubDetail {
 
 // Subsz reports subscription statistics for /subsz.
 func (s *Server) Subsz(opts monitor.SubszOptions) monitor.Subsz {
-	st := s.subs.Stats()
+	st := s.sublistStats()
 	stats := monitor.SublistStats{
 		NumSubs:      uint32(st.NumSubs),
 		NumCache:     uint32(st.NumCache),
@@ -180,3 +184,29 @@ func (s *Server) Healthz() error {
 
 // port returns the bound client port.
 func (s *Server) port() int { return s.ln.Addr().(*net.TCPAddr).Port }
+
+// subCount is the number of subscriptions in every account.
+func (s *Server) subCount() int {
+	n := 0
+	for _, a := range s.accounts {
+		n += a.subs.Count()
+	}
+	return n
+}
+
+// sublistStats adds up the routing tables of the accounts; the cache and
+// fan-out figures are the global account's.
+func (s *Server) sublistStats() sublist.Stats {
+	st := s.gacc.subs.Stats()
+	for _, a := range s.accounts {
+		if a == s.gacc {
+			continue
+		}
+		o := a.subs.Stats()
+		st.NumSubs += o.NumSubs
+		st.NumInserts += o.NumInserts
+		st.NumRemoves += o.NumRemoves
+		st.NumMatches += o.NumMatches
+	}
+	return st
+}

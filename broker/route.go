@@ -16,6 +16,7 @@ const noRespondersStatus = "NATS/1.0 503\r\nNats-Subject: "
 // subscription is one SUB of a network client or one in-process Subscribe.
 type subscription struct {
 	client  *client
+	acc     *account   // where it is in the routing table
 	handler MsgHandler // in-process subscribers only
 	subject string
 	queue   string
@@ -26,11 +27,11 @@ type subscription struct {
 	// filtered, as nats-server does. A reload may change it while
 	// messages are routed.
 	deliverCheck atomic.Bool
+	removed      atomic.Bool // next to deliverCheck: the two share a word
 	queueBytes   []byte
 
 	max       atomic.Int64 // auto-unsubscribe after this many deliveries; 0 = never
 	delivered atomic.Int64
-	removed   atomic.Bool
 }
 
 // route delivers a message to every matching plain subscription and to one
@@ -39,9 +40,23 @@ func (s *Server) route(from *client, subj, reply, hdr, data []byte) {
 	s.routeFiltered(from, subj, reply, hdr, data, nil)
 }
 
-// routeFiltered is route restricted by f (nil: no restriction).
+// routeFiltered is route restricted by f (nil: no restriction): in the
+// publisher's account, then in the accounts its imports and exports link.
 func (s *Server) routeFiltered(from *client, subj, reply, hdr, data []byte, f *DeliverFilter) {
-	r := s.subs.Match(subj)
+	acc := from.acc
+	delivered := s.routeIn(acc, from, subj, reply, hdr, data, f)
+	if acc.crossing() && s.crossAccounts(acc, from, subj, reply, hdr, data) {
+		delivered = true
+	}
+	if !delivered && len(reply) > 0 && from.opts.noResponders {
+		s.noResponders(from, subj, reply)
+	}
+}
+
+// routeIn delivers a message within account acc and reports whether any
+// subscription took it.
+func (s *Server) routeIn(acc *account, from *client, subj, reply, hdr, data []byte, f *DeliverFilter) bool {
+	r := acc.subs.Match(subj)
 	delivered := false
 	plain := r.Plain
 	if f != nil && f.NoPlain {
@@ -99,9 +114,7 @@ func (s *Server) routeFiltered(from *client, subj, reply, hdr, data []byte, f *D
 	if relays.n > 0 {
 		s.flushRelays(&relays, r, subj, reply, hdr, data)
 	}
-	if !delivered && len(reply) > 0 && from.opts.noResponders {
-		s.noResponders(from, subj, reply)
-	}
+	return delivered
 }
 
 func hasQueue(queues [][]byte, name string) bool {
@@ -189,7 +202,7 @@ func (s *Server) countOut(from *client, size int64) {
 // noResponders tells a requester at once that nobody listens, by sending
 // the 503 status to its own subscription on the reply subject.
 func (s *Server) noResponders(c *client, subj, reply []byte) {
-	r := s.subs.Match(reply)
+	r := c.acc.subs.Match(reply)
 	for _, sub := range r.Plain {
 		if sub.client == c {
 			hdr := make([]byte, 0, len(noRespondersStatus)+len(subj)+4)

@@ -23,7 +23,6 @@ import (
 	"github.com/leafbox/leafbox/broker/audit"
 	"github.com/leafbox/leafbox/broker/auth"
 	"github.com/leafbox/leafbox/broker/proto"
-	"github.com/leafbox/leafbox/broker/sublist"
 	"github.com/leafbox/leafbox/internal/accept"
 )
 
@@ -61,7 +60,12 @@ type Server struct {
 	start   time.Time
 
 	auth atomic.Pointer[auth.Authenticator]
-	subs *sublist.Sublist[*subscription]
+	// accounts are the subject spaces by name (fixed after New); gacc is
+	// the global one, where clients without an account are.
+	accounts map[string]*account
+	gacc     *account
+	// mapBufs are scratch buffers for subjects mapped between accounts.
+	mapBufs sync.Pool
 
 	ln       net.Listener
 	tlsConf  *tls.Config
@@ -167,7 +171,11 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		s.name = id
 	}
 	s.auth.Store(a)
-	s.subs = sublist.New[*subscription](s.cfg.sublistOptions())
+	if s.accounts, err = buildAccounts(&cfg); err != nil {
+		return nil, err
+	}
+	s.gacc = s.accounts[GlobalAccount]
+	s.mapBufs.New = func() any { b := make([]byte, 0, 128); return &b }
 	s.locals = make(map[*client]struct{})
 	s.chunks = newChunkPool()
 	s.stallAt = min(cfg.MaxPending/4*3, maxStallAt)
@@ -180,14 +188,6 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	}
 	s.ln = ln
 	return s, nil
-}
-
-// sublistOptions is the routing table's configuration.
-func (c *Config) sublistOptions() sublist.Options {
-	if c.DisableSublistCache {
-		return sublist.Options{CacheSize: -1}
-	}
-	return sublist.Options{}
 }
 
 func (c *Config) setDefaults() {
@@ -268,6 +268,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("broker: lame_duck_duration and lame_duck_grace_period must not be negative"))
 	} else if g >= d {
 		errs = append(errs, fmt.Errorf("broker: %w", &LameDuckGraceError{Grace: g, Duration: d}))
+	}
+	if err := c.validateAccounts(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -367,8 +370,15 @@ func (s *Server) removeClient(c *client) {
 // permissions: subscriptions those deny are removed with nats-server's
 // -ERR 'Permissions Violation for Subscription to ...', and the
 // delivery-time filter of the others follows the new deny list. The other
-// connections are closed with -ERR 'Authorization Violation'.
+// connections, and those whose user moved to another account, are closed
+// with -ERR 'Authorization Violation'. Accounts themselves are fixed at New:
+// a user may only name one of them.
 func (s *Server) ReloadAuth(cfg auth.Config) error {
+	for _, u := range cfg.Users {
+		if _, err := s.account(u.Account); err != nil {
+			return fmt.Errorf("broker: reload authorization: user %q: %w", cmpOr(u.Username, u.Nkey), err)
+		}
+	}
 	a, err := auth.New(cfg)
 	if err != nil {
 		return fmt.Errorf("broker: reload authorization: %w", err)

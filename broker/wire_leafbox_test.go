@@ -57,8 +57,9 @@ func leafboxConfig(o wireOpts) broker.Config {
 		},
 	}
 	cfg.LameDuckDuration, cfg.LameDuckGracePeriod = o.LameDuck, o.LameDuckGrace
+	cfg.Accounts, cfg.SystemAccount = o.Accounts, o.SystemAccount
 	for _, u := range o.Users {
-		au := auth.User{Username: u.Name, Password: u.Password, Nkey: u.Nkey}
+		au := auth.User{Username: u.Name, Password: u.Password, Nkey: u.Nkey, Account: u.Account}
 		if u.hasPermissions() {
 			au.Permissions = &auth.Permissions{}
 			if len(u.PubAllow)+len(u.PubDeny) > 0 {

@@ -25,6 +25,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
 
+	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/internal/testutil"
 )
 
@@ -53,11 +54,16 @@ type wireOpts struct {
 	MaxSubs        int
 	// LameDuck and LameDuckGrace are the lame duck duration and grace period.
 	LameDuck, LameDuckGrace time.Duration
+	// Accounts and SystemAccount are the accounts block (users name
+	// their account in wireUser.Account); see wire_accounts_test.go.
+	Accounts      []broker.Account
+	SystemAccount string
 }
 
 // wireUser is one entry of the users list, with optional permissions. An
 // entry with Nkey set is an nkey user (Name and Password unused).
 type wireUser struct {
+	Account           string
 	Name, Password    string
 	Nkey              string
 	PubAllow, PubDeny []string
@@ -123,8 +129,12 @@ func natsOptions(o wireOpts) *server.Options {
 			opts.Nkeys = append(opts.Nkeys, &server.NkeyUser{Nkey: u.Nkey, Permissions: perms})
 			continue
 		}
+		if u.Account != "" {
+			continue // declared in the accounts block (natsAccounts)
+		}
 		opts.Users = append(opts.Users, &server.User{Username: u.Name, Password: u.Password, Permissions: perms})
 	}
+	natsAccounts(opts, o)
 	return opts
 }
 
@@ -132,19 +142,20 @@ func natsOptions(o wireOpts) *server.Options {
 type stepKind int
 
 const (
-	stepDial   stepKind = iota // connect and read INFO
-	stepSend                   // write bytes (in chunks when split is set)
-	stepExpect                 // read frames that must match
-	stepClosed                 // the server closes the connection
-	stepQuiet                  // nothing is due: PING answered by PONG first (or nothing for wait)
-	stepSync                   // PING, expect PONG
-	stepSpread                 // n equal frames arrive in total over several conns
-	stepDrain                  // record whatever arrives until quiet or close
-	stepNkey                   // CONNECT signing the INFO nonce with an nkey seed
-	stepReload                 // reload the server with new options
-	stepDuck                   // put the server in lame duck mode
-	stepRefuse                 // a new connection is refused
-	stepLDM                    // an INFO with "ldm":true arrives
+	stepDial    stepKind = iota // connect and read INFO
+	stepSend                    // write bytes (in chunks when split is set)
+	stepExpect                  // read frames that must match
+	stepClosed                  // the server closes the connection
+	stepQuiet                   // nothing is due: PING answered by PONG first (or nothing for wait)
+	stepSync                    // PING, expect PONG
+	stepSpread                  // n equal frames arrive in total over several conns
+	stepDrain                   // record whatever arrives until quiet or close
+	stepNkey                    // CONNECT signing the INFO nonce with an nkey seed
+	stepReload                  // reload the server with new options
+	stepDuck                    // put the server in lame duck mode
+	stepRefuse                  // a new connection is refused
+	stepLDM                     // an INFO with "ldm":true arrives
+	stepRespond                 // publish data to the reply subject of the last MSG received
 )
 
 // step is one action of a session on connection conn.
@@ -278,6 +289,7 @@ type wireConn struct {
 	eof   bool
 	nonce string // from INFO
 	pings int    // PINGs the script sent whose PONG has not been read
+	reply string // reply subject of the last MSG or HMSG read
 }
 
 // errClosed reports that the server closed the connection.
@@ -563,6 +575,11 @@ func (r *runner) do(s step) error {
 			r.record(s.conn, "< %s", q(f))
 			return fmt.Errorf("expected close, got %s", q(f))
 		}
+	case stepRespond:
+		if w.reply == "" {
+			return errors.New("respond: no reply subject received")
+		}
+		return r.write(w, step{data: pub(w.reply, "", s.data)})
 	case stepNkey:
 		line, err := nkeyConnect(w.nonce, s.data, s.want[0])
 		if err != nil {
@@ -661,7 +678,8 @@ func (r *runner) expectFrames(c int, w *wireConn, want []string, timeout time.Du
 		if strings.HasPrefix(f, "INFO ") {
 			r.record(c, "< %s", normalizeInfo(f)) // server ids, ports and keys differ
 		} else {
-			r.record(c, "< %s", q(f))
+			w.reply = replyOf(f, w.reply)
+			r.record(c, "< %s", q(normalizeReplies(f))) // service reply subjects are random
 		}
 		if !matchFrame(wf, f) {
 			return fmt.Errorf("want %s, got %s", q(wf), q(f))

@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"cmp"
 	"fmt"
 	"sync/atomic"
 
@@ -14,20 +15,32 @@ type LiveAuth interface {
 }
 
 // Auth checks MQTT credentials against the broker's live authorization, so
-// that reloads apply to MQTT clients too. With the mqtt block's
+// that reloads apply to MQTT clients too. Only users of the listener's
+// account (the global one by default) may log in: its sessions live there. With the mqtt block's
 // no_auth_user, a connection without credentials becomes that user, looked
 // up in the same authorization (rebuilt on reload by PrepareReload).
 type Auth struct {
 	live       LiveAuth
 	noAuthUser string
+	account    string // the listener's account; "" is the global one
 	// anon authenticates connections without credentials; nil without
 	// no_auth_user.
 	anon atomic.Pointer[auth.Authenticator]
 }
 
-// NewAuth checks noAuthUser against cfg, the authorization live holds now.
+// NewAuth checks noAuthUser against cfg, the authorization live holds now,
+// for a listener in the global account.
 func NewAuth(live LiveAuth, cfg auth.Config, noAuthUser string) (*Auth, error) {
-	a := &Auth{live: live, noAuthUser: noAuthUser}
+	return NewAccountAuth(live, cfg, noAuthUser, "")
+}
+
+// NewAccountAuth is NewAuth for a listener in account ("" or "$G": the
+// global account): only that account's users may log in.
+func NewAccountAuth(live LiveAuth, cfg auth.Config, noAuthUser, account string) (*Auth, error) {
+	if account == "$G" {
+		account = ""
+	}
+	a := &Auth{live: live, noAuthUser: noAuthUser, account: account}
 	anon, err := a.anonFor(cfg)
 	if err != nil {
 		return nil, err
@@ -69,6 +82,12 @@ func (a *Auth) Check(user, pass string, hasUser bool) (Permissions, error) {
 	id, err := authn.Authenticate(auth.Credentials{Username: user, Password: pass}, nil)
 	if err != nil {
 		return nil, err
+	}
+	if id.Account != a.account {
+		// The listener publishes in its own account: a user of another
+		// would escape that account's subject space.
+		return nil, fmt.Errorf("%w: user %q is in account %q; the MQTT listener serves %q",
+			auth.ErrAuthorization, id.Name, cmp.Or(id.Account, "$G"), cmp.Or(a.account, "$G"))
 	}
 	return id.Perms, nil
 }

@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/leafbox/leafbox/broker/auth"
@@ -61,5 +62,35 @@ func TestNoAuthUserAuth(t *testing.T) {
 
 	if _, err := NewAuth(live, auth.Config{}, "nobody"); err == nil {
 		t.Fatal("unknown no_auth_user accepted")
+	}
+}
+
+// TestAuthRefusesAccountUsers pins that a user of an account other than
+// the global one cannot log in over MQTT: the listener publishes in the
+// global account, so letting them in would break the account's isolation.
+func TestAuthRefusesAccountUsers(t *testing.T) {
+	cfg := auth.Config{Users: []auth.User{
+		{Username: "alice", Password: "pw"},
+		{Username: "tenant", Password: "tpw", Account: "A"},
+	}}
+	a, err := NewAuth(newLiveAuth(t, cfg), cfg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Check("alice", "pw", true); err != nil {
+		t.Fatalf("global user refused: %v", err)
+	}
+	if _, err := a.Check("tenant", "tpw", true); !errors.Is(err, auth.ErrAuthorization) {
+		t.Fatalf("user of account A: %v, want ErrAuthorization", err)
+	}
+	inA, err := NewAccountAuth(newLiveAuth(t, cfg), cfg, "", "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inA.Check("tenant", "tpw", true); err != nil {
+		t.Fatalf("account A's user refused by a listener in A: %v", err)
+	}
+	if _, err := inA.Check("alice", "pw", true); !errors.Is(err, auth.ErrAuthorization) {
+		t.Fatalf("global user on a listener in A: %v, want ErrAuthorization", err)
 	}
 }

@@ -51,6 +51,11 @@ type Config struct {
 	// NoAuthUser is the user MQTT connections without credentials become
 	// (the daemon's AuthFunc applies it; the listener does not read it).
 	NoAuthUser string
+	// Account is the broker account the listener's clients publish and
+	// subscribe in; empty means the global account. Only users of that
+	// account may log in (the daemon's Auth checks it), and retained
+	// messages and sessions are the listener's, so they stay in it.
+	Account string
 	// Bridges are the client bridges to external brokers.
 	Bridges []BridgeConfig
 }
@@ -120,6 +125,9 @@ func (c Config) Validate() error {
 type BridgeConfig struct {
 	// Name names the bridge in logs; default "mqtt<index>".
 	Name string
+	// Account is the broker account the bridge publishes and subscribes
+	// in; empty means the global account.
+	Account string
 	// URL is the broker, e.g. tcp://plant-broker:1883 or ssl://hub:8883.
 	URL          string
 	ClientID     string // default "leafbox-<name>"

@@ -37,6 +37,9 @@ type Identity struct {
 	Name string
 	// Perms are the user's permissions; nil means everything is allowed.
 	Perms *Checker
+	// Account is the user's account (User.Account); empty is the global
+	// account.
+	Account string
 }
 
 // Authenticator checks CONNECT credentials against a Config. It is
@@ -60,6 +63,7 @@ type account struct {
 	password string
 	key      nkeys.KeyPair // public key of an nkey user
 	perms    *Checker
+	acc      string // User.Account
 }
 
 // New validates cfg (see Config.Validate) and compiles it.
@@ -82,7 +86,10 @@ func New(cfg Config) (*Authenticator, error) {
 		return nil, fmt.Errorf("compile default permissions: %w", err)
 	}
 	for i, u := range cfg.Users {
-		acc := &account{name: u.Username, password: u.Password, perms: defaults}
+		acc := &account{name: u.Username, password: u.Password, acc: u.Account}
+		if u.Account == "" {
+			acc.perms = defaults
+		}
 		if u.Permissions != nil {
 			if acc.perms, err = NewChecker(u.Permissions); err != nil {
 				return nil, fmt.Errorf("compile permissions of users[%d]: %w", i, err)
@@ -196,7 +203,7 @@ func (a *Authenticator) Authenticate(c Credentials, nonce []byte) (*Identity, er
 }
 
 func (acc *account) identity() *Identity {
-	return &Identity{Name: acc.name, Perms: acc.perms}
+	return &Identity{Name: acc.name, Perms: acc.perms, Account: acc.acc}
 }
 
 // verifySignature checks sig, the base64 signature of nonce by key. nats.go

@@ -19,8 +19,9 @@ type Config struct {
 	// NoAuthUser names the user (a username, or an nkey user's public key)
 	// a connection that presents no credentials is treated as.
 	NoAuthUser string
-	// DefaultPermissions apply to every entry of Users that has no
-	// Permissions of its own (authorization { permissions: ... }).
+	// DefaultPermissions apply to every entry of Users in the global
+	// account that has no Permissions of its own (authorization {
+	// permissions: ... }); an account's users get their account's.
 	DefaultPermissions *Permissions
 }
 
@@ -34,6 +35,10 @@ type User struct {
 	Nkey string
 	// Permissions restrict what this user may publish and subscribe to; nil allows all.
 	Permissions *Permissions
+	// Account names the account the user belongs to (accounts { A: {
+	// users: [...] } }); empty means the global account. The
+	// Authenticator only reports it: the broker checks that it exists.
+	Account string
 }
 
 // Permissions are a user's publish and subscribe rights.

@@ -75,8 +75,10 @@ type Remote struct {
 	// ws:// or wss://, with optional user:password@. Tried in turn (shuffled
 	// unless NoRandomize), together with the URLs the hub gossips.
 	URLs []*url.URL
-	// Account is the local account bound to the link (reported only: the
-	// broker has one account).
+	// Account is the local account bound to the link: the hub's messages
+	// are published in it and its subscriptions are the interest sent to
+	// the hub. Empty means the global account ($G); New refuses an account
+	// the broker does not have.
 	Account string
 	// Credentials is a .creds file (user JWT and nkey seed).
 	Credentials string

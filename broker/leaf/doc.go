@@ -54,6 +54,7 @@
 // S2 compression over websockets (nats-server layers it beneath the
 // websocket framing; use ws_compression instead), an HTTP proxy, the hub
 // role (is_hub), queue weights above 64 (a hub queue group stands in
-// locally as up to 64 members), JetStream domain extension, and multiple
-// local accounts (the broker has one; Remote.Account is reported only).
+// locally as up to 64 members), and JetStream domain extension. Each remote
+// binds one local account (Remote.Account); the interest of messages that
+// reach that account only through an import is not sent to the hub.
 package leaf

@@ -46,7 +46,15 @@ type gateway struct {
 // startGateway runs a broker and an uplink with cfg until the test ends.
 func startGateway(t testing.TB, cfg leaf.Config) *gateway {
 	t.Helper()
-	srv, err := broker.New(broker.Config{Host: "127.0.0.1", Port: -1, ServerName: "gw-" + strings.ReplaceAll(t.Name(), "/", "-")})
+	return startGatewayWith(t, broker.Config{}, cfg)
+}
+
+// startGatewayWith is startGateway with a broker configuration (its
+// address and name are set here).
+func startGatewayWith(t testing.TB, bcfg broker.Config, cfg leaf.Config) *gateway {
+	t.Helper()
+	bcfg.Host, bcfg.Port, bcfg.ServerName = "127.0.0.1", -1, "gw-"+strings.ReplaceAll(t.Name(), "/", "-")
+	srv, err := broker.New(bcfg)
 	if err != nil {
 		t.Fatal(err)
 	}

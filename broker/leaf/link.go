@@ -257,11 +257,17 @@ func (l *link) setPerms(imp, exp *subjectPerm) {
 
 // serve runs the connected link until it fails or ctx ends.
 func (l *link) serve(ctx context.Context) error {
-	l.lc = l.r.u.srv.NewLocalClient(broker.LocalOptions{
+	// The relay client lives in the remote's local account: the hub's
+	// messages are published there and its interest is in that account.
+	lc, err := l.r.u.srv.NewAccountClient(l.r.cfg.Account, broker.LocalOptions{
 		Name:   "leafnode " + l.url.Host,
 		NoEcho: true,
 		Relay:  l.relay,
 	})
+	if err != nil {
+		return fmt.Errorf("leafnode: %w", err)
+	}
+	l.lc = lc
 	l.conn.SetDeadline(time.Time{})
 	go l.writeLoop()
 	stop := context.AfterFunc(ctx, func() { l.close(ctx.Err()) })
@@ -285,7 +291,7 @@ func (l *link) serve(ctx context.Context) error {
 	<-l.done
 	<-l.writerDone
 	l.mu.Lock()
-	err := l.err
+	err = l.err
 	l.mu.Unlock()
 	return err
 }

@@ -190,7 +190,8 @@ func (l *link) relay(m broker.Msg, queues [][]byte) {
 // loop-detection subject) goes to the hub in one burst, then every change.
 func (l *link) register() {
 	l.registered = true
-	snap, stop := l.r.u.srv.WatchSubscriptions(nil, l.onLocalInterest)
+	// New checked that the account exists.
+	snap, stop, _ := l.r.u.srv.WatchAccount(l.r.cfg.Account, nil, l.onLocalInterest)
 	l.mu.Lock()
 	l.stopWatch = stop
 	if l.closed {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -62,6 +63,12 @@ func New(cfg Config, d Deps) (*Uplink, error) {
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("leafnodes: %w", err)
+	}
+	accounts := d.Server.Accounts()
+	for i, r := range cfg.Remotes {
+		if r.Account != "" && !slices.Contains(accounts, r.Account) {
+			return nil, fmt.Errorf("leafnodes: remotes[%d]: account %q: %w", i, r.Account, broker.ErrNoAccount)
+		}
 	}
 	u := &Uplink{
 		cfg:        cfg.withDefaults(),

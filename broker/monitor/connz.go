@@ -192,7 +192,7 @@ func NewConnz(serverID string, conns []ConnInfo, opts ConnzOptions, now time.Tim
 			c.Subs = nil
 		}
 		if !opts.Username {
-			c.AuthorizedUser = ""
+			c.AuthorizedUser, c.Account = "", "" // nats-server shows both with auth=1 only
 		}
 	}
 	return Connz{

@@ -35,14 +35,22 @@ func buildBridges(cfg bridge.Config, srv *broker.Server, log *slog.Logger, opene
 	}
 	c := &bridgesComponent{}
 	var bs []bridge.Bridge
-	newConn := func(name string) localConn {
-		lc := srv.NewLocalClient(broker.LocalOptions{Name: name})
+	newConn := func(name, account string) (localConn, error) {
+		lc, err := srv.NewAccountClient(account, broker.LocalOptions{Name: name})
+		if err != nil {
+			return localConn{}, fmt.Errorf("bridge %s: %w", name, err)
+		}
 		c.clients = append(c.clients, lc)
-		return localConn{lc}
+		return localConn{lc}, nil
 	}
 	for _, sc := range cfg.Serial {
 		name := sc.WithDefaults().Name
-		b, err := serial.New(sc, newConn("serial:"+name), log)
+		conn, err := newConn("serial:"+name, sc.Account)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		b, err := serial.New(sc, conn, log)
 		if err != nil {
 			c.Close()
 			return nil, err
@@ -51,7 +59,12 @@ func buildBridges(cfg bridge.Config, srv *broker.Server, log *slog.Logger, opene
 	}
 	for _, gc := range cfg.GPIO {
 		name := gc.WithDefaults().Name
-		b, err := gpio.New(gc, opener, newConn("gpio:"+name), log)
+		conn, err := newConn("gpio:"+name, gc.Account)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		b, err := gpio.New(gc, opener, conn, log)
 		if err != nil {
 			c.Close()
 			return nil, err
@@ -60,7 +73,12 @@ func buildBridges(cfg bridge.Config, srv *broker.Server, log *slog.Logger, opene
 	}
 	for _, mc := range cfg.Modbus {
 		name := mc.WithDefaults().Name
-		b, err := modbus.New(mc, newConn("modbus:"+name), log)
+		conn, err := newConn("modbus:"+name, mc.Account)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		b, err := modbus.New(mc, conn, log)
 		if err != nil {
 			c.Close()
 			return nil, err

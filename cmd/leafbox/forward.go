@@ -16,12 +16,13 @@ import (
 // remote's Forwarder) and is the MQTT listener's durable hook (mqtt.go).
 // Its Nats-Msg-Id is <server_name>-<store epoch>-<rule>-<seq>
 // (server_name, or an id generated once and kept in the store when there
-// is none).
+// is none). It works in the account of that remote.
 func newForwardComponent(opts *config.Options, srv *broker.Server, store *storage.Store, log *slog.Logger) (*forward.Forwarder, error) {
 	if store == nil || len(store.Queues()) == 0 {
 		return nil, nil
 	}
-	f, err := forward.New(forward.Config{ID: opts.Broker.ServerName}, forward.Deps{Server: srv, Store: store, Log: log})
+	fc := forward.Config{ID: opts.Broker.ServerName, Account: opts.ForwardAccount()}
+	f, err := forward.New(fc, forward.Deps{Server: srv, Store: store, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("store forward: %w", err)
 	}

@@ -26,7 +26,10 @@ func newMQTTComponent(opts *config.Options, srv *broker.Server, st *storage.Stor
 		return nil, nil
 	}
 	c := &mqttComponent{}
-	lc := srv.NewLocalClient(broker.LocalOptions{Name: "mqtt"})
+	lc, err := srv.NewAccountClient(cfg.Account, broker.LocalOptions{Name: "mqtt"})
+	if err != nil {
+		return nil, fmt.Errorf("mqtt: %w", err)
+	}
 	c.clients = append(c.clients, lc)
 	conn := localConn{lc}
 	if cfg.Listen {
@@ -36,14 +39,16 @@ func newMQTTComponent(opts *config.Options, srv *broker.Server, st *storage.Stor
 		} else {
 			log.Warn("mqtt: no store.dir: retained messages and persistent sessions are lost on restart")
 		}
-		ma, err := mqtt.NewAuth(srv, opts.Broker.Auth, cfg.NoAuthUser)
+		ma, err := mqtt.NewAccountAuth(srv, opts.Broker.Auth, cfg.NoAuthUser, cfg.Account)
 		if err != nil {
 			c.Close()
 			return nil, err
 		}
 		c.auth = ma
 		var durable mqtt.Durable
-		if fwd != nil {
+		if fwd != nil && opts.ForwardAccount() == opts.MQTTAccount() {
+			// A forwarder in another account does not take the
+			// listener's messages.
 			durable = fwd
 		}
 		l, err := mqtt.New(cfg, mqtt.Deps{
@@ -62,7 +67,11 @@ func newMQTTComponent(opts *config.Options, srv *broker.Server, st *storage.Stor
 		log.Info("mqtt listening", "listen", l.Addr().String(), "tls", cfg.TLS != nil)
 	}
 	for _, bc := range cfg.Bridges {
-		blc := srv.NewLocalClient(broker.LocalOptions{Name: "mqtt-bridge:" + bc.Name, NoEcho: true})
+		blc, err := srv.NewAccountClient(bc.Account, broker.LocalOptions{Name: "mqtt-bridge:" + bc.Name, NoEcho: true})
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("mqtt bridge %s: %w", bc.Name, err)
+		}
 		c.clients = append(c.clients, blc)
 		b, err := mqtt.NewBridge(bc, localConn{blc}, log)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/nats-io/nats.go"
 
 	"github.com/leafbox/leafbox/bridge/mqtt"
 	"github.com/leafbox/leafbox/broker"
@@ -232,5 +233,96 @@ func TestMQTTReload(t *testing.T) {
 	}
 	if _, err := srv.Authenticator().Authenticate(auth.Credentials{Username: "bob", Password: "bpw"}, nil); err == nil {
 		t.Error("the refused reload was applied to the broker")
+	}
+}
+
+// TestMQTTListenerInAccount pins the mqtt block's account: users of that
+// account log in, their publishes reach NATS clients of the same account
+// only, and a user of another account is refused.
+func TestMQTTListenerInAccount(t *testing.T) {
+	authCfg := auth.Config{Users: []auth.User{
+		{Username: "dev", Password: "pw", Account: "A"},
+		{Username: "g", Password: "g"},
+	}}
+	bcfg := broker.Config{Host: "127.0.0.1", Port: -1, Auth: authCfg, Accounts: []broker.Account{{Name: "A"}}}
+	srv, err := broker.New(bcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go srv.Run(ctx)
+	port := testutil.FreePort(t)
+	opts := &config.Options{Broker: bcfg, MQTT: mqtt.Config{Listen: true, Host: "127.0.0.1", Port: port, Account: "A"}}
+	log := slog.New(slog.DiscardHandler)
+	mc, err := newMQTTComponent(opts, srv, nil, nil, nil, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait := runComponents(ctx, []namedComponent{{"mqtt", mc}}, log)
+	defer func() { cancel(); wait() }()
+
+	url := "nats://" + srv.Addr().String()
+	sub := func(user string) (*nats.Conn, *nats.Subscription) {
+		nc, err := nats.Connect(url, nats.UserInfo(user, user))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		s, err := nc.SubscribeSync("sensors.>")
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc.Flush()
+		return nc, s
+	}
+	ncG, subG := sub("g")
+
+	mqttConnect := func(user, pass string) (paho.Client, error) {
+		o := paho.NewClientOptions().AddBroker("tcp://127.0.0.1:" + strconv.Itoa(port)).SetClientID(user).
+			SetUsername(user).SetPassword(pass).SetConnectTimeout(3 * time.Second).SetConnectRetry(false).SetAutoReconnect(false)
+		var c paho.Client
+		var err error
+		testutil.WaitForf(t, 5*time.Second, func() bool {
+			c = paho.NewClient(o)
+			tok := c.Connect()
+			tok.WaitTimeout(3 * time.Second)
+			err = tok.Error()
+			return err == nil || !strings.Contains(err.Error(), "connection refused")
+		}, "mqtt listener up")
+		return c, err
+	}
+	if _, err := mqttConnect("g", "g"); err == nil {
+		t.Fatal("a global user logged in to a listener in account A")
+	}
+	dev, err := mqttConnect("dev", "pw")
+	if err != nil {
+		t.Fatalf("account A's user: %v", err)
+	}
+	defer dev.Disconnect(10)
+	// The NATS side of account A: an in-process client there.
+	la, err := srv.NewAccountClient("A", broker.LocalOptions{Name: "probe"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer la.Close()
+	got := make(chan string, 4)
+	if _, err := la.Subscribe("sensors.>", "", func(m broker.Msg) { got <- string(m.Subject) }); err != nil {
+		t.Fatal(err)
+	}
+	if tok := dev.Publish("sensors/t1", 0, false, []byte("21.5")); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	select {
+	case s := <-got:
+		if s != "sensors.t1" {
+			t.Errorf("account A got %s", s)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("account A got nothing from the MQTT device")
+	}
+	ncG.Flush()
+	if n, _, _ := subG.Pending(); n != 0 {
+		t.Errorf("the global account got %d MQTT messages, want none", n)
 	}
 }

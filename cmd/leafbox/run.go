@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"reflect"
 	"runtime"
 	"sync"
 	"syscall"
@@ -255,6 +256,11 @@ func reload(opts *config.Options, srv *broker.Server, comps []namedComponent, lo
 	}
 	opts.Broker.Auth = fresh.Broker.Auth
 	log.Info("SIGHUP: authorization reloaded", "config", opts.ConfigFile)
+	if !reflect.DeepEqual(fresh.Broker.Accounts, opts.Broker.Accounts) || fresh.Broker.SystemAccount != opts.Broker.SystemAccount {
+		// Accounts, exports and imports are built once, with the broker;
+		// only the users (and which existing account each is in) reload.
+		log.Warn("SIGHUP: the accounts block changed; its exports, imports and new accounts apply after a restart", "config", opts.ConfigFile)
+	}
 }
 
 // checkOptions runs the validation the daemon would run at start.

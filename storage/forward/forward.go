@@ -53,6 +53,11 @@ type Config struct {
 	// RetryDelay is the pause before sending again after an error reply
 	// or a timeout (default 1s).
 	RetryDelay time.Duration
+	// Account is the broker account the rules take messages from and
+	// answer publish acks in, and where the hub's stream acks arrive: the
+	// account of the leafnode remote the queues drain through. Empty
+	// means the global account.
+	Account string
 }
 
 // Validate reports the first problem of c.
@@ -144,7 +149,11 @@ func New(cfg Config, d Deps) (*Forwarder, error) {
 	for i, q := range d.Store.Queues() {
 		f.rules = append(f.rules, newRule(f, i, q))
 	}
-	f.ackClient = d.Server.NewLocalClient(broker.LocalOptions{Name: "forward-acks"})
+	ackClient, err := d.Server.NewAccountClient(cfg.Account, broker.LocalOptions{Name: "forward-acks"})
+	if err != nil {
+		return nil, fmt.Errorf("forward: %w", err)
+	}
+	f.ackClient = ackClient
 	// The link advertises this subscription, so the hub's stream acks
 	// come back down.
 	if _, err := f.ackClient.Subscribe(f.inbox+".>", "", f.onHubAck); err != nil {
@@ -407,9 +416,13 @@ func newRule(f *Forwarder, i int, q *storage.Queue) *rule {
 
 // subscribe attaches the rule's relay client to its subjects.
 func (r *rule) subscribe() error {
-	r.lc = r.f.srv.NewLocalClient(broker.LocalOptions{Name: "forward:" + r.name, NoEcho: true, Relay: r.onLocal,
+	lc, err := r.f.srv.NewAccountClient(r.f.cfg.Account, broker.LocalOptions{Name: "forward:" + r.name, NoEcho: true, Relay: r.onLocal,
 		// A rule may forward the audit events ($LEAFBOX.audit.>) to the hub.
 		Audit: true})
+	if err != nil {
+		return fmt.Errorf("forward: rule %s: %w", r.name, err)
+	}
+	r.lc = lc
 	for _, s := range r.subjects {
 		if _, err := r.lc.Subscribe(s, queueGroup, nil); err != nil {
 			return fmt.Errorf("forward: rule %s: %w", r.name, err)

@@ -176,6 +176,9 @@ type gwOptions struct {
 	limits storage.Limits
 	hub    *url.URL // nil: no uplink
 	fcfg   forward.Config
+	// bcfg is the broker's configuration (address and name are set here);
+	// the uplink binds fcfg.Account.
+	bcfg broker.Config
 	// syncInterval and batchSize default to 10ms and the store's default.
 	syncInterval time.Duration
 	batchSize    int
@@ -191,7 +194,8 @@ func startGateway(t testing.TB, o gwOptions) *gateway {
 	}
 	logs := &logBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := broker.New(broker.Config{Host: "127.0.0.1", Port: -1, ServerName: "gw"})
+	o.bcfg.Host, o.bcfg.Port, o.bcfg.ServerName = "127.0.0.1", -1, "gw"
+	srv, err := broker.New(o.bcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +225,8 @@ func startGateway(t testing.TB, o gwOptions) *gateway {
 	fwg.Go(func() { fwd.Run(fctx) })
 	if o.hub != nil {
 		r := leaf.Remote{URLs: []*url.URL{o.hub}, Compression: leaf.CompressionOff,
-			FirstInfoTimeout: 500 * time.Millisecond, DialTimeout: 500 * time.Millisecond, Forwarder: fwd}
+			FirstInfoTimeout: 500 * time.Millisecond, DialTimeout: 500 * time.Millisecond, Forwarder: fwd,
+			Account: o.fcfg.Account}
 		up, err := leaf.New(leaf.Config{Remotes: []leaf.Remote{r}, Reconnect: 50 * time.Millisecond}, leaf.Deps{Server: srv, Log: log})
 		if err != nil {
 			t.Fatal(err)

@@ -27,7 +27,7 @@ func (p *parser) authorization(n node) {
 		},
 		"users": func(n node) {
 			haveUsers = true
-			a.Users = p.users(n)
+			a.Users = append(a.Users, p.users(n)...)
 		},
 		"permissions":         p.setPermissions(&a.DefaultPermissions),
 		"default_permissions": p.setPermissions(&a.DefaultPermissions),
@@ -46,7 +46,8 @@ func (p *parser) authorization(n node) {
 	}
 }
 
-// users parses authorization { users = [ ... ] }.
+// users parses authorization { users = [ ... ] } or an account's users. A
+// user (name or nkey) may be defined once in the whole file.
 func (p *parser) users(n node) []auth.User {
 	arr, ok := n.val.([]any)
 	if !ok {
@@ -54,7 +55,9 @@ func (p *parser) users(n node) []auth.User {
 		return nil
 	}
 	var out []auth.User
-	seen := make(map[string]bool, len(arr))
+	if p.userAt == nil {
+		p.userAt = make(map[string]node)
+	}
 	for i, raw := range arr {
 		e := n.elem(i, raw)
 		if _, ok := e.val.(map[string]any); !ok {
@@ -82,11 +85,11 @@ func (p *parser) users(n node) []auth.User {
 		case u.Nkey != "":
 			id = u.Nkey
 		}
-		if seen[id] {
-			p.failf(e, "duplicate user %q", id)
+		if first, dup := p.userAt[id]; dup {
+			p.failf(e, "duplicate user %q (first defined at %s:%d)", id, first.file, first.line)
 			continue
 		}
-		seen[id] = true
+		p.userAt[id] = e
 		out = append(out, u)
 	}
 	return out

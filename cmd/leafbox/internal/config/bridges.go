@@ -88,6 +88,7 @@ func (p *parser) serialBridges(n node) ([]bridge.SerialConfig, []node) {
 		errs := len(p.errs)
 		p.fields(e, fieldTable{
 			"name":            p.setString(&c.Name),
+			"account":         p.setString(&c.Account),
 			"port":            p.setString(&c.Port),
 			"baud":            p.setInt(&c.Baud, 1, 20_000_000),
 			"data_bits":       p.setInt(&c.DataBits, 5, 8),
@@ -131,6 +132,7 @@ func (p *parser) gpioBridges(n node) ([]bridge.GPIOConfig, []node) {
 		errs := len(p.errs)
 		p.fields(e, fieldTable{
 			"name":            p.setString(&c.Name),
+			"account":         p.setString(&c.Account),
 			"chip":            p.setString(&c.Chip),
 			"line":            func(n node) { p.gpioLine(n, &c.Line) },
 			"direction":       p.setEnum((*string)(&c.Direction), "in", "out"),

@@ -240,6 +240,8 @@ func (p *parser) topLevel() fieldTable {
 		"trace":             p.setBool(&o.Trace),
 		"authorization":     p.authorization,
 		"no_auth_user":      p.setString(&b.Auth.NoAuthUser),
+		"accounts":          p.accounts,
+		"system_account":    p.setString(&b.SystemAccount),
 		"tls":               p.tls,
 		"leafnodes":         p.leafnodes,
 		"store":             p.store,
@@ -328,11 +330,12 @@ func (p *parser) validate(root node) {
 			found = found || user.Username == u || user.Nkey == u
 		}
 		if !found {
-			p.failf(p.at("no_auth_user", root), "%q is not a user of the authorization users array", u)
+			p.failf(p.at("no_auth_user", root), "%q is not a user of the authorization block or of an account", u)
 			return
 		}
 	}
-	p.checkAuth(p.at("authorization", root))
+	p.checkAuth(p.at("authorization", p.at("accounts", root)))
+	p.checkAccounts(root)
 	p.checkAuditAdmin(root)
 }
 

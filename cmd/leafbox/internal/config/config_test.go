@@ -174,13 +174,13 @@ func TestParseConfigDataErrors(t *testing.T) {
 		{"nkey with password", "authorization {\n users = [\n  { nkey: " + testNkey + ", password: p }\n ]\n}", []string{
 			`bad.conf:3: authorization.users[0]: bad value: nkey users do not take a user or password`}},
 		{"duplicate user", "authorization {\n users = [\n  { user: a }\n  { user: a }\n ]\n}", []string{
-			`bad.conf:4: authorization.users[1]: bad value: duplicate user "a"`}},
+			`bad.conf:4: authorization.users[1]: bad value: duplicate user "a" (first defined at bad.conf:3)`}},
 		{"bad subject", "authorization {\n users = [\n  { user: a, permissions: { publish: [\"ok\", \"a..b\"] } }\n ]\n}", []string{
 			`bad.conf:3: authorization.users[0].permissions.publish: bad value: "a..b" is not a valid subject`}},
 		{"subject list wrong type", "authorization {\n users = [\n  { user: a, permissions: { subscribe: 5 } }\n ]\n}", []string{
 			`bad.conf:3: authorization.users[0].permissions.subscribe: wrong type: expected string or array of strings, got integer`}},
 		{"no_auth_user unknown", "authorization {\n users = [ { user: a } ]\n}\nno_auth_user: b", []string{
-			`bad.conf:4: no_auth_user: bad value: "b" is not a user of the authorization users array`}},
+			`bad.conf:4: no_auth_user: bad value: "b" is not a user of the authorization block or of an account`}},
 		{"payload above pending", "max_payload: 2MB\nmax_pending: 1MB", []string{
 			`bad.conf:1: max_payload: bad value: max_payload (2097152) cannot be higher than max_pending (1048576)`}},
 		{"lame duck grace not below duration", "lame_duck_duration: \"5s\"\nlame_duck_grace_period: \"5s\"", []string{

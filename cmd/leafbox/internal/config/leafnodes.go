@@ -17,7 +17,7 @@ import (
 //	  remotes = [ {
 //	    url: "tls://hub:7422"            # or urls: [...]; nats-leaf, nats, tls, ws, wss
 //	    credentials: /data/leaf.creds    # or nkey: SU..., nkey: device, or user/password/token
-//	    account: APP                     # local account (reported only)
+//	    account: APP                     # local account bound to the hub (default $G)
 //	    tls { cert_file, key_file, ca_file, insecure, handshake_first, timeout }
 //	    compression: s2_auto             # off, accept, s2_fast, ..., or { mode, rtt_thresholds }
 //	    deny_imports: [...], deny_exports: [...]

@@ -27,7 +27,8 @@ func TestLeafnodesConfig(t *testing.T) {
 	}{
 		{
 			name: "full remote",
-			conf: `leafnodes {
+			conf: `accounts { APP: {} }
+leafnodes {
   reconnect: "250ms"
   remotes = [ {
     urls: ["tls://a.example:7422", "tls://b.example"]

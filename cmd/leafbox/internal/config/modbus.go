@@ -19,6 +19,7 @@ func (p *parser) modbusBridges(n node) ([]bridge.ModbusConfig, []node) {
 			"name":      p.setString(&c.Name),
 			"port":      p.setString(&c.Port),
 			"address":   p.setString(&c.Address),
+			"account":   p.setString(&c.Account),
 			"baud":      p.setInt(&c.Baud, 1, 20_000_000),
 			"data_bits": p.setInt(&c.DataBits, 5, 8),
 			"parity":    p.setEnum((*string)(&c.Parity), "none", "odd", "even", "mark", "space"),

@@ -15,7 +15,8 @@ import (
 //	  tls { cert_file, key_file, ca_file, verify }
 //	  max_connections: 1000, max_payload: 1MB
 //	  ack_wait: 30s, max_ack_pending: 1024
-//	  no_auth_user: sensors       # a user of the authorization block
+//	  no_auth_user: sensors       # a user of the listener's account
+//	  account: DEVICES            # the account it serves (default $G)
 //	}
 //
 // Users and permissions are the top-level authorization block's, as for
@@ -40,6 +41,7 @@ func (p *parser) mqtt(n node) {
 		"max_ack_pending": p.setInt(&c.MaxAckPending, 0, 0xffff),
 		"max_payload":     p.setSizeInt(&c.MaxPayload, maxPayloadLimit),
 		"no_auth_user":    p.setString(&c.NoAuthUser),
+		"account":         p.setString(&c.Account),
 	})
 	if err := c.Validate(); err != nil {
 		p.fail(n, err)
@@ -77,6 +79,7 @@ func (p *parser) mqttBridges(n node) []mqtt.BridgeConfig {
 		errs := len(p.errs)
 		p.fields(e, fieldTable{
 			"name":          p.setString(&c.Name),
+			"account":       p.setString(&c.Account),
 			"url":           p.setString(&c.URL),
 			"client_id":     p.setString(&c.ClientID),
 			"username":      p.setString(&c.Username),

@@ -99,6 +99,9 @@ type parser struct {
 	errs []error
 	// seen holds the top-level keys found, for checks that span keys.
 	seen map[string]node
+	// userAt holds where each user (name or nkey) was defined, in the
+	// authorization block or an account.
+	userAt map[string]node
 }
 
 // fail records a problem at n.
