@@ -131,9 +131,10 @@ func TestAccountsErrors(t *testing.T) {
 			`bad.conf:4: mqtt: bad value: no_auth_user "u" is in account "A", not in the listener's account "$G"`}},
 		{"mqtt in an unknown account", "mqtt {\n listen: \"127.0.0.1:1883\"\n account: Q\n}", []string{
 			`bad.conf:1: mqtt: bad value: account "Q" is not defined`}},
-		{"bridge in an unknown account", "bridges {\n gpio = [ { line: 17, subject: x, account: Q } ]\n serial = [ { port: /dev/ttyS0, subject: y, account: R } ]\n}", []string{
+		{"bridge in an unknown account", "bridges {\n gpio = [ { line: 17, subject: x, account: Q } ]\n serial = [ { port: /dev/ttyS0, subject: y, account: R } ]\n modbus = [ { address: \"10.0.0.9:502\", account: S, devices = [ { name: m, unit: 1, points = [ { name: x, address: 0 } ] } ] } ]\n}", []string{
 			`bad.conf:1: bridges: bad value: serial[0]: account "R" is not defined`,
-			`bad.conf:1: bridges: bad value: gpio[0]: account "Q" is not defined`}},
+			`bad.conf:1: bridges: bad value: gpio[0]: account "Q" is not defined`,
+			`bad.conf:1: bridges: bad value: modbus[0]: account "S" is not defined`}},
 		{"prefix on a service", "accounts {\n A: { exports: [ { service: s } ] }\n B: { imports: [ { service: { account: A, subject: s }, prefix: p } ] }\n}", []string{
 			`bad.conf:1: accounts: broker: invalid accounts: account "B": service import "s" from "A": prefix applies to stream imports only (use to)`}},
 	}
@@ -168,12 +169,13 @@ bridges {
   serial = [ { port: /dev/ttyS0, subject: s, account: A } ]
   gpio = [ { line: 17, subject: g, account: A } ]
   mqtt = [ { url: "tcp://plant:1883", account: A, import: [ { topic: "a/#", subject: "a.>" } ] } ]
+  modbus = [ { address: "10.0.0.9:502", account: A, devices = [ { name: m, unit: 1, points = [ { name: x, address: 0 } ] } ] } ]
 }
 `))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := []string{o.Leaf.Remotes[0].Account, o.Bridges.Serial[0].Account, o.Bridges.GPIO[0].Account, o.MQTT.Bridges[0].Account}
+	got := []string{o.Leaf.Remotes[0].Account, o.Bridges.Serial[0].Account, o.Bridges.GPIO[0].Account, o.MQTT.Bridges[0].Account, o.Bridges.Modbus[0].Account}
 	for i, a := range got {
 		if a != "A" {
 			t.Errorf("component %d account %q, want A", i, a)
