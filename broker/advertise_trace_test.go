@@ -2,12 +2,10 @@ package broker_test
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -67,24 +65,6 @@ func TestClientAdvertise(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // With -V a published payload is traced, cut to max_traced_msg_len bytes.
 func TestTracePayload(t *testing.T) {
 	for _, tc := range []struct {
@@ -95,7 +75,7 @@ func TestTracePayload(t *testing.T) {
 		{10, `payload=0123456789...`},
 		{100, `payload=0123456789abcdef`},
 	} {
-		var out syncBuffer
+		var out testutil.SyncBuffer
 		log := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		_, url := startBroker(t, broker.Config{Port: -1, Trace: true, MaxTracedMsgLen: tc.max, Logger: log})
 		nc := natsConnect(t, url)
@@ -134,7 +114,7 @@ func TestTracePayload(t *testing.T) {
 
 // trace_headers traces a message's header block only.
 func TestTraceHeadersOnly(t *testing.T) {
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	log := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	_, url := startBroker(t, broker.Config{Port: -1, Trace: true, TraceHeaders: true, Logger: log})
 	nc := natsConnect(t, url)

@@ -1,7 +1,6 @@
 package broker_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -26,24 +25,13 @@ func (p auditPublisher) Publish(subj string, data []byte) error {
 }
 
 // syncLog is a log destination tests can read while the broker writes.
-type syncLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
+type syncLog struct{ testutil.SyncBuffer }
 
 // lines counts the log lines that contain every one of subs.
 func (l *syncLog) lines(subs ...string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	n := 0
 next:
-	for line := range strings.SplitSeq(l.buf.String(), "\n") {
+	for line := range strings.SplitSeq(l.String(), "\n") {
 		for _, s := range subs {
 			if !strings.Contains(line, s) {
 				continue next
@@ -207,6 +195,6 @@ func TestNatsGoAuditRateLimit(t *testing.T) {
 	}
 	tr.Flush()
 	if n := logs.lines("suppressed", "remote=127.0.0.1", "count=17"); n != 1 {
-		t.Errorf("want one summary of 17 suppressed, log:\n%s", logs.buf.String())
+		t.Errorf("want one summary of 17 suppressed, log:\n%s", logs.String())
 	}
 }

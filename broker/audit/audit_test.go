@@ -1,13 +1,11 @@
 package audit
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -16,23 +14,10 @@ import (
 )
 
 // lineLog captures log lines.
-type lineLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lineLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
+type lineLog struct{ testutil.SyncBuffer }
 
 // count is the number of lines containing s.
-func (l *lineLog) count(s string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.buf.String(), s)
-}
+func (l *lineLog) count(s string) int { return strings.Count(l.String(), s) }
 
 func newTrail(t *testing.T, cfg Config) (*Trail, *lineLog) {
 	t.Helper()
@@ -67,15 +52,15 @@ func TestRateLimitPerSource(t *testing.T) {
 		tr.Record(Event{Kind: KindNATS, Event: AuthFailed, Remote: "127.0.0.2:5"})
 		tr.Record(Event{Kind: KindNATS, Event: AuthFailed, Remote: "127.0.0.1:2000"})
 		if ll.count("remote=127.0.0.2:5") != 1 || ll.count("remote=127.0.0.1:2000") != 0 {
-			t.Fatalf("log:\n%s", ll.buf.String())
+			t.Fatalf("log:\n%s", ll.String())
 		}
 		tr.Flush()
 		if n := ll.count(`suppressed by the rate limit" kind=nats remote=127.0.0.1 count=48`); n != 1 {
-			t.Fatalf("want one summary of 48, log:\n%s", ll.buf.String())
+			t.Fatalf("want one summary of 48, log:\n%s", ll.String())
 		}
 		tr.Flush()
 		if n := ll.count("suppressed by the rate limit"); n != 1 {
-			t.Fatalf("a second flush repeated the summary:\n%s", ll.buf.String())
+			t.Fatalf("a second flush repeated the summary:\n%s", ll.String())
 		}
 		// Refill: one token per second.
 		time.Sleep(2 * time.Second)
@@ -104,13 +89,13 @@ func TestSourceTableBounded(t *testing.T) {
 		}
 		tr.Flush()
 		if ll.count("remote=other") != 1 {
-			t.Fatalf("no overflow summary:\n%s", ll.buf.String())
+			t.Fatalf("no overflow summary:\n%s", ll.String())
 		}
 		// Once refilled, old sources make room for new ones.
 		time.Sleep(5 * time.Second)
 		tr.Record(Event{Kind: KindMQTT, Event: AuthFailed, Remote: "10.0.1.1:1"})
 		if ll.count("remote=10.0.1.1:1") != 1 {
-			t.Fatalf("new source after refill not logged:\n%s", ll.buf.String())
+			t.Fatalf("new source after refill not logged:\n%s", ll.String())
 		}
 	})
 }

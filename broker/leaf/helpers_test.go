@@ -1,7 +1,6 @@
 package leaf_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -89,22 +88,7 @@ func (g *gateway) waitLinks(t testing.TB, n int, timeout time.Duration) {
 }
 
 // logBuffer collects log output safely.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type logBuffer struct{ testutil.SyncBuffer }
 
 func (l *logBuffer) count(s string) int {
 	return strings.Count(l.String(), s)

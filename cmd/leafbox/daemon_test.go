@@ -27,22 +27,7 @@ import (
 
 // daemonBuffer is an io.Writer that the daemon's goroutines may write to
 // while the test reads it.
-type daemonBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (d *daemonBuffer) Write(p []byte) (int, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.b.Write(p)
-}
-
-func (d *daemonBuffer) String() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.b.String()
-}
+type daemonBuffer = testutil.SyncBuffer
 
 // daemonLogField returns the value of key in one slog text line, or "".
 // Values the daemon logs for addresses and versions are never quoted.
