@@ -95,11 +95,17 @@ func (b *Bridge) Run(ctx context.Context, up func()) error {
 	return s.run(ctx, up)
 }
 
-// open configures RS-485 mode if asked, then opens the port.
+// open configures RS-485 mode if asked, then opens the port (a
+// /dev/serial/by-id name found through sysfs where udev did not make it;
+// see resolvePort).
 func (b *Bridge) open() (serial.Port, error) {
 	c := b.cfg
+	dev, err := resolvePort(c.Port)
+	if err != nil {
+		return nil, err
+	}
 	if c.RS485 != nil {
-		if err := setRS485(c.Port, c.RS485); err != nil {
+		if err := setRS485(dev, c.RS485); err != nil {
 			if !errors.Is(err, errNoRS485) {
 				return nil, err
 			}
@@ -114,8 +120,11 @@ func (b *Bridge) open() (serial.Port, error) {
 		Parity:   parities[c.Parity],
 		StopBits: stopBits[c.StopBits],
 	}
-	port, err := serial.Open(c.Port, mode)
+	port, err := serial.Open(dev, mode)
 	if err != nil {
+		if dev != c.Port {
+			return nil, fmt.Errorf("open %s (%s): %w", c.Port, dev, err)
+		}
 		return nil, fmt.Errorf("open %s: %w", c.Port, err)
 	}
 	timeout := serial.NoTimeout
