@@ -14,7 +14,7 @@
 #   rootfs-broken.ext4  a slot image whose init fails (rollback tests)
 #   u-boot.bin       the firmware to pass to qemu -bios
 #
-# Environment: LEAFBOX_OTA_KEYS, LEAFBOX_CONFIRM_AFTER (see
+# Environment: LEAFBOX_OTA_KEYS, LEAFBOX_CONFIRM_AFTER, LEAFBOX_WATCHDOG_TIMEOUT (see
 # board/common/post-build.sh), LEAFBOX_DEB_CACHE (where .deb files are kept,
 # default ~/.cache/leafbox/debs), DATA_MB (data partition, default 64),
 # SLOT_MB (each rootfs slot, default 96).
