@@ -13,6 +13,9 @@
 #                    image has no OTA block and cannot be updated
 #   @CONFIRM_AFTER@  LEAFBOX_CONFIRM_AFTER (default 60s): how long a trial
 #                    boot must stay healthy before it is committed
+#   @WATCHDOG_TIMEOUT@  LEAFBOX_WATCHDOG_TIMEOUT (default 30s): the hardware
+#                    watchdog's reset timeout, on boards whose board.conf.in
+#                    asks for it
 set -euo pipefail
 
 if (($# < 3)); then
@@ -33,17 +36,22 @@ for k in ${keylist//,/ }; do
 	keys+="${keys:+, }\"$k\""
 done
 confirm_after=${LEAFBOX_CONFIRM_AFTER:-60s}
+wdt_timeout=${LEAFBOX_WATCHDOG_TIMEOUT:-30s}
+if [[ ! $wdt_timeout =~ ^[0-9]+s$ ]]; then
+	echo "post-build: LEAFBOX_WATCHDOG_TIMEOUT: '$wdt_timeout' is not a number of seconds like 30s" >&2
+	exit 1
+fi
 
 # Mount points: the data partition and the first FAT partition.
 mkdir -p "$target/etc/leafbox" "$target/data" "$target/boot/firmware"
 if [[ -n $keys ]]; then
 	# Uncomment the OTA block.
 	sed -e 's/^\(\s*\)#OTA /\1/' \
-		-e "s/@OTA_KEYS@/$keys/" -e "s/@BOARD@/$board/" -e "s/@CONFIRM_AFTER@/$confirm_after/" \
+		-e "s/@OTA_KEYS@/$keys/" -e "s/@BOARD@/$board/" -e "s/@CONFIRM_AFTER@/$confirm_after/" -e "s/@WATCHDOG_TIMEOUT@/$wdt_timeout/" \
 		"$board_dir/board.conf.in" >"$target/etc/leafbox/board.conf"
 else
 	echo "post-build: LEAFBOX_OTA_KEYS is empty: this image will not accept updates" >&2
-	sed -e '/#OTA /d' "$board_dir/board.conf.in" >"$target/etc/leafbox/board.conf"
+	sed -e '/#OTA /d' -e "s/@WATCHDOG_TIMEOUT@/$wdt_timeout/" "$board_dir/board.conf.in" >"$target/etc/leafbox/board.conf"
 fi
 
 # The root filesystem is mounted read-only: resolv.conf is written by

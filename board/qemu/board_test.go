@@ -121,6 +121,13 @@ type board struct {
 	disk string
 	port int // host loopback port forwarded to the board's 4222
 	qemu *exec.Cmd
+	// stdin is the console's input: the guest's shell (see shell).
+	stdin    io.WriteCloser
+	shellSeq int
+	// serialSock is the host side of the emulated FTDI adapter (a unix
+	// socket QEMU listens on: connecting plugs the cable in, see
+	// usbserial_test.go); qmpSock is QEMU's QMP socket.
+	serialSock, qmpSock string
 
 	mu      sync.Mutex
 	console bytes.Buffer
@@ -130,8 +137,11 @@ type board struct {
 
 // bootBoard starts QEMU on disk: U-Boot as firmware, the disk on
 // virtio-blk, user networking with only the NATS port forwarded to
-// 127.0.0.1:port, and an i6300esb hardware watchdog. QEMU is killed when
-// the test ends; the console is logged when the test failed.
+// 127.0.0.1:port, and an i6300esb hardware watchdog whose expiry resets
+// the board (-action watchdog=reset: QEMU's default, stated because the
+// watchdog tests depend on it). QEMU is killed when the test ends; the
+// console is logged when the test failed. The console's input is a pipe
+// to the guest's root shell (board.shell).
 //
 // The disk's cache mode is writeback, stated rather than defaulted,
 // because powerCut depends on it. The guest sees a disk with a volatile
@@ -149,6 +159,13 @@ type board struct {
 func bootBoard(t testing.TB, disk, consoleLog string, port int) *board {
 	t.Helper()
 	b := &board{t: t, disk: disk, port: port, done: make(chan struct{})}
+	// Unix socket paths are short (108 bytes): not under t.TempDir.
+	sockDir, err := os.MkdirTemp("", "lbq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sockDir) })
+	b.serialSock, b.qmpSock = filepath.Join(sockDir, "ftdi"), filepath.Join(sockDir, "qmp")
 	cmd := testutil.DieWithTest(exec.Command("qemu-system-aarch64",
 		"-M", "virt", "-cpu", "cortex-a57", "-m", "512", "-smp", "1",
 		"-nographic", "-no-user-config", "-nodefaults", "-serial", "stdio", "-monitor", "none",
@@ -157,7 +174,11 @@ func bootBoard(t testing.TB, disk, consoleLog string, port int) *board {
 		"-device", "virtio-blk-device,drive=hd0",
 		"-netdev", fmt.Sprintf("user,id=n0,hostfwd=tcp:127.0.0.1:%d-:4222", port),
 		"-device", "virtio-net-device,netdev=n0",
-		"-device", "i6300esb",
+		"-device", "i6300esb", "-action", "watchdog=reset",
+		"-device", "qemu-xhci,id=xhci",
+		"-chardev", "socket,id=ftdi,server=on,wait=off,path="+b.serialSock,
+		"-device", usbSerialDevice,
+		"-qmp", "unix:"+b.qmpSock+",server=on,wait=off",
 	))
 	logf, err := os.Create(consoleLog)
 	if err != nil {
@@ -168,6 +189,9 @@ func bootBoard(t testing.TB, disk, consoleLog string, port int) *board {
 		t.Fatal(err)
 	}
 	cmd.Stderr = cmd.Stdout
+	if b.stdin, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start qemu: %v", err)
 	}
@@ -326,4 +350,36 @@ func (b *board) ubootEnv() map[string]string {
 		b.t.Fatalf("U-Boot environment on the disk: %v", err)
 	}
 	return vars
+}
+
+// consoleCount reports how many times the console printed a line matching
+// pattern so far.
+func (b *board) consoleCount(pattern string) int {
+	re := regexp.MustCompile(pattern)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(re.FindAllStringIndex(b.console.String(), -1))
+}
+
+// shell runs a command line in the guest's root shell on the serial
+// console (board/qemu/rootfs-overlay/etc/init.d/S90console) and waits
+// until it has run. It returns the console text up to the end of the
+// command, the terminal's echo of the line included.
+func (b *board) shell(cmdline string, timeout time.Duration) string {
+	b.t.Helper()
+	return b.waitConsole(`(?s)(.*?)`+b.shellStart(cmdline), timeout)[1]
+}
+
+// shellStart sends a command line to the guest's shell and returns the
+// pattern of the marker the shell prints when the line has run. The marker
+// is made by the shell's arithmetic, so the terminal's echo of the line
+// cannot match it.
+func (b *board) shellStart(cmdline string) string {
+	b.t.Helper()
+	b.shellSeq++
+	n := 1000 + b.shellSeq
+	if _, err := fmt.Fprintf(b.stdin, "%s; echo HIL-$((%d+1))-done\n", cmdline, n); err != nil {
+		b.t.Fatalf("write to the console: %v", err)
+	}
+	return fmt.Sprintf(`HIL-%d-done`, n+1)
 }

@@ -55,7 +55,8 @@ func TestAppliance(t *testing.T) {
 		t.Fatal(err)
 	}
 	opPub, _ := operator.PublicKey()
-	env := []string{"LEAFBOX_OTA_KEYS=" + opPub, "LEAFBOX_CONFIRM_AFTER=5s"}
+	env := []string{"LEAFBOX_OTA_KEYS=" + opPub, "LEAFBOX_CONFIRM_AFTER=5s",
+		fmt.Sprintf("LEAFBOX_WATCHDOG_TIMEOUT=%ds", int(wdtTimeout/time.Second))}
 
 	start := time.Now()
 	imgA, imgB := filepath.Join(work, "v1"), filepath.Join(work, "v2")
@@ -74,7 +75,7 @@ func TestAppliance(t *testing.T) {
   forward: [ { subjects: ["telemetry.>"], ack: flush },
              { subjects: ["`+powerCutSubject+`"], ack: jetstream, stream: `+powerCutStream+` } ]
 }
-`), 0o600); err != nil {
+`+usbSerialConf), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	const user, pass = "app", "qemu-test-secret"
@@ -173,6 +174,17 @@ func TestAppliance(t *testing.T) {
 		}
 	})
 
+	// The hardware watchdog on the real driver; the board it leaves
+	// running still has the stored messages and its identity.
+	if !t.Run("watchdog", func(t *testing.T) { testWatchdog(t, b, deviceID) }) {
+		return
+	}
+
+	// The serial bridge over the emulated USB adapter, hot-plugged.
+	if !t.Run("usb serial", func(t *testing.T) { testUSBSerial(t, b, connect) }) {
+		return
+	}
+
 	// The update server: the host's loopback, which the board reaches as
 	// 10.0.2.2 through QEMU's user network.
 	bundles := t.TempDir()
@@ -195,9 +207,9 @@ func TestAppliance(t *testing.T) {
 		}
 		return guestURL + "/" + name
 	}
-	install := func(t *testing.T, bundleURL string) {
+	install := func(t *testing.T, bundleURL string, force bool) {
 		t.Helper()
-		cmd, err := ota.SignCommand(ota.Command{Device: deviceID, URL: bundleURL, Reboot: true}, operator)
+		cmd, err := ota.SignCommand(ota.Command{Device: deviceID, URL: bundleURL, Reboot: true, Force: force}, operator)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -220,7 +232,7 @@ func TestAppliance(t *testing.T) {
 	var hubSub *nats.Subscription
 	if !t.Run("update A to B", func(t *testing.T) {
 		b.t = t
-		install(t, pack(t, "v2.bundle", v2, filepath.Join(imgB, "rootfs.ext4")))
+		install(t, pack(t, "v2.bundle", v2, filepath.Join(imgB, "rootfs.ext4")), false)
 		start := time.Now()
 		i, m := b.waitConsoleAny(bootTimeout,
 			`msg="ota installed; trial boot armed" component=device version=`+v2+` slot=b`,
@@ -254,7 +266,7 @@ func TestAppliance(t *testing.T) {
 
 	if !t.Run("broken update rolls back", func(t *testing.T) {
 		b.t = t
-		install(t, pack(t, "v3.bundle", v3, filepath.Join(imgA, "rootfs-broken.ext4")))
+		install(t, pack(t, "v3.bundle", v3, filepath.Join(imgA, "rootfs-broken.ext4")), false)
 		start := time.Now()
 		b.waitConsole(`msg="ota installed; trial boot armed" component=device version=`+v3+` slot=a`, bootTimeout)
 		b.waitConsole(`leafbox: booting slot a \(partition 3, upgrade_available=1, bootcount=1\)`, bootTimeout)
@@ -290,6 +302,38 @@ func TestAppliance(t *testing.T) {
 			}
 		}
 	})
+
+	// A trial boot that hangs: leafbox v1 (installed with force over the
+	// running v2) is stopped before it can confirm, the watchdog resets
+	// the board, and the boot counter brings back slot b. The hub is
+	// away so that the trial cannot confirm first (confirming needs the
+	// uplink); the power cuts below start with the hub away too.
+	if !t.Run("hung trial rolls back", func(t *testing.T) {
+		b.t = t
+		hub.stop()
+		install(t, pack(t, "v1.bundle", v1, filepath.Join(imgA, "rootfs.ext4")), true)
+		start := time.Now()
+		b.waitConsole(`msg="ota installed; trial boot armed" component=device version=`+v1+` slot=a`, bootTimeout)
+		b.waitConsole(`leafbox: booting slot a \(partition 3, upgrade_available=1, bootcount=1\)`, bootTimeout)
+		b.waitConsoleAll(bootTimeout,
+			`msg="ota trial boot; confirming when healthy" component=device slot=a`,
+			`msg="watchdog armed" component=device`,
+			`msg="leafbox started" version=`+v1)
+		b.hangLeafbox()
+		b.waitConsole(`leafbox: slot a failed its trial .*; rolling back`, wdtTimeout+bootTimeout)
+		b.waitConsole(`leafbox: booting slot b \(partition 5, upgrade_available=0`, bootTimeout)
+		b.waitConsoleAll(bootTimeout,
+			`msg="device identity" component=device id=`+deviceID,
+			`msg="watchdog: the previous boot ended in a watchdog reset"`,
+			`msg="leafbox started" version=`+v2,
+			`msg="ota trial failed; running the previous slot" component=device slot=b failed_slot=a`)
+		t.Logf("hung trial reset and rolled back in %v", time.Since(start).Round(100*time.Millisecond))
+		if e := b.ubootEnv(); e["boot_slot"] != "b" || e["upgrade_available"] != "0" {
+			t.Errorf("environment after the rollback: %v", e)
+		}
+	}) {
+		return
+	}
 
 	t.Run("power cuts", func(t *testing.T) {
 		b = testPowerCuts(t, b, disk, work, hub, dial)

@@ -16,6 +16,23 @@
 // JetStream stream exactly once. LEAFBOX_POWERCUT_SEED repeats the moments
 // of a run (the test logs its seed).
 //
+// The same guest is a hardware-in-the-loop rig for the drivers QEMU can
+// emulate (docs/image.md lists what each check covers):
+//
+//   - the i6300esb watchdog through Debian's i6300esb driver: leafbox's
+//     ioctls, its magic close on a clean stop, a reset of the board when
+//     leafbox hangs (SIGSTOP in the guest), and a hung OTA trial boot reset
+//     and rolled back by the boot counter;
+//   - the serial bridge over an emulated FTDI USB adapter (qemu-xhci,
+//     usb-serial) through xhci_pci and ftdi_sio, configured by its
+//     /dev/serial/by-id name, unplugged and plugged back with QMP while
+//     frames flow.
+//
+// GPIO stays on the bridge's fake: Debian's arm64 kernels have no gpio-sim,
+// gpio-mockup or gpio-virtio, and the virt machine no GPIO a test drives.
+// The test drives the guest through a root shell on the serial console
+// (rootfs-overlay/etc/init.d/S90console), which only this board has.
+//
 // Disk layout (MBR, one virtio disk):
 //
 //	1 FAT    boot.scr, leafbox-provision/ (first boot)

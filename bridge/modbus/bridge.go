@@ -195,12 +195,18 @@ func (b *Bridge) openLine() (transport, error) {
 		return &tcp{addr: c.Address, timeout: c.Timeout}, nil
 	}
 	sc := c.SerialConfig()
+	// A /dev/serial/by-id name works without udev too, as for the
+	// serial bridge.
+	dev, err := lbserial.ResolvePort(c.Port)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", c.Port, err)
+	}
 	if sc.RS485 != nil {
-		if err := lbserial.SetRS485(sc.Port, sc.RS485); err != nil {
+		if err := lbserial.SetRS485(dev, sc.RS485); err != nil {
 			b.log.Warn("rs485 mode not set; assuming the adapter switches direction itself", "err", err)
 		}
 	}
-	port, err := serial.Open(c.Port, lbserial.Mode(sc.WithDefaults()))
+	port, err := serial.Open(dev, lbserial.Mode(sc.WithDefaults()))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", c.Port, err)
 	}

@@ -95,11 +95,17 @@ func (b *Bridge) Run(ctx context.Context, up func()) error {
 	return s.run(ctx, up)
 }
 
-// open configures RS-485 mode if asked, then opens the port.
+// open configures RS-485 mode if asked, then opens the port (a
+// /dev/serial/by-id name found through sysfs where udev did not make it;
+// see resolvePort).
 func (b *Bridge) open() (serial.Port, error) {
 	c := b.cfg
+	dev, err := ResolvePort(c.Port)
+	if err != nil {
+		return nil, err
+	}
 	if c.RS485 != nil {
-		if err := SetRS485(c.Port, c.RS485); err != nil {
+		if err := SetRS485(dev, c.RS485); err != nil {
 			if !errors.Is(err, ErrNoRS485) {
 				return nil, err
 			}
@@ -108,8 +114,11 @@ func (b *Bridge) open() (serial.Port, error) {
 			}
 		}
 	}
-	port, err := serial.Open(c.Port, Mode(c))
+	port, err := serial.Open(dev, Mode(c))
 	if err != nil {
+		if dev != c.Port {
+			return nil, fmt.Errorf("open %s (%s): %w", c.Port, dev, err)
+		}
 		return nil, fmt.Errorf("open %s: %w", c.Port, err)
 	}
 	timeout := serial.NoTimeout

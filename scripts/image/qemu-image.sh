@@ -14,7 +14,7 @@
 #   rootfs-broken.ext4  a slot image whose init fails (rollback tests)
 #   u-boot.bin       the firmware to pass to qemu -bios
 #
-# Environment: LEAFBOX_OTA_KEYS, LEAFBOX_CONFIRM_AFTER (see
+# Environment: LEAFBOX_OTA_KEYS, LEAFBOX_CONFIRM_AFTER, LEAFBOX_WATCHDOG_TIMEOUT (see
 # board/common/post-build.sh), LEAFBOX_DEB_CACHE (where .deb files are kept,
 # default ~/.cache/leafbox/debs), DATA_MB (data partition, default 64),
 # SLOT_MB (each rootfs slot, default 96).
@@ -108,7 +108,7 @@ if [[ -z $bin ]]; then
 		-ldflags "-s -w -X main.version=$version" -o "$bin" ./cmd/leafbox)
 fi
 
-# --- initramfs: modules for virtio, ext4, vfat, the watchdog -------------
+# --- initramfs: modules for virtio, ext4, vfat, the watchdog, USB serial --
 
 # Module dependencies come from each module's .modinfo "depends=" entry
 # (Debian's package ships no modules.dep; depmod runs at install time).
@@ -135,7 +135,11 @@ add_module() {
 	ordered+=("$f")
 }
 # crc32c_generic is only a soft dependency of ext4 (the crypto API loads it).
-for m in virtio_mmio virtio_pci virtio_blk virtio_net virtio_rng crc32c_generic ext4 vfat nls_cp437 nls_ascii nls_iso8859_1 i6300esb; do
+# i6300esb is the watchdog; xhci_pci and ftdi_sio drive the emulated USB
+# serial adapter (qemu -device qemu-xhci -device usb-serial, an FTDI
+# FT232), which the board test plugs and unplugs while the board runs.
+for m in virtio_mmio virtio_pci virtio_blk virtio_net virtio_rng crc32c_generic ext4 vfat nls_cp437 nls_ascii nls_iso8859_1 \
+	i6300esb xhci_pci ftdi_sio; do
 	add_module "$m"
 done
 
