@@ -1,0 +1,6 @@
+//go:build !leafbox_omit_mqtt
+
+package feature
+
+// omitMQTT is set by the build tag leafbox_omit_mqtt.
+const omitMQTT = false
