@@ -6,16 +6,13 @@ import (
 	"log/slog"
 
 	"github.com/leafbox/leafbox/bridge"
-	"github.com/leafbox/leafbox/bridge/gpio"
-	"github.com/leafbox/leafbox/bridge/modbus"
-	"github.com/leafbox/leafbox/bridge/serial"
 	"github.com/leafbox/leafbox/broker"
 )
 
 // newBridgesComponent builds the supervisor of the serial, GPIO and Modbus bridges,
 // or returns nil when none is configured.
 func newBridgesComponent(cfg bridge.Config, srv *broker.Server, log *slog.Logger) (*bridgesComponent, error) {
-	return buildBridges(cfg, srv, log, gpio.CDev{})
+	return buildBridges(cfg, srv, log, defaultGPIOOpener())
 }
 
 // bridgesComponent runs the bridges; each has its own in-process client.
@@ -26,7 +23,7 @@ type bridgesComponent struct {
 
 // buildBridges makes one bridge per configured device. opener finds GPIO
 // lines (the character devices in the daemon, fakes in tests).
-func buildBridges(cfg bridge.Config, srv *broker.Server, log *slog.Logger, opener gpio.Opener) (*bridgesComponent, error) {
+func buildBridges(cfg bridge.Config, srv *broker.Server, log *slog.Logger, opener gpioOpener) (*bridgesComponent, error) {
 	if cfg.Empty() {
 		return nil, nil
 	}
@@ -42,7 +39,7 @@ func buildBridges(cfg bridge.Config, srv *broker.Server, log *slog.Logger, opene
 	}
 	for _, sc := range cfg.Serial {
 		name := sc.WithDefaults().Name
-		b, err := serial.New(sc, newConn("serial:"+name), log)
+		b, err := newSerialBridge(sc, newConn("serial:"+name), log)
 		if err != nil {
 			c.Close()
 			return nil, err
@@ -51,7 +48,7 @@ func buildBridges(cfg bridge.Config, srv *broker.Server, log *slog.Logger, opene
 	}
 	for _, gc := range cfg.GPIO {
 		name := gc.WithDefaults().Name
-		b, err := gpio.New(gc, opener, newConn("gpio:"+name), log)
+		b, err := newGPIOBridge(gc, opener, newConn("gpio:"+name), log)
 		if err != nil {
 			c.Close()
 			return nil, err
@@ -60,7 +57,7 @@ func buildBridges(cfg bridge.Config, srv *broker.Server, log *slog.Logger, opene
 	}
 	for _, mc := range cfg.Modbus {
 		name := mc.WithDefaults().Name
-		b, err := modbus.New(mc, newConn("modbus:"+name), log)
+		b, err := newModbusBridge(mc, newConn("modbus:"+name), log)
 		if err != nil {
 			c.Close()
 			return nil, err
