@@ -8,9 +8,11 @@
 // their package initialisation are not linked at all. The default build
 // (no tags) has every part.
 //
-// The config decoder asks Has for each optional key, so that a config using
-// a part this build has not fails at `leafbox -t` with Err, pointing at
-// the key.
+// Package feature/buildtags says which parts this build has (Has); this
+// package does not depend on the tags, so the packages whose stubs return
+// Err are not recompiled for every combination of tags. The config decoder
+// asks buildtags.Has for each optional key, so that a config using a part
+// this build has not fails at `leafbox -t` with Err, pointing at the key.
 package feature
 
 import (
@@ -115,43 +117,8 @@ func (f Feature) Tag() string {
 // OmitTag is the build tag that leaves the part out.
 func (f Feature) OmitTag() string { return "leafbox_omit_" + f.Tag() }
 
-// Has reports whether this build has the part.
-func Has(f Feature) bool {
-	switch f {
-	case MQTTBridge:
-		return !omitMQTTBridge
-	case MQTT:
-		return !omitMQTT
-	case Serial:
-		return !omitSerial
-	case GPIO:
-		return !omitGPIO
-	case Modbus:
-		return !omitModbus
-	case OTAHTTP:
-		return !omitOTAHTTP
-	case OTAObjStore:
-		return !omitOTAObjStore
-	case Websocket:
-		return !omitWebsocket
-	case S2:
-		return !omitS2
-	case Zstd:
-		return !omitZstd
-	}
-	return false
-}
-
 // Err is the error for using the part in a build without it:
 // "this build has no <part> (built with tag leafbox_omit_<tag>)".
 func (f Feature) Err() error {
 	return omittedError{f}
-}
-
-// Check returns nil when this build has f, and f.Err() when it has not.
-func Check(f Feature) error {
-	if Has(f) {
-		return nil
-	}
-	return f.Err()
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/leafbox/leafbox/broker/leaf"
 	"github.com/leafbox/leafbox/internal/feature"
+	"github.com/leafbox/leafbox/internal/feature/buildtags"
 )
 
 // Keys of optional parts (package feature). In a build that left a part out
@@ -14,7 +15,7 @@ import (
 // need returns decode in a build with f, and otherwise a decoder that
 // records f's error at the key.
 func (p *parser) need(f feature.Feature, decode func(node)) func(node) {
-	if feature.Has(f) {
+	if buildtags.Has(f) {
 		return decode
 	}
 	return func(n node) { p.fail(n, f.Err()) }
@@ -23,7 +24,7 @@ func (p *parser) need(f feature.Feature, decode func(node)) func(node) {
 // needWebsocket wraps the decoder of a remote's url/urls: in a build
 // without the websocket transport, a ws:// or wss:// URL is an error.
 func (p *parser) needWebsocket(decode func(node), r *leaf.Remote) func(node) {
-	if feature.Has(feature.Websocket) {
+	if buildtags.Has(feature.Websocket) {
 		return decode
 	}
 	return func(n node) {
@@ -41,7 +42,7 @@ func (p *parser) needWebsocket(decode func(node), r *leaf.Remote) func(node) {
 // needS2 records, in a build without S2, an error for a compression mode
 // other than off: such a build runs every leafnode link uncompressed.
 func (p *parser) needS2(n node, mode string) {
-	if feature.Has(feature.S2) || mode == "" || mode == leaf.CompressionOff {
+	if buildtags.Has(feature.S2) || mode == "" || mode == leaf.CompressionOff {
 		return
 	}
 	p.fail(n, feature.S2.Err())

@@ -1,6 +1,6 @@
 //go:build leafbox_omit_mqttbridge
 
-package feature
+package buildtags
 
 // omitMQTTBridge is set by the build tag leafbox_omit_mqttbridge.
 const omitMQTTBridge = true
