@@ -227,3 +227,56 @@ bridges {
 		t.Errorf("leafbox -t on a config without left-out parts: %v\n%s", err, out)
 	}
 }
+
+// TestBuildrootFeatureOptions checks that every optional part has its
+// Buildroot option, on by default, and that leafbox.mk maps the option
+// switched off to the part's omit tag.
+func TestBuildrootFeatureOptions(t *testing.T) {
+	dir := filepath.Join("..", "..", "buildroot", "package", "leafbox")
+	cfg, err := os.ReadFile(filepath.Join(dir, "Config.in"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk, err := os.ReadFile(filepath.Join(dir, "leafbox.mk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	options := map[string]bool{} // option name -> default y
+	var current string
+	for line := range strings.Lines(string(cfg)) {
+		line = strings.TrimSpace(line)
+		if name, ok := strings.CutPrefix(line, "config "); ok {
+			current = name
+			options[current] = false
+		} else if line == "default y" && current != "" {
+			options[current] = true
+		}
+	}
+	mapped := map[string]string{} // tag -> option
+	lines := strings.Split(string(mk), "\n")
+	for i, line := range lines {
+		opt, ok := strings.CutPrefix(line, "ifneq ($(")
+		if !ok || i+1 >= len(lines) {
+			continue
+		}
+		opt, _, _ = strings.Cut(opt, ")")
+		if tag, ok := strings.CutPrefix(lines[i+1], "LEAFBOX_TAGS += "); ok {
+			mapped[strings.TrimSpace(tag)] = opt
+		}
+	}
+	for _, f := range feature.All() {
+		opt, ok := mapped[f.OmitTag()]
+		if !ok {
+			t.Errorf("leafbox.mk does not add %s when an option is off", f.OmitTag())
+			continue
+		}
+		if !strings.HasPrefix(opt, "BR2_PACKAGE_LEAFBOX_") {
+			t.Errorf("%s is mapped from %s, want a BR2_PACKAGE_LEAFBOX_ option", f.OmitTag(), opt)
+		}
+		if def, ok := options[opt]; !ok {
+			t.Errorf("Config.in has no %s (for %v)", opt, f)
+		} else if !def {
+			t.Errorf("Config.in: %s is not default y; the default image keeps every part", opt)
+		}
+	}
+}
