@@ -68,7 +68,7 @@ microbench: ## Go micro-benchmarks of the broker packages with allocation counts
 fuzz: ## Run every Fuzz* target for FUZZTIME each (default 30s).
 	FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
-size: ## Stripped binary sizes per platform and the largest packages on linux/arm64.
+size: ## Stripped binary sizes per platform, the build-tag presets and each omit tag on linux/arm64, the largest packages.
 	bash scripts/size.sh
 
 cross: ## Build bin/leafbox-linux-{arm64,armv6,armv7,amd64}.

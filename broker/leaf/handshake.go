@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/klauspost/compress/s2"
-
 	"github.com/leafbox/leafbox/broker/proto"
 )
 
@@ -188,20 +186,6 @@ func autoLevel(rtt time.Duration, thresholds []time.Duration) string {
 // needsCompression reports whether mode asks for S2 framing.
 func needsCompression(mode string) bool {
 	return mode != "" && mode != CompressionOff && mode != CompressionNotSupported
-}
-
-// s2Options are the writer options of a concrete s2 level.
-func s2Options(mode string) []s2.WriterOption {
-	opts := []s2.WriterOption{s2.WriterConcurrency(1)}
-	switch mode {
-	case CompressionS2Uncompressed:
-		opts = append(opts, s2.WriterUncompressed())
-	case CompressionS2Better:
-		opts = append(opts, s2.WriterBetterCompression())
-	case CompressionS2Best:
-		opts = append(opts, s2.WriterBestCompression())
-	}
-	return opts
 }
 
 // rejectDelay is how long to wait before redialing after the hub's -ERR,

@@ -14,8 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/klauspost/compress/s2"
-
 	"github.com/leafbox/leafbox/broker"
 	"github.com/leafbox/leafbox/broker/auth"
 	"github.com/leafbox/leafbox/broker/proto"
@@ -40,7 +38,7 @@ type link struct {
 	compression string
 	rd          io.Reader  // conn, or the S2 reader
 	w           io.Writer  // conn, or the S2 writer
-	s2w         *s2.Writer // nil without compression
+	s2w         *s2Encoder // nil without compression
 	lc          *broker.LocalClient
 	headers     bool
 	account     string // the hub account we are bound to, from its connect INFO
@@ -149,7 +147,7 @@ func (l *link) handshake(ctx context.Context) error {
 	// Compression (docs/leafnode.md §4). Not over websockets: nats-server puts S2 beneath
 	// the websocket framing, which a framed net.Conn cannot do; such links
 	// use permessage-deflate (ws_compression) instead.
-	mode := cfg.Compression
+	mode := s2Mode(cfg.Compression)
 	if l.ws {
 		l.compression = CompressionOff
 	} else if needsCompression(mode) {
@@ -183,9 +181,9 @@ func (l *link) handshake(ctx context.Context) error {
 			if _, err := l.conn.Write(append(append([]byte("INFO "), js...), "\r\n"...)); err != nil {
 				return fmt.Errorf("send compression INFO: %w", err)
 			}
-			l.s2w = s2.NewWriter(l.conn, s2Options(sel)...)
+			l.s2w = newS2Writer(l.conn, sel)
 			l.w = l.s2w
-			l.rd = s2.NewReader(l.conn)
+			l.rd = newS2Reader(l.conn)
 			if info, err = ir.readInfo(l.rd); err != nil {
 				return fmt.Errorf("compressed INFO: %w", err)
 			}

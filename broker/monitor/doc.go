@@ -40,8 +40,10 @@
 //
 // The HTTP server is the package's own (httpd.go, request.go,
 // response.go), so the broker core with monitoring links no net/http. The
-// full daemon links net/http anyway, through paho (the MQTT client bridge)
-// and its gorilla/websocket dependency; `make size` shows what it costs.
+// default build links part of net/http anyway (the client side that
+// gorilla/websocket uses, through paho, the MQTT client bridge); a build
+// with the tag leafbox_omit_mqttbridge links none of it, and needs this
+// server. `make size` shows what each costs.
 //
 // The server speaks HTTP/1.0 and 1.1 with fixed-length responses: 1.1
 // connections stay open (idle timeout 30s, at most 1000 requests) unless

@@ -13,8 +13,8 @@ import (
 )
 
 // A small HTTP/1.x server, so that the broker core with monitoring does not
-// need net/http (about 1.3 MiB on linux/arm64; the full daemon still links it
-// through paho's websocket dependency, see doc.go). It serves GET and HEAD with fixed-length
+// need net/http (about 1.3 MiB on linux/arm64; the default build links only
+// the client part gorilla/websocket uses, through paho, see doc.go). It serves GET and HEAD with fixed-length
 // bodies, keeps 1.1 connections alive, and bounds everything a client on
 // the LAN could hold: connections, head size, time to send a head, time to
 // take a response, idle time and requests per connection.

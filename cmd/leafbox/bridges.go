@@ -6,16 +6,13 @@ import (
 	"log/slog"
 
 	"github.com/leafbox/leafbox/bridge"
-	"github.com/leafbox/leafbox/bridge/gpio"
-	"github.com/leafbox/leafbox/bridge/modbus"
-	"github.com/leafbox/leafbox/bridge/serial"
 	"github.com/leafbox/leafbox/broker"
 )
 
 // newBridgesComponent builds the supervisor of the serial, GPIO and Modbus bridges,
 // or returns nil when none is configured.
 func newBridgesComponent(cfg bridge.Config, srv *broker.Server, log *slog.Logger) (*bridgesComponent, error) {
-	return buildBridges(cfg, srv, log, gpio.CDev{})
+	return buildBridges(cfg, srv, log, defaultGPIOOpener())
 }
 
 // bridgesComponent runs the bridges; each has its own in-process client.
@@ -26,7 +23,7 @@ type bridgesComponent struct {
 
 // buildBridges makes one bridge per configured device. opener finds GPIO
 // lines (the character devices in the daemon, fakes in tests).
-func buildBridges(cfg bridge.Config, srv *broker.Server, log *slog.Logger, opener gpio.Opener) (*bridgesComponent, error) {
+func buildBridges(cfg bridge.Config, srv *broker.Server, log *slog.Logger, opener gpioOpener) (*bridgesComponent, error) {
 	if cfg.Empty() {
 		return nil, nil
 	}
@@ -50,7 +47,7 @@ func buildBridges(cfg bridge.Config, srv *broker.Server, log *slog.Logger, opene
 			c.Close()
 			return nil, err
 		}
-		b, err := serial.New(sc, conn, log)
+		b, err := newSerialBridge(sc, conn, log)
 		if err != nil {
 			c.Close()
 			return nil, err
@@ -64,7 +61,7 @@ func buildBridges(cfg bridge.Config, srv *broker.Server, log *slog.Logger, opene
 			c.Close()
 			return nil, err
 		}
-		b, err := gpio.New(gc, opener, conn, log)
+		b, err := newGPIOBridge(gc, opener, conn, log)
 		if err != nil {
 			c.Close()
 			return nil, err
@@ -78,7 +75,7 @@ func buildBridges(cfg bridge.Config, srv *broker.Server, log *slog.Logger, opene
 			c.Close()
 			return nil, err
 		}
-		b, err := modbus.New(mc, conn, log)
+		b, err := newModbusBridge(mc, conn, log)
 		if err != nil {
 			c.Close()
 			return nil, err

@@ -31,8 +31,9 @@ func reviewedDeps() map[string]string {
 		"github.com/klauspost/compress/...":      "S2 for the leafnode link, zstd for compressed OTA bundles (~390 KB)",
 		"go.etcd.io/bbolt/...":                   "the store-and-forward buffer and durable state",
 		// The MQTT client bridge must use paho (issue 5). paho links
-		// gorilla/websocket and with it net/http (~1 MiB on arm64) for ws://
-		// broker URLs; that is the largest single cost in the binary.
+		// gorilla/websocket and with it net/http for ws:// broker URLs;
+		// that is the largest optional part (832 KiB on linux/arm64), which
+		// the tag leafbox_omit_mqttbridge leaves out (features_test.go).
 		"github.com/eclipse/paho.mqtt.golang/...": "MQTT client bridge to external brokers (brings net/http via gorilla/websocket)",
 		"github.com/gorilla/websocket":            "linked by paho for ws:// MQTT broker URLs",
 		"golang.org/x/net/proxy":                  "linked by paho for proxied MQTT connections",

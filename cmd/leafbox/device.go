@@ -16,8 +16,6 @@ import (
 	"github.com/leafbox/leafbox/device"
 	"github.com/leafbox/leafbox/device/identity"
 	"github.com/leafbox/leafbox/device/ota"
-	"github.com/leafbox/leafbox/device/ota/httpget"
-	"github.com/leafbox/leafbox/device/ota/objstore"
 	"github.com/leafbox/leafbox/device/watchdog"
 	"github.com/leafbox/leafbox/storage"
 )
@@ -118,24 +116,9 @@ func (c *deviceComponent) Close() error {
 // through the leafnode uplink).
 func (c *deviceComponent) resolveSource(cmd ota.Command) (ota.Source, error) {
 	if cmd.URL != "" {
-		return httpget.Source{URL: cmd.URL}, nil
+		return httpSource(cmd.URL)
 	}
-	return objstore.Source{Conn: objConn{c.lc}, Bucket: cmd.Bucket, Name: cmd.Object}, nil
-}
-
-// objConn adapts the broker's in-process client to objstore.Conn.
-type objConn struct{ lc *broker.LocalClient }
-
-func (l objConn) Publish(subject, reply string, data []byte) error {
-	return l.lc.Publish(broker.Msg{Subject: []byte(subject), Reply: []byte(reply), Data: data})
-}
-
-func (l objConn) Subscribe(subject string, h func(hdr, data []byte)) (func(), error) {
-	sub, err := l.lc.Subscribe(subject, "", func(m broker.Msg) { h(m.Header, m.Data) })
-	if err != nil {
-		return nil, err
-	}
-	return sub.Unsubscribe, nil
+	return objStoreSource(c.lc, cmd.Bucket, cmd.Object)
 }
 
 func (c *deviceComponent) publish(subject string, hdr, data []byte) {

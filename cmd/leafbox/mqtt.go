@@ -1,3 +1,5 @@
+//go:build !leafbox_omit_mqtt
+
 package main
 
 import (

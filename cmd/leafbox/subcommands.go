@@ -15,7 +15,6 @@ import (
 	"github.com/leafbox/leafbox/cmd/leafbox/internal/config"
 	"github.com/leafbox/leafbox/device/identity"
 	"github.com/leafbox/leafbox/device/ota"
-	"github.com/leafbox/leafbox/device/ota/httpget"
 )
 
 // runSubcommand runs an operator subcommand when args start with one, and
@@ -309,7 +308,9 @@ func cmdInstall(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	src, opts := ota.Source(ota.FileSource(fs.Arg(0))), ota.InstallOptions{Force: *force, Reboot: !*noReboot}
 	if u := fs.Arg(0); strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://") {
-		src = httpget.Source{URL: u}
+		if src, err = httpSource(u); err != nil {
+			return err
+		}
 	}
 	man, err := m.Install(ctx, src, opts)
 	if err != nil {

@@ -1,3 +1,5 @@
+//go:build !leafbox_omit_zstd
+
 package ota
 
 import (

@@ -3,6 +3,13 @@
 // where only HTTPS leaves the building. It implements just what that needs
 // of RFC 6455 and RFC 7692, with the standard library and without net/http.
 //
+// It is our own rather than gorilla/websocket because a build without the
+// MQTT client bridge (tag leafbox_omit_mqttbridge) links no net/http, and
+// gorilla needs it. The default build links gorilla anyway (through paho);
+// reusing its dialer there would save this package's ~24 KiB of symbols
+// (linux/arm64) for a second code path per build, which was not worth it.
+// The tag leafbox_omit_websocket leaves this package out.
+//
 // # Handshake
 //
 // Dial connects (TLS for wss://, ServerName defaulted from the URL host)

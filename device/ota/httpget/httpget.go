@@ -2,8 +2,12 @@
 // bundles: plain TCP or TLS, Content-Length or chunked bodies, bounded
 // redirects, timeouts, and transparent resumption with Range requests when
 // a connection breaks. It keeps net/http (about 1.3 MiB on arm64) out of the
-// device services; the full daemon links net/http today only through paho's
-// websocket dependency (the MQTT client bridge).
+// device services: a build without the MQTT client bridge (tag
+// leafbox_omit_mqttbridge) links no net/http and needs this client. The
+// default build links part of net/http through paho's gorilla/websocket,
+// but not http.Client's Transport, so using net/http here would add more
+// than this package's ~12 KiB of symbols. The tag leafbox_omit_otahttp
+// leaves this package out.
 package httpget
 
 import (

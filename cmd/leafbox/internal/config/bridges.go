@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/leafbox/leafbox/bridge"
+	"github.com/leafbox/leafbox/internal/feature"
 )
 
 // bridges parses bridges { serial = [...], gpio = [...], modbus = [...], retry_min, retry_max }
@@ -18,11 +19,11 @@ func (p *parser) bridges(n node) {
 	// c.Validate finds across them.
 	at := map[string][]node{}
 	p.fields(n, fieldTable{
-		"serial": func(n node) { c.Serial, at["serial"] = p.serialBridges(n) },
-		"gpio":   func(n node) { c.GPIO, at["gpio"] = p.gpioBridges(n) },
-		"modbus": func(n node) { c.Modbus, at["modbus"] = p.modbusBridges(n) },
+		"serial": p.need(feature.Serial, func(n node) { c.Serial, at["serial"] = p.serialBridges(n) }),
+		"gpio":   p.need(feature.GPIO, func(n node) { c.GPIO, at["gpio"] = p.gpioBridges(n) }),
+		"modbus": p.need(feature.Modbus, func(n node) { c.Modbus, at["modbus"] = p.modbusBridges(n) }),
 		// MQTT client bridges run with the MQTT listener: they go to Options.MQTT.
-		"mqtt":      func(n node) { p.opts.MQTT.Bridges = p.mqttBridges(n) },
+		"mqtt":      p.need(feature.MQTTBridge, func(n node) { p.opts.MQTT.Bridges = p.mqttBridges(n) }),
 		"retry_min": p.setDuration(&c.Backoff.Min),
 		"retry_max": p.setDuration(&c.Backoff.Max),
 	})

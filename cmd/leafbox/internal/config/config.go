@@ -28,6 +28,7 @@ import (
 	"github.com/leafbox/leafbox/broker/monitor"
 	"github.com/leafbox/leafbox/cmd/leafbox/internal/logsink"
 	"github.com/leafbox/leafbox/device"
+	"github.com/leafbox/leafbox/internal/feature"
 	"github.com/leafbox/leafbox/storage"
 )
 
@@ -245,7 +246,7 @@ func (p *parser) topLevel() fieldTable {
 		"tls":               p.tls,
 		"leafnodes":         p.leafnodes,
 		"store":             p.store,
-		"mqtt":              p.mqtt,
+		"mqtt":              p.need(feature.MQTT, p.mqtt),
 		"bridges":           p.bridges,
 		"device":            p.device,
 		"audit":             p.audit,

@@ -59,8 +59,8 @@ func (p *parser) leafRemote(n node) (leaf.Remote, bool) {
 	var nkeyAt node
 	before := len(p.errs)
 	p.fields(n, fieldTable{
-		"url":                       p.leafURLs(&r),
-		"urls":                      p.leafURLs(&r),
+		"url":                       p.needWebsocket(p.leafURLs(&r), &r),
+		"urls":                      p.needWebsocket(p.leafURLs(&r), &r),
 		"account":                   p.setString(&r.Account),
 		"local":                     p.setString(&r.Account),
 		"credentials":               p.setString(&r.Credentials),
@@ -73,7 +73,7 @@ func (p *parser) leafRemote(n node) (leaf.Remote, bool) {
 		"pass":                      p.setString(&r.Password),
 		"token":                     p.setString(&r.Token),
 		"tls":                       func(n node) { p.leafTLS(n, &r) },
-		"compression":               func(n node) { p.leafCompression(n, &r) },
+		"compression":               func(n node) { p.leafCompression(n, &r); p.needS2(n, r.Compression) },
 		"deny_imports":              p.setStrings(&r.DenyImports),
 		"deny_import":               p.setStrings(&r.DenyImports),
 		"deny_exports":              p.setStrings(&r.DenyExports),
