@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/leafbox/leafbox/bridge"
 	"github.com/leafbox/leafbox/bridge/mqtt"
 	"github.com/leafbox/leafbox/bridge/mqtt/boltstore"
 	"github.com/leafbox/leafbox/broker"
@@ -39,7 +40,7 @@ func newMQTTComponent(opts *config.Options, srv *broker.Server, st *storage.Stor
 		} else {
 			log.Warn("mqtt: no store.dir: retained messages and persistent sessions are lost on restart")
 		}
-		ma, err := mqtt.NewAccountAuth(srv, opts.Broker.Auth, cfg.NoAuthUser, cfg.Account)
+		ma, err := mqtt.NewAuth(srv, opts.Broker.Auth, cfg.NoAuthUser)
 		if err != nil {
 			c.Close()
 			return nil, err
@@ -48,16 +49,19 @@ func newMQTTComponent(opts *config.Options, srv *broker.Server, st *storage.Stor
 		var durable mqtt.Durable
 		if fwd != nil && opts.ForwardAccount() == opts.MQTTAccount() {
 			// A forwarder in another account does not take the
-			// listener's messages.
+			// listener's messages (the listener applies it to the
+			// sessions of its own account only).
 			durable = fwd
 		}
+		c.srv = srv
 		l, err := mqtt.New(cfg, mqtt.Deps{
-			Conn:    conn,
-			Auth:    ma.Check,
-			Store:   store,
-			Durable: durable,
-			Log:     log,
-			Audit:   trail,
+			Conn:        conn,
+			AccountConn: c.accountConn,
+			Auth:        ma.Check,
+			Store:       store,
+			Durable:     durable,
+			Log:         log,
+			Audit:       trail,
 		})
 		if err != nil {
 			c.Close()
@@ -89,6 +93,35 @@ type mqttComponent struct {
 	auth     *mqtt.Auth // with the listener
 	bridges  []*mqtt.Bridge
 	clients  []*broker.LocalClient
+	srv      *broker.Server
+
+	// amu guards the in-process clients of the accounts the listener's
+	// users log in to, made on first use; closed refuses new ones.
+	amu      sync.Mutex
+	accounts map[string]*broker.LocalClient
+	closed   bool
+}
+
+// accountConn is the listener's Deps.AccountConn: one in-process client
+// per account, made when a user of that account first logs in.
+func (c *mqttComponent) accountConn(account string) (bridge.Conn, error) {
+	c.amu.Lock()
+	defer c.amu.Unlock()
+	if c.closed {
+		return nil, errors.New("mqtt: shutting down")
+	}
+	if lc := c.accounts[account]; lc != nil {
+		return localConn{lc}, nil
+	}
+	lc, err := c.srv.NewAccountClient(account, broker.LocalOptions{Name: "mqtt:" + account})
+	if err != nil {
+		return nil, err
+	}
+	if c.accounts == nil {
+		c.accounts = make(map[string]*broker.LocalClient)
+	}
+	c.accounts[account] = lc
+	return localConn{lc}, nil
 }
 
 // prepareAuthReload builds what the listener needs for the reloaded
@@ -135,6 +168,14 @@ func (c *mqttComponent) Close() error {
 
 func (c *mqttComponent) closeClients() {
 	for _, lc := range c.clients {
+		lc.Close()
+	}
+	c.amu.Lock()
+	c.closed = true
+	accounts := c.accounts
+	c.accounts = nil
+	c.amu.Unlock()
+	for _, lc := range accounts {
 		lc.Close()
 	}
 }

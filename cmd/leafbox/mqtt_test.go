@@ -238,7 +238,7 @@ func TestMQTTReload(t *testing.T) {
 
 // TestMQTTListenerInAccount pins the mqtt block's account: users of that
 // account log in, their publishes reach NATS clients of the same account
-// only, and a user of another account is refused.
+// only, and a user of another account logs in to its own.
 func TestMQTTListenerInAccount(t *testing.T) {
 	authCfg := auth.Config{Users: []auth.User{
 		{Username: "dev", Password: "pw", Account: "A"},
@@ -292,9 +292,11 @@ func TestMQTTListenerInAccount(t *testing.T) {
 		}, "mqtt listener up")
 		return c, err
 	}
-	if _, err := mqttConnect("g", "g"); err == nil {
-		t.Fatal("a global user logged in to a listener in account A")
+	gc, err := mqttConnect("g", "g")
+	if err != nil {
+		t.Fatalf("global user: %v", err)
 	}
+	defer gc.Disconnect(10)
 	dev, err := mqttConnect("dev", "pw")
 	if err != nil {
 		t.Fatalf("account A's user: %v", err)
@@ -324,5 +326,17 @@ func TestMQTTListenerInAccount(t *testing.T) {
 	ncG.Flush()
 	if n, _, _ := subG.Pending(); n != 0 {
 		t.Errorf("the global account got %d MQTT messages, want none", n)
+	}
+	// The global user publishes in the global account, not in A.
+	if tok := gc.Publish("sensors/g", 0, false, []byte("g")); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	if m, err := subG.NextMsg(5 * time.Second); err != nil || m.Subject != "sensors.g" {
+		t.Fatalf("global account: %v, %v", m, err)
+	}
+	select {
+	case s := <-got:
+		t.Errorf("account A got the global user's %s", s)
+	default:
 	}
 }
