@@ -376,9 +376,9 @@ func TestMQTTAccountsOverRestart(t *testing.T) {
 	type msgs chan string
 	connect := func(id, user string, clean bool) (paho.Client, msgs, bool) {
 		got := make(msgs, 8)
-		o := paho.NewClientOptions().AddBroker("tcp://127.0.0.1:"+strconv.Itoa(port)).SetClientID(id).
+		o := paho.NewClientOptions().AddBroker("tcp://127.0.0.1:" + strconv.Itoa(port)).SetClientID(id).
 			SetUsername(user).SetPassword(user).SetCleanSession(clean).
-			SetConnectTimeout(3*time.Second).SetConnectRetry(false).SetAutoReconnect(false).
+			SetConnectTimeout(3 * time.Second).SetConnectRetry(false).SetAutoReconnect(false).
 			SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { got <- m.Topic() + "=" + string(m.Payload()) })
 		var c paho.Client
 		var tok paho.Token
