@@ -103,25 +103,39 @@ type mqttComponent struct {
 }
 
 // accountConn is the listener's Deps.AccountConn: one in-process client
-// per account, made when a user of that account first logs in.
+// per account, made when a user of that account first logs in. The
+// client is made with amu released (no lock nesting with the broker's);
+// of two made at once, one is kept.
 func (c *mqttComponent) accountConn(account string) (bridge.Conn, error) {
 	c.amu.Lock()
-	defer c.amu.Unlock()
-	if c.closed {
+	lc, closed := c.accounts[account], c.closed
+	c.amu.Unlock()
+	if closed {
 		return nil, errors.New("mqtt: shutting down")
 	}
-	if lc := c.accounts[account]; lc != nil {
+	if lc != nil {
 		return localConn{lc}, nil
 	}
 	lc, err := c.srv.NewAccountClient(account, broker.LocalOptions{Name: "mqtt:" + account})
 	if err != nil {
 		return nil, err
 	}
-	if c.accounts == nil {
-		c.accounts = make(map[string]*broker.LocalClient)
+	c.amu.Lock()
+	kept, closed := c.accounts[account], c.closed
+	if kept == nil && !closed {
+		if c.accounts == nil {
+			c.accounts = make(map[string]*broker.LocalClient)
+		}
+		c.accounts[account], kept = lc, lc
 	}
-	c.accounts[account] = lc
-	return localConn{lc}, nil
+	c.amu.Unlock()
+	if kept != lc {
+		lc.Close()
+	}
+	if closed {
+		return nil, errors.New("mqtt: shutting down")
+	}
+	return localConn{kept}, nil
 }
 
 // prepareAuthReload builds what the listener needs for the reloaded
