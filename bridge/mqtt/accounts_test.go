@@ -311,3 +311,28 @@ func TestAccountsRefusedWithoutAccountConn(t *testing.T) {
 	}
 	connect(t, userOpts(tl.url(), "y", "g"))
 }
+
+// TestAccountsReauthorizeMoved pins that a reload moving a user to another
+// account closes its connection (it must log in again there), while a
+// user that stays in its account keeps its connection.
+func TestAccountsReauthorizeMoved(t *testing.T) {
+	srv := startAccountsBroker(t)
+	la := newLiveAuth(t, accountsAuth())
+	ma, err := NewAuth(la, accountsAuth(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := startListener(t, srv, Config{}, Deps{Auth: ma.Check, AccountConn: newAccountConns(t, srv).conn})
+	ac := connect(t, userOpts(tl.url(), "ma", "a"))
+	bc := connect(t, userOpts(tl.url(), "mb", "b"))
+	moved := accountsAuth()
+	moved.Users[0].Account = "B"
+	la.set(moved)
+	tl.Reauthorize()
+	testutil.WaitForf(t, 5*time.Second, func() bool { return !ac.IsConnectionOpen() }, "a's connection closed after moving to B")
+	wait(t, bc.Publish("still/here", 1, false, []byte("x")), "b after the reload")
+	c := connect(t, userOpts(tl.url(), "ma", "a"))
+	r := subscribe(t, bc, "from/#", 0)
+	wait(t, c.Publish("from/a", 0, false, []byte("in-b")), "a's publish after moving")
+	testutil.WaitForf(t, 5*time.Second, func() bool { return r.len() == 1 }, "a's publish reaches B")
+}
