@@ -2,6 +2,7 @@ package mqtt
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -335,4 +336,25 @@ func TestAccountsReauthorizeMoved(t *testing.T) {
 	r := subscribe(t, bc, "from/#", 0)
 	wait(t, c.Publish("from/a", 0, false, []byte("in-b")), "a's publish after moving")
 	testutil.WaitForf(t, 5*time.Second, func() bool { return r.len() == 1 }, "a's publish reaches B")
+}
+
+// TestAccountsStoredForListenerAccount pins that, after Config.Account is
+// changed to an account whose sessions were stored as another account's,
+// those are not loaded (the listener's own are under plain keys), so they
+// never meet its sessions of the same client id.
+func TestAccountsStoredForListenerAccount(t *testing.T) {
+	srv := startAccountsBroker(t)
+	store := NewMemStore()
+	for _, k := range []string{"dev", "A\x00dev", "B\x00dev"} {
+		if err := store.SetSubscriptions(k, []Subscription{{Filter: "x/#", QoS: 1}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tl := startListener(t, srv, Config{Account: "A"}, accountDeps(t, srv, store))
+	tl.mu.Lock()
+	keys := slices.Sorted(maps.Keys(tl.sessions))
+	tl.mu.Unlock()
+	if !slices.Equal(keys, []string{"B\x00dev", "dev"}) {
+		t.Fatalf("loaded sessions %q, want B's dev and the listener's dev", keys)
+	}
 }

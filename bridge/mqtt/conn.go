@@ -444,7 +444,7 @@ func (c *conn) connect(p *packet) error {
 	perms := login.Perms
 	acct, bc, err := c.l.accountFor(login.Account)
 	if err != nil {
-		c.auditAuthFailed(string(p.username), "account")
+		c.log.Warn("mqtt login refused: its account is not served", "user", string(p.username), "err", err)
 		return c.refuse(connNotAuthorized, err)
 	}
 	c.creds.user, c.creds.pass, c.creds.hasUser = string(p.username), string(p.password), p.hasUser

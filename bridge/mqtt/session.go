@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"sync"
@@ -82,8 +83,13 @@ func (l *Listener) loadSession(key string) (*session, error) {
 	if err != nil || !ok {
 		return nil, err
 	}
-	acct, id := splitKey(key)
-	acct, bc, err := l.accountFor(acct)
+	stored, id := splitKey(key)
+	acct, bc, err := l.accountFor(stored)
+	if err == nil && acct != stored {
+		// Config.Account was changed to this account: its own sessions
+		// are those under plain keys.
+		err = fmt.Errorf("stored for account %q, now the listener's own", stored)
+	}
 	if err != nil {
 		l.log.Warn("stored session not loaded", "client", id, "err", err)
 		return nil, nil
