@@ -1,7 +1,6 @@
 package mqtt
 
 import (
-	"cmp"
 	"fmt"
 	"sync/atomic"
 
@@ -15,32 +14,24 @@ type LiveAuth interface {
 }
 
 // Auth checks MQTT credentials against the broker's live authorization, so
-// that reloads apply to MQTT clients too. Only users of the listener's
-// account (the global one by default) may log in: its sessions live there. With the mqtt block's
-// no_auth_user, a connection without credentials becomes that user, looked
-// up in the same authorization (rebuilt on reload by PrepareReload).
+// that reloads apply to MQTT clients too. A user logs in to its own
+// account ("$G" for users outside the accounts block), as with
+// nats-server's MQTT; a connection without a user of its own (no
+// authorization, or a token) logs in to the listener's account. With the
+// mqtt block's no_auth_user, a connection without credentials becomes that
+// user, looked up in the same authorization (rebuilt on reload by
+// PrepareReload).
 type Auth struct {
 	live       LiveAuth
 	noAuthUser string
-	account    string // the listener's account; "" is the global one
 	// anon authenticates connections without credentials; nil without
 	// no_auth_user.
 	anon atomic.Pointer[auth.Authenticator]
 }
 
-// NewAuth checks noAuthUser against cfg, the authorization live holds now,
-// for a listener in the global account.
+// NewAuth checks noAuthUser against cfg, the authorization live holds now.
 func NewAuth(live LiveAuth, cfg auth.Config, noAuthUser string) (*Auth, error) {
-	return NewAccountAuth(live, cfg, noAuthUser, "")
-}
-
-// NewAccountAuth is NewAuth for a listener in account ("" or "$G": the
-// global account): only that account's users may log in.
-func NewAccountAuth(live LiveAuth, cfg auth.Config, noAuthUser, account string) (*Auth, error) {
-	if account == "$G" {
-		account = ""
-	}
-	a := &Auth{live: live, noAuthUser: noAuthUser, account: account}
+	a := &Auth{live: live, noAuthUser: noAuthUser}
 	anon, err := a.anonFor(cfg)
 	if err != nil {
 		return nil, err
@@ -74,20 +65,22 @@ func (a *Auth) PrepareReload(cfg auth.Config) (apply func(), err error) {
 }
 
 // Check is the listener's AuthFunc.
-func (a *Auth) Check(user, pass string, hasUser bool) (Permissions, error) {
+func (a *Auth) Check(user, pass string, hasUser bool) (Login, error) {
 	authn := a.live.Authenticator()
 	if anon := a.anon.Load(); anon != nil && !hasUser {
 		authn = anon
 	}
 	id, err := authn.Authenticate(auth.Credentials{Username: user, Password: pass}, nil)
 	if err != nil {
-		return nil, err
+		return Login{}, err
 	}
-	if id.Account != a.account {
-		// The listener publishes in its own account: a user of another
-		// would escape that account's subject space.
-		return nil, fmt.Errorf("%w: user %q is in account %q; the MQTT listener serves %q",
-			auth.ErrAuthorization, id.Name, cmp.Or(id.Account, "$G"), cmp.Or(a.account, "$G"))
+	l := Login{Account: id.Account}
+	if id.Perms != nil {
+		// A nil *auth.Checker in the interface would not compare nil.
+		l.Perms = id.Perms
 	}
-	return id.Perms, nil
+	if l.Account == "" && id.Name != "" {
+		l.Account = globalAccount
+	}
+	return l, nil
 }

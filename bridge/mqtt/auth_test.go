@@ -1,7 +1,6 @@
 package mqtt
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/leafbox/leafbox/broker/auth"
@@ -38,9 +37,9 @@ func TestNoAuthUserAuth(t *testing.T) {
 	if _, err := a.Check("alice", "pw", true); err != nil {
 		t.Fatalf("alice: %v", err)
 	}
-	p, err := a.Check("", "", false)
-	if err != nil || !p.CanPublish([]byte("guest.x")) || p.CanPublish([]byte("other")) {
-		t.Fatalf("anonymous: %v, %v", p, err)
+	l, err := a.Check("", "", false)
+	if p := l.Perms; err != nil || !p.CanPublish([]byte("guest.x")) || p.CanPublish([]byte("other")) {
+		t.Fatalf("anonymous: %v, %v", l.Perms, err)
 	}
 
 	if _, err := a.PrepareReload(auth.Config{Users: cfg.Users[:1]}); err == nil {
@@ -51,13 +50,13 @@ func TestNoAuthUserAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := a.Check("", "", false); !p.CanPublish([]byte("guest.x")) {
+	if l, _ := a.Check("", "", false); !l.Perms.CanPublish([]byte("guest.x")) {
 		t.Fatal("reload in force before apply")
 	}
 	live.set(next)
 	apply()
-	if p, err := a.Check("", "", false); err != nil || p.CanPublish([]byte("guest.x")) || !p.CanPublish([]byte("other")) {
-		t.Fatalf("anonymous after reload: %v, %v", p, err)
+	if l, err := a.Check("", "", false); err != nil || l.Perms.CanPublish([]byte("guest.x")) || !l.Perms.CanPublish([]byte("other")) {
+		t.Fatalf("anonymous after reload: %v, %v", l, err)
 	}
 
 	if _, err := NewAuth(live, auth.Config{}, "nobody"); err == nil {
@@ -65,32 +64,39 @@ func TestNoAuthUserAuth(t *testing.T) {
 	}
 }
 
-// TestAuthRefusesAccountUsers pins that a user of an account other than
-// the global one cannot log in over MQTT: the listener publishes in the
-// global account, so letting them in would break the account's isolation.
-func TestAuthRefusesAccountUsers(t *testing.T) {
+// TestAuthLoginAccount pins the account a login lands in: a user's own
+// account, "$G" for a user outside the accounts block, the listener's
+// (empty) without a user of its own; the no_auth_user may be in any
+// account.
+func TestAuthLoginAccount(t *testing.T) {
 	cfg := auth.Config{Users: []auth.User{
 		{Username: "alice", Password: "pw"},
 		{Username: "tenant", Password: "tpw", Account: "A"},
 	}}
-	a, err := NewAuth(newLiveAuth(t, cfg), cfg, "")
+	a, err := NewAuth(newLiveAuth(t, cfg), cfg, "tenant")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Check("alice", "pw", true); err != nil {
-		t.Fatalf("global user refused: %v", err)
+	for _, tc := range []struct {
+		user, pass string
+		hasUser    bool
+		want       string
+	}{
+		{"alice", "pw", true, "$G"},
+		{"tenant", "tpw", true, "A"},
+		{"", "", false, "A"},
+	} {
+		l, err := a.Check(tc.user, tc.pass, tc.hasUser)
+		if err != nil || l.Account != tc.want {
+			t.Errorf("%q: account %q, %v; want %q", tc.user, l.Account, err, tc.want)
+		}
 	}
-	if _, err := a.Check("tenant", "tpw", true); !errors.Is(err, auth.ErrAuthorization) {
-		t.Fatalf("user of account A: %v, want ErrAuthorization", err)
-	}
-	inA, err := NewAccountAuth(newLiveAuth(t, cfg), cfg, "", "A")
+	open := auth.Config{}
+	anyone, err := NewAuth(newLiveAuth(t, open), open, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := inA.Check("tenant", "tpw", true); err != nil {
-		t.Fatalf("account A's user refused by a listener in A: %v", err)
-	}
-	if _, err := inA.Check("alice", "pw", true); !errors.Is(err, auth.ErrAuthorization) {
-		t.Fatalf("global user on a listener in A: %v, want ErrAuthorization", err)
+	if l, err := anyone.Check("", "", false); err != nil || l.Account != "" {
+		t.Fatalf("without authorization: account %q, %v; want the listener's", l.Account, err)
 	}
 }

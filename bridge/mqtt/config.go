@@ -51,10 +51,11 @@ type Config struct {
 	// NoAuthUser is the user MQTT connections without credentials become
 	// (the daemon's AuthFunc applies it; the listener does not read it).
 	NoAuthUser string
-	// Account is the broker account the listener's clients publish and
-	// subscribe in; empty means the global account. Only users of that
-	// account may log in (the daemon's Auth checks it), and retained
-	// messages and sessions are the listener's, so they stay in it.
+	// Account is the listener's broker account (served by Deps.Conn);
+	// empty means the global account. Connections whose Login names no
+	// account of its own publish and subscribe in it; others work in
+	// their user's account (Deps.AccountConn), with retained messages
+	// and sessions of their own.
 	Account string
 	// Bridges are the client bridges to external brokers.
 	Bridges []BridgeConfig

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/leafbox/leafbox/bridge"
 	"github.com/leafbox/leafbox/broker/audit"
 )
 
@@ -196,14 +197,14 @@ func (c *conn) finish(err error) {
 		if !errors.Is(err, errDisconnect) && c.will != nil && !c.l.stopped.Load() && c.willAllowed(s) {
 			// [MQTT-3.1.2-8]
 			w := c.will
-			if rerr := c.l.route(context.Background(), w.topic, w.subject, w.payload, w.qos, w.retain); rerr != nil {
+			if rerr := c.l.route(context.Background(), s, w.topic, w.subject, w.payload, w.qos, w.retain); rerr != nil {
 				c.log.Warn("publish will", "err", rerr)
 			}
 		}
 		if s.conn.CompareAndSwap(c, nil) && !s.persistent {
 			c.l.mu.Lock()
-			if c.l.sessions[s.id] == s {
-				delete(c.l.sessions, s.id)
+			if c.l.sessions[s.key] == s {
+				delete(c.l.sessions, s.key)
 			}
 			c.l.mu.Unlock()
 			s.unsubscribeAll()
@@ -424,11 +425,11 @@ func (c *conn) connect(p *packet) error {
 	case name == "MQIsdp" && len(id) > 23:
 		return c.refuse(connIdentifierRejected, errors.New("client id longer than 23 bytes (MQTT 3.1)"))
 	}
-	var perms Permissions
+	var login Login
 	gen := c.l.authGen.Load()
 	if c.l.d.Auth != nil {
 		var err error
-		perms, err = c.l.d.Auth(string(p.username), string(p.password), p.hasUser)
+		login, err = c.l.d.Auth(string(p.username), string(p.password), p.hasUser)
 		if err != nil {
 			if p.hasUser {
 				c.l.stats.AuthBadCredentials.Add(1)
@@ -439,6 +440,12 @@ func (c *conn) connect(p *packet) error {
 			c.auditAuthFailed("", "no_credentials")
 			return c.refuse(connNotAuthorized, err)
 		}
+	}
+	perms := login.Perms
+	acct, bc, err := c.l.accountFor(login.Account)
+	if err != nil {
+		c.log.Warn("mqtt login refused: its account is not served", "user", string(p.username), "err", err)
+		return c.refuse(connNotAuthorized, err)
 	}
 	c.creds.user, c.creds.pass, c.creds.hasUser = string(p.username), string(p.password), p.hasUser
 	if p.connFlags&flagWill != 0 {
@@ -457,7 +464,7 @@ func (c *conn) connect(p *packet) error {
 	c.keepAlive = time.Duration(p.keepAlive) * time.Second
 	// Set before attach publishes c to Reauthorize, which logs with it.
 	c.log = c.l.log.With("cid", c.cid, "client", id, "remote", c.nc.RemoteAddr().String())
-	s, present := c.l.attach(c, id, clean, perms)
+	s, present := c.l.attach(c, acct, bc, id, clean, perms)
 	c.s = s
 	if present {
 		// A resumed session keeps only what this user may have now.
@@ -476,21 +483,23 @@ func (c *conn) connect(p *packet) error {
 	return nil
 }
 
-// attach binds c to the session of id, taking it over from another
-// connection [MQTT-3.1.4-2] and creating, resuming or discarding the
-// session as clean asks [MQTT-3.1.2-4] [MQTT-3.1.2-6].
-func (l *Listener) attach(c *conn, id string, clean bool, perms Permissions) (*session, bool) {
+// attach binds c to the session of id in account acct (served by bc),
+// taking it over from another connection of that account [MQTT-3.1.4-2]
+// and creating, resuming or discarding the session as clean asks
+// [MQTT-3.1.2-4] [MQTT-3.1.2-6].
+func (l *Listener) attach(c *conn, acct string, bc bridge.Conn, id string, clean bool, perms Permissions) (*session, bool) {
+	key := storeKey(acct, id)
 	l.mu.Lock()
-	s := l.sessions[id]
+	s := l.sessions[key]
 	var discard *session
 	if s != nil && (clean || !s.persistent) {
 		discard, s = s, nil
-		delete(l.sessions, id)
+		delete(l.sessions, key)
 	}
 	present := s != nil
 	if s == nil {
-		s = newSession(l, id, !clean)
-		l.sessions[id] = s
+		s = newSession(l, acct, bc, id, !clean)
+		l.sessions[key] = s
 	}
 	// Before the connection receives anything: deliveries are filtered
 	// with these from now on.
@@ -512,7 +521,7 @@ func (l *Listener) attach(c *conn, id string, clean bool, perms Permissions) (*s
 	}
 	if clean {
 		// A clean session discards a stored one even when it was not loaded.
-		if err := l.d.Store.DeleteSession(id); err != nil {
+		if err := l.d.Store.DeleteSession(key); err != nil {
 			l.log.Error("delete session", "client", id, "err", err)
 		}
 	} else if !present {
@@ -545,7 +554,7 @@ func (c *conn) publish(p *packet) error {
 	if perms := c.s.permissions(); reserved || (perms != nil && !perms.CanPublish(subj)) {
 		c.l.stats.PublishViolations.Add(1)
 		c.auditDenied(c.creds.user, "publish", subj, reserved)
-	} else if err := c.l.route(c.l.ctx, p.topic, subj, p.payload, p.qos, p.retain); err != nil {
+	} else if err := c.l.route(c.l.ctx, c.s, p.topic, subj, p.payload, p.qos, p.retain); err != nil {
 		if p.qos > 0 {
 			return err // no ack: the device sends it again on its next connection
 		}
@@ -559,7 +568,7 @@ func (c *conn) publish(p *packet) error {
 		c.s.inQoS2[p.id] = true
 		c.s.mu.Unlock()
 		if c.s.persistent {
-			if err := c.l.d.Store.PutInflight(c.s.id, Inflight{PacketID: p.id, State: InPubrecSent, QoS: 2}); err != nil {
+			if err := c.l.d.Store.PutInflight(c.s.key, Inflight{PacketID: p.id, State: InPubrecSent, QoS: 2}); err != nil {
 				c.log.Error("save in-flight message", "err", err)
 			}
 		}
@@ -575,7 +584,7 @@ func (c *conn) pubrel(id uint16) {
 	delete(c.s.inQoS2, id)
 	c.s.mu.Unlock()
 	if seen && c.s.persistent {
-		if err := c.l.d.Store.DeleteInflight(c.s.id, id); err != nil {
+		if err := c.l.d.Store.DeleteInflight(c.s.key, id); err != nil {
 			c.log.Error("delete in-flight message", "err", err)
 		}
 	}
@@ -621,7 +630,7 @@ func (c *conn) subscribe(p *packet) {
 	c.s.saveSubs()
 	c.sendRaw(func(b []byte) []byte { return appendSuback(b, p.id, c.codes) })
 	for _, g := range granted {
-		for _, m := range c.l.matchingRetained(g.filter) {
+		for _, m := range c.l.matchingRetained(c.s.acct, g.filter) {
 			// Retained messages pass the same filter as live ones.
 			if subj, err := appendSubject(c.subj[:0], []byte(m.Topic), false); err == nil {
 				c.subj = subj

@@ -30,6 +30,19 @@
 //   - The QoS 0 path (decode, map, publish, map back, encode) does not
 //     allocate per message.
 //
+// Accounts: a session works in the account its user's Login names, as
+// with nats-server's MQTT: its publishes (and will) go into that account
+// and its subscriptions are made there, through Deps.AccountConn; a Login
+// without an account of its own uses the listener's (Config.Account,
+// Deps.Conn). Retained messages and sessions are per account: the same
+// topic or client id in two accounts are two retained messages or two
+// sessions, and a takeover happens only within an account. The listener's
+// account keeps them in the Store under the plain topic or client id (so
+// stores written before accounts read unchanged); another account's are
+// kept under the account name, a NUL and the topic or client id (MQTT
+// strings hold no NUL). Deps.Durable applies to the listener's account
+// only.
+//
 // Permissions (Deps.Auth) are checked on mapped subjects, as for NATS
 // clients: a PUBLISH the user may not make is acknowledged and dropped; a
 // filter the user may not subscribe to gets SUBACK failure (0x80). A

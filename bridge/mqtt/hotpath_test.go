@@ -34,14 +34,14 @@ func qos0Fixture(t testing.TB) (pub, sub net.Conn, tl *testListener) {
 func TestQoS0PathAllocs(t *testing.T) {
 	srv := startBroker(t)
 	tl := startListener(t, srv, Config{}, Deps{})
-	sc := &conn{l: tl.Listener, wake: make(chan struct{}, 1), s: newSession(tl.Listener, "s", false)}
+	sc := &conn{l: tl.Listener, wake: make(chan struct{}, 1), s: newSession(tl.Listener, "", tl.d.Conn, "s", false)}
 	sc.s.setPerms(denyPerms{pub: "x.", sub: "x."})
 	sc.out = make([]byte, 0, 1<<20)
 	sc.s.conn.Store(sc)
 	if _, err := sc.s.subscribe("bench/#", 0); err != nil {
 		t.Fatal(err)
 	}
-	pc := &conn{l: tl.Listener, wake: make(chan struct{}, 1), s: newSession(tl.Listener, "p", false)}
+	pc := &conn{l: tl.Listener, wake: make(chan struct{}, 1), s: newSession(tl.Listener, "", tl.d.Conn, "p", false)}
 	pc.s.setPerms(denyPerms{pub: "x.", sub: "x."})
 	wire := appendPublish(nil, []byte("bench/a.b"), []byte("21.5"), 0, false, false, 0)
 	var p packet

@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,9 +20,19 @@ import (
 )
 
 // AuthFunc checks the user name and password of a CONNECT (hasUser tells
-// an empty name from none) and returns the user's permissions, or an
-// error when the credentials are refused.
-type AuthFunc func(username, password string, hasUser bool) (Permissions, error)
+// an empty name from none) and returns who logged in, or an error when the
+// credentials are refused.
+type AuthFunc func(username, password string, hasUser bool) (Login, error)
+
+// Login is who a CONNECT authenticated as.
+type Login struct {
+	// Perms are the user's permissions; nil allows everything.
+	Perms Permissions
+	// Account is the broker account the session lives in: empty for the
+	// listener's own (Config.Account, served by Deps.Conn), else an
+	// account name ("$G" for the global one).
+	Account string
+}
 
 // Durable, when set in Deps, makes QoS 1/2 publishes on forwarded subjects
 // durable before they are acknowledged to the device.
@@ -38,13 +50,19 @@ type Durable interface {
 type Deps struct {
 	// Conn publishes into and subscribes to the broker (required). Its
 	// own publishes must echo back to it: MQTT clients see each other.
+	// It serves the listener's account (Config.Account).
 	Conn bridge.Conn
+	// AccountConn returns the Conn of another account (echoing too), for
+	// users that log in to an account of their own; the caller owns and
+	// closes it. Nil refuses such users.
+	AccountConn func(account string) (bridge.Conn, error)
 	// Auth checks credentials; nil lets everyone in with all rights.
 	Auth AuthFunc
 	// Store keeps retained messages and persistent sessions; nil keeps
 	// them in memory only.
 	Store Store
-	// Durable, if set, is consulted for QoS 1/2 publishes.
+	// Durable, if set, is consulted for QoS 1/2 publishes of the
+	// listener's account only.
 	Durable Durable
 	Log     *slog.Logger
 	// Audit records refused logins and permission violations; nil
@@ -69,7 +87,12 @@ type Listener struct {
 	// just before one can tell it missed it.
 	authGen atomic.Uint64
 
-	mu       sync.Mutex
+	// account is the listener's account name ("$G" for the global one).
+	account string
+
+	mu sync.Mutex
+	// sessions and retained are keyed by storeKey: sessions of another
+	// account than the listener's never meet its client ids or topics.
 	sessions map[string]*session
 	conns    map[*conn]struct{}
 	nextCID  uint64
@@ -191,6 +214,7 @@ func New(cfg Config, d Deps) (*Listener, error) {
 	}
 	l := &Listener{
 		cfg: cfg, d: d, log: d.Log.With("component", "mqtt"),
+		account:  cmp.Or(cfg.Account, globalAccount),
 		maxPkt:   cfg.MaxPayload + 65535 + 16,
 		sessions: make(map[string]*session),
 		conns:    make(map[*conn]struct{}),
@@ -225,7 +249,9 @@ func New(cfg Config, d Deps) (*Listener, error) {
 func (l *Listener) load() error {
 	err := l.d.Store.ForEachRetained(func(m Retained) error {
 		m.Payload = append([]byte(nil), m.Payload...)
-		l.retained[m.Topic] = m
+		key := m.Topic
+		_, m.Topic = splitKey(key)
+		l.retained[key] = m
 		return nil
 	})
 	if err != nil {
@@ -398,11 +424,12 @@ func headerQoS(h []byte) byte {
 	return 0
 }
 
-// route publishes a message from a device (or a will) into the broker,
-// after keeping it as retained if asked. subject is the mapped topic.
-func (l *Listener) route(ctx context.Context, topic, subject, payload []byte, qos byte, retain bool) error {
+// route publishes a message from a device (or a will) of session s into
+// its account, after keeping it as retained if asked. subject is the
+// mapped topic.
+func (l *Listener) route(ctx context.Context, s *session, topic, subject, payload []byte, qos byte, retain bool) error {
 	if retain {
-		if err := l.setRetained(topic, payload, qos); err != nil {
+		if err := l.setRetained(s.acct, topic, payload, qos); err != nil {
 			return err
 		}
 	}
@@ -413,44 +440,91 @@ func (l *Listener) route(ctx context.Context, topic, subject, payload []byte, qo
 	case 2:
 		hdr = hdrQoS2
 	}
-	if qos > 0 && l.d.Durable != nil && l.d.Durable.Forwarded(subject) {
+	if qos > 0 && s.acct == "" && l.d.Durable != nil && l.d.Durable.Forwarded(subject) {
 		if err := l.d.Durable.Append(ctx, subject, hdr, payload); err != nil {
 			return fmt.Errorf("queue %s durably: %w", subject, err)
 		}
 		return nil
 	}
-	if err := l.d.Conn.Publish(bridge.Msg{Subject: subject, Header: hdr, Data: payload}); err != nil {
+	if err := s.bc.Publish(bridge.Msg{Subject: subject, Header: hdr, Data: payload}); err != nil {
 		return fmt.Errorf("publish %s: %w", subject, err)
 	}
 	return nil
 }
 
-// setRetained replaces or (empty payload) removes a retained message
-// [MQTT-3.3.1-5] [MQTT-3.3.1-10].
-func (l *Listener) setRetained(topic, payload []byte, qos byte) error {
-	m := Retained{Topic: string(topic), QoS: qos, Payload: append([]byte(nil), payload...)}
+// setRetained replaces or (empty payload) removes a retained message of
+// account acct [MQTT-3.3.1-5] [MQTT-3.3.1-10].
+func (l *Listener) setRetained(acct string, topic, payload []byte, qos byte) error {
+	key := storeKey(acct, string(topic))
+	m := Retained{Topic: key, QoS: qos, Payload: append([]byte(nil), payload...)}
 	if err := l.d.Store.SetRetained(m); err != nil {
-		return fmt.Errorf("retain %s: %w", m.Topic, err)
+		return fmt.Errorf("retain %s: %w", topic, err)
 	}
+	m.Topic = string(topic)
 	l.rmu.Lock()
 	if len(payload) == 0 {
-		delete(l.retained, m.Topic)
+		delete(l.retained, key)
 	} else {
-		l.retained[m.Topic] = m
+		l.retained[key] = m
 	}
 	l.rmu.Unlock()
 	return nil
 }
 
-// matchingRetained returns the retained messages that filter matches.
-func (l *Listener) matchingRetained(filter string) []Retained {
+// matchingRetained returns the retained messages of account acct that
+// filter matches.
+func (l *Listener) matchingRetained(acct, filter string) []Retained {
 	l.rmu.RLock()
 	defer l.rmu.RUnlock()
 	var out []Retained
-	for t, m := range l.retained {
-		if matchTopic(filter, t) {
+	for k, m := range l.retained {
+		if a, _ := splitKey(k); a == acct && matchTopic(filter, m.Topic) {
 			out = append(out, m)
 		}
 	}
 	return out
+}
+
+// globalAccount is the name of the broker's global account.
+const globalAccount = "$G"
+
+// storeKey is the key under which the listener keeps (in memory and in
+// the Store) the session of a client id or the retained message of a
+// topic, for account acct: the key itself for the listener's account
+// (acct empty), so stores written before accounts read unchanged, and
+// acct, a NUL and the key for another account. Client ids and topics hold
+// no NUL [MQTT-1.5.3-2], nor do account names (accountFor refuses them),
+// so keys of different accounts never collide.
+func storeKey(acct, key string) string {
+	if acct == "" {
+		return key
+	}
+	return acct + "\x00" + key
+}
+
+// splitKey undoes storeKey.
+func splitKey(k string) (acct, key string) {
+	if i := strings.IndexByte(k, 0); i >= 0 {
+		return k[:i], k[i+1:]
+	}
+	return "", k
+}
+
+// accountFor returns the session account of a login's account (empty:
+// the listener's own) and the Conn serving it.
+func (l *Listener) accountFor(account string) (string, bridge.Conn, error) {
+	if account == "" || account == l.account {
+		return "", l.d.Conn, nil
+	}
+	if strings.IndexByte(account, 0) >= 0 {
+		return "", nil, fmt.Errorf("account name %q holds a NUL", account)
+	}
+	if l.d.AccountConn == nil {
+		return "", nil, fmt.Errorf("account %q: the listener serves only %q", account, l.account)
+	}
+	bc, err := l.d.AccountConn(account)
+	if err != nil {
+		return "", nil, fmt.Errorf("account %q: %w", account, err)
+	}
+	return account, bc, nil
 }

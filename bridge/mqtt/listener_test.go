@@ -232,14 +232,14 @@ func TestPersistentSessionSurvivesRestart(t *testing.T) {
 func TestAuth(t *testing.T) {
 	srv := startBroker(t)
 	errBad := errors.New("bad")
-	auth := func(user, pass string, hasUser bool) (Permissions, error) {
+	auth := func(user, pass string, hasUser bool) (Login, error) {
 		switch {
 		case user == "admin" && pass == "s3cret":
-			return nil, nil
+			return Login{}, nil
 		case user == "sensor" && pass == "pw":
-			return denyPerms{pub: "cmd.", sub: "secret."}, nil
+			return Login{Perms: denyPerms{pub: "cmd.", sub: "secret."}}, nil
 		}
-		return nil, errBad
+		return Login{}, errBad
 	}
 	tl := startListener(t, srv, Config{}, Deps{Auth: auth})
 	for _, tc := range []struct {

@@ -33,11 +33,11 @@ func TestMosquittoClients(t *testing.T) {
 	pubBin := needBinary(t, "mosquitto_pub", "mosquitto-clients")
 	subBin := needBinary(t, "mosquitto_sub", "mosquitto-clients")
 	srv := startBroker(t)
-	auth := func(user, pass string, _ bool) (Permissions, error) {
+	auth := func(user, pass string, _ bool) (Login, error) {
 		if user == "dev" && pass == "pw" {
-			return nil, nil
+			return Login{}, nil
 		}
-		return nil, fmt.Errorf("bad credentials")
+		return Login{}, fmt.Errorf("bad credentials")
 	}
 	tl := startListener(t, srv, Config{}, Deps{Auth: auth})
 	p := strconv.Itoa(port(tl.Listener))

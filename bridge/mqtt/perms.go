@@ -1,6 +1,9 @@
 package mqtt
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+)
 
 // Permissions are what a user may do, on mapped subjects. *auth.Checker
 // satisfies it (a nil *auth.Checker allows everything).
@@ -148,7 +151,7 @@ func (s *session) dropUndeliverable(p Permissions) {
 	}
 	if s.persistent {
 		for _, id := range dropped {
-			if err := s.l.d.Store.DeleteInflight(s.id, id); err != nil {
+			if err := s.l.d.Store.DeleteInflight(s.key, id); err != nil {
 				s.l.log.Error("delete in-flight message", "client", s.id, "err", err)
 			}
 		}
@@ -177,7 +180,15 @@ func (l *Listener) Reauthorize() {
 // reauthorize checks c's credentials again and applies the answer to its
 // session s.
 func (c *conn) reauthorize(s *session) {
-	perms, err := c.l.d.Auth(c.creds.user, c.creds.pass, c.creds.hasUser)
+	login, err := c.l.d.Auth(c.creds.user, c.creds.pass, c.creds.hasUser)
+	if err == nil {
+		// A user moved to another account must log in again there.
+		if acct, _, aerr := c.l.accountFor(login.Account); aerr != nil {
+			err = aerr
+		} else if acct != s.acct {
+			err = fmt.Errorf("user %q moved from account %q to %q", c.creds.user, s.acct, acct)
+		}
+	}
 	if err != nil {
 		c.revoked.Store(true)
 		c.log.Info("mqtt client closed: credentials no longer accepted", "err", err)
@@ -187,6 +198,6 @@ func (c *conn) reauthorize(s *session) {
 	if s.conn.Load() != c {
 		return // taken over: the new connection's user decides
 	}
-	s.setPerms(perms)
+	s.setPerms(login.Perms)
 	s.recheck()
 }

@@ -34,12 +34,12 @@ func (la *liveAuth) set(cfg auth.Config) {
 	la.a.Store(a)
 }
 
-func (la *liveAuth) check(user, pass string, _ bool) (Permissions, error) {
+func (la *liveAuth) check(user, pass string, _ bool) (Login, error) {
 	id, err := la.a.Load().Authenticate(auth.Credentials{Username: user, Password: pass}, nil)
 	if err != nil {
-		return nil, err
+		return Login{}, err
 	}
-	return id.Perms, nil
+	return Login{Perms: id.Perms}, nil
 }
 
 // aliceDenied is alice allowed everything but secret.>, beside an admin.

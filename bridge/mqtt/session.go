@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"sync"
@@ -14,8 +15,14 @@ import (
 // QoS 1/2 messages. A persistent session (clean session = 0) outlives its
 // connections and is mirrored in the store.
 type session struct {
-	l          *Listener
-	id         string
+	l *Listener
+	// id is the client id; key is the session's storeKey, under which the
+	// listener and the store keep it.
+	id, key string
+	// acct is the session's account (empty: the listener's) and bc the
+	// Conn serving it.
+	acct       string
+	bc         bridge.Conn
 	persistent bool
 	conn       atomic.Pointer[conn] // nil while offline
 	// perms are those of the last connection's user (nil: not yet known,
@@ -59,23 +66,35 @@ type outMsg struct {
 	sent    time.Time // zero: not sent yet
 }
 
-func newSession(l *Listener, id string, persistent bool) *session {
+func newSession(l *Listener, acct string, bc bridge.Conn, id string, persistent bool) *session {
 	return &session{
-		l: l, id: id, persistent: persistent,
+		l: l, id: id, key: storeKey(acct, id), acct: acct, bc: bc, persistent: persistent,
 		subs:   make(map[string]*subEntry),
 		out:    make(map[uint16]*outMsg),
 		inQoS2: make(map[uint16]bool),
 	}
 }
 
-// loadSession re-creates a persistent session from the store; nil when
-// the store has none.
-func (l *Listener) loadSession(id string) (*session, error) {
-	subs, inflight, ok, err := l.d.Store.Session(id)
+// loadSession re-creates the persistent session stored under key; nil when
+// the store has none, or when its account is no longer served (it stays
+// in the store).
+func (l *Listener) loadSession(key string) (*session, error) {
+	subs, inflight, ok, err := l.d.Store.Session(key)
 	if err != nil || !ok {
 		return nil, err
 	}
-	s := newSession(l, id, true)
+	stored, id := splitKey(key)
+	acct, bc, err := l.accountFor(stored)
+	if err == nil && acct != stored {
+		// Config.Account was changed to this account: its own sessions
+		// are those under plain keys.
+		err = fmt.Errorf("stored for account %q, now the listener's own", stored)
+	}
+	if err != nil {
+		l.log.Warn("stored session not loaded", "client", id, "err", err)
+		return nil, nil
+	}
+	s := newSession(l, acct, bc, id, true)
 	for _, sub := range subs {
 		if _, err := s.subscribe(sub.Filter, sub.QoS); err != nil {
 			l.log.Warn("stored subscription dropped", "client", id, "filter", sub.Filter, "err", err)
@@ -115,7 +134,7 @@ func (s *session) subscribe(filter string, qos byte) (*subEntry, error) {
 		}
 	}
 	for _, sj := range subjects {
-		bs, err := s.l.d.Conn.Subscribe(sj, "", e.handle)
+		bs, err := s.bc.Subscribe(sj, "", e.handle)
 		if err != nil {
 			for _, b := range e.subs {
 				b.Unsubscribe()
@@ -177,7 +196,7 @@ func (s *session) saveSubs() {
 	if !s.persistent {
 		return
 	}
-	if err := s.l.d.Store.SetSubscriptions(s.id, s.storedSubs()); err != nil {
+	if err := s.l.d.Store.SetSubscriptions(s.key, s.storedSubs()); err != nil {
 		s.l.log.Error("save session", "client", s.id, "err", err)
 	}
 }
@@ -249,7 +268,7 @@ func (s *session) persist(m *outMsg) {
 	if !s.persistent {
 		return
 	}
-	err := s.l.d.Store.PutInflight(s.id, Inflight{PacketID: m.id, State: m.state, QoS: m.qos,
+	err := s.l.d.Store.PutInflight(s.key, Inflight{PacketID: m.id, State: m.state, QoS: m.qos,
 		Retain: m.retain, Topic: string(m.topic), Payload: m.payload})
 	if err != nil {
 		s.l.log.Error("save in-flight message", "client", s.id, "err", err)
@@ -269,7 +288,7 @@ func (s *session) forget(id uint16, want InflightState) {
 	next := s.admitLocked(c)
 	s.mu.Unlock()
 	if s.persistent {
-		if err := s.l.d.Store.DeleteInflight(s.id, id); err != nil {
+		if err := s.l.d.Store.DeleteInflight(s.key, id); err != nil {
 			s.l.log.Error("delete in-flight message", "client", s.id, "err", err)
 		}
 	}
@@ -359,7 +378,7 @@ func (s *session) retry(now time.Time) {
 
 // delete removes the session from the store.
 func (s *session) delete() {
-	if err := s.l.d.Store.DeleteSession(s.id); err != nil {
+	if err := s.l.d.Store.DeleteSession(s.key); err != nil {
 		s.l.log.Error("delete session", "client", s.id, "err", err)
 	}
 }

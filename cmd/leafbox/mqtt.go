@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/leafbox/leafbox/bridge"
 	"github.com/leafbox/leafbox/bridge/mqtt"
 	"github.com/leafbox/leafbox/bridge/mqtt/boltstore"
 	"github.com/leafbox/leafbox/broker"
@@ -41,7 +42,7 @@ func newMQTTComponent(opts *config.Options, srv *broker.Server, st *storage.Stor
 		} else {
 			log.Warn("mqtt: no store.dir: retained messages and persistent sessions are lost on restart")
 		}
-		ma, err := mqtt.NewAccountAuth(srv, opts.Broker.Auth, cfg.NoAuthUser, cfg.Account)
+		ma, err := mqtt.NewAuth(srv, opts.Broker.Auth, cfg.NoAuthUser)
 		if err != nil {
 			c.Close()
 			return nil, err
@@ -50,16 +51,19 @@ func newMQTTComponent(opts *config.Options, srv *broker.Server, st *storage.Stor
 		var durable mqtt.Durable
 		if fwd != nil && opts.ForwardAccount() == opts.MQTTAccount() {
 			// A forwarder in another account does not take the
-			// listener's messages.
+			// listener's messages (the listener applies it to the
+			// sessions of its own account only).
 			durable = fwd
 		}
+		c.srv = srv
 		l, err := mqtt.New(cfg, mqtt.Deps{
-			Conn:    conn,
-			Auth:    ma.Check,
-			Store:   store,
-			Durable: durable,
-			Log:     log,
-			Audit:   trail,
+			Conn:        conn,
+			AccountConn: c.accountConn,
+			Auth:        ma.Check,
+			Store:       store,
+			Durable:     durable,
+			Log:         log,
+			Audit:       trail,
 		})
 		if err != nil {
 			c.Close()
@@ -91,6 +95,49 @@ type mqttComponent struct {
 	auth     *mqtt.Auth // with the listener
 	bridges  []*mqtt.Bridge
 	clients  []*broker.LocalClient
+	srv      *broker.Server
+
+	// amu guards the in-process clients of the accounts the listener's
+	// users log in to, made on first use; closed refuses new ones.
+	amu      sync.Mutex
+	accounts map[string]*broker.LocalClient
+	closed   bool
+}
+
+// accountConn is the listener's Deps.AccountConn: one in-process client
+// per account, made when a user of that account first logs in. The
+// client is made with amu released (no lock nesting with the broker's);
+// of two made at once, one is kept.
+func (c *mqttComponent) accountConn(account string) (bridge.Conn, error) {
+	c.amu.Lock()
+	lc, closed := c.accounts[account], c.closed
+	c.amu.Unlock()
+	if closed {
+		return nil, errors.New("mqtt: shutting down")
+	}
+	if lc != nil {
+		return localConn{lc}, nil
+	}
+	lc, err := c.srv.NewAccountClient(account, broker.LocalOptions{Name: "mqtt:" + account})
+	if err != nil {
+		return nil, err
+	}
+	c.amu.Lock()
+	kept, closed := c.accounts[account], c.closed
+	if kept == nil && !closed {
+		if c.accounts == nil {
+			c.accounts = make(map[string]*broker.LocalClient)
+		}
+		c.accounts[account], kept = lc, lc
+	}
+	c.amu.Unlock()
+	if kept != lc {
+		lc.Close()
+	}
+	if closed {
+		return nil, errors.New("mqtt: shutting down")
+	}
+	return localConn{kept}, nil
 }
 
 // prepareAuthReload builds what the listener needs for the reloaded
@@ -137,6 +184,14 @@ func (c *mqttComponent) Close() error {
 
 func (c *mqttComponent) closeClients() {
 	for _, lc := range c.clients {
+		lc.Close()
+	}
+	c.amu.Lock()
+	c.closed = true
+	accounts := c.accounts
+	c.accounts = nil
+	c.amu.Unlock()
+	for _, lc := range accounts {
 		lc.Close()
 	}
 }

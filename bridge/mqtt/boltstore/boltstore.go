@@ -17,6 +17,10 @@
 // paths (plus an empty [id, "inflight"] entry, ignored here), so they read
 // as version 1. The numbers of mqtt.InflightState are stored as they are.
 //
+// The listener passes topics and client ids of sessions in another account
+// than its own as the account name, a NUL and the topic or client id;
+// this package stores them as given (see package mqtt).
+//
 // Each change is one fsynced transaction of the store (see package
 // storage), done before the listener relies on it.
 package boltstore

@@ -306,3 +306,43 @@ func TestUnknownVersion(t *testing.T) {
 		t.Fatalf("session of an unknown version: %v", err)
 	}
 }
+
+// TestAccountKeys pins that the keys the listener uses for another
+// account's state (account, NUL, topic or client id) are kept apart from
+// the listener's own and survive a reopen: deleting one account's session
+// leaves the other's, whose path is a prefix of neither.
+func TestAccountKeys(t *testing.T) {
+	dir := t.TempDir()
+	s, closeFn := openStore(t, dir)
+	r := New(s)
+	for _, k := range []string{"dev", "A\x00dev", "B\x00dev"} {
+		if err := r.SetRetained(mqtt.Retained{Topic: k + "/t", Payload: []byte(k)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.SetSubscriptions(k, []mqtt.Subscription{{Filter: k, QoS: 1}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.PutInflight(k, mqtt.Inflight{PacketID: 7, State: mqtt.OutPublishSent, QoS: 1, Topic: "t", Payload: []byte(k)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.DeleteSession("A\x00dev"); err != nil {
+		t.Fatal(err)
+	}
+	closeFn()
+
+	s, _ = openStore(t, dir)
+	r = New(s)
+	if ids, err := r.SessionIDs(); err != nil || !slices.Equal(ids, []string{"B\x00dev", "dev"}) {
+		t.Fatalf("sessions %q, %v; want B's dev and dev", ids, err)
+	}
+	for _, k := range []string{"dev", "B\x00dev"} {
+		subs, in, ok, err := r.Session(k)
+		if err != nil || !ok || len(subs) != 1 || subs[0].Filter != k || len(in) != 1 || string(in[0].Payload) != k {
+			t.Errorf("session %q: %v %v %v %v", k, subs, in, ok, err)
+		}
+	}
+	if got := retainedMap(t, r); len(got) != 3 || string(got["A\x00dev/t"].Payload) != "A\x00dev" {
+		t.Errorf("retained %v, want three, one per account", got)
+	}
+}

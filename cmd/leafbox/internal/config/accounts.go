@@ -213,13 +213,6 @@ func (p *parser) checkAccounts(root node) {
 	}
 	if a := p.opts.MQTT.Account; !slices.Contains(defined, a) {
 		p.failf(p.at("mqtt", root), "account %q is not defined", a)
-	} else if u := p.opts.MQTT.NoAuthUser; u != "" {
-		for _, user := range b.Auth.Users {
-			if (user.Username == u || user.Nkey == u) && user.Account != p.opts.MQTTAccount() {
-				p.failf(p.at("mqtt", root), "no_auth_user %q is in account %q, not in the listener's account %q",
-					u, cmpOr(user.Account, broker.GlobalAccount), cmpOr(p.opts.MQTTAccount(), broker.GlobalAccount))
-			}
-		}
 	}
 	for i, r := range p.opts.Leaf.Remotes {
 		if !slices.Contains(defined, r.Account) {
@@ -254,14 +247,6 @@ func (o *Options) MQTTAccount() string {
 		return ""
 	}
 	return o.MQTT.Account
-}
-
-// cmpOr is cmp.Or for two strings.
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // ForwardAccount is the account store-and-forward works in: the first

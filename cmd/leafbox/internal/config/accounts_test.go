@@ -127,8 +127,6 @@ func TestAccountsErrors(t *testing.T) {
 			`bad.conf:1: accounts: broker: invalid accounts: account "B": service import "s.>" from "A": cannot map "q.*" to "s.>": '>' in the target needs one in the source`}},
 		{"leafnode remote in an unknown account", "leafnodes {\n remotes: [ { url: \"nats://hub:7422\", account: Q } ]\n}", []string{
 			`bad.conf:1: leafnodes: bad value: remotes[0]: account "Q" is not defined`}},
-		{"mqtt no_auth_user in an account", "accounts {\n A: { users: [ { user: u } ] }\n}\nmqtt {\n listen: \"127.0.0.1:1883\"\n no_auth_user: u\n}", []string{
-			`bad.conf:4: mqtt: bad value: no_auth_user "u" is in account "A", not in the listener's account "$G"`}},
 		{"mqtt in an unknown account", "mqtt {\n listen: \"127.0.0.1:1883\"\n account: Q\n}", []string{
 			`bad.conf:1: mqtt: bad value: account "Q" is not defined`}},
 		{"bridge in an unknown account", "bridges {\n gpio = [ { line: 17, subject: x, account: Q } ]\n serial = [ { port: /dev/ttyS0, subject: y, account: R } ]\n modbus = [ { address: \"10.0.0.9:502\", account: S, devices = [ { name: m, unit: 1, points = [ { name: x, address: 0 } ] } ] } ]\n}", []string{
@@ -180,5 +178,18 @@ bridges {
 		if a != "A" {
 			t.Errorf("component %d account %q, want A", i, a)
 		}
+	}
+}
+
+// TestMQTTNoAuthUserInAccount pins that the MQTT no_auth_user may be a user
+// of any account: MQTT users log in to their own account.
+func TestMQTTNoAuthUserInAccount(t *testing.T) {
+	conf := "accounts {\n A: { users: [ { user: u } ] }\n}\nmqtt {\n listen: \"127.0.0.1:1883\"\n no_auth_user: u\n}"
+	o, err := ParseData("ok.conf", []byte(conf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.MQTT.NoAuthUser != "u" || o.MQTTAccount() != "" {
+		t.Fatalf("no_auth_user %q, listener account %q; want u and the global one", o.MQTT.NoAuthUser, o.MQTTAccount())
 	}
 }

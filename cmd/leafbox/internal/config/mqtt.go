@@ -15,12 +15,12 @@ import (
 //	  tls { cert_file, key_file, ca_file, verify }
 //	  max_connections: 1000, max_payload: 1MB
 //	  ack_wait: 30s, max_ack_pending: 1024
-//	  no_auth_user: sensors       # a user of the listener's account
-//	  account: DEVICES            # the account it serves (default $G)
+//	  no_auth_user: sensors       # a user of any account
+//	  account: DEVICES            # for connections without a user of their own (default $G)
 //	}
 //
-// Users and permissions are the top-level authorization block's, as for
-// NATS clients.
+// Users and permissions are the top-level authorization block's and the
+// accounts', as for NATS clients; each user logs in to its own account.
 func (p *parser) mqtt(n node) {
 	c := &p.opts.MQTT
 	c.Listen = true
