@@ -382,9 +382,9 @@ func (w *writer) apply(b *batch) (err error) {
 		if err := q.wkBucket.SetSequence(q.wk.last); err != nil {
 			return fmt.Errorf("%w: %w", ErrWrite, err)
 		}
-		if q.wk.drops != q.st.drops {
-			var buf [40]byte
-			if err := tx.Bucket(bucketQueueMeta).Put([]byte(q.rule.Name), q.wk.drops.encode(buf[:0])); err != nil {
+		if q.wk.drops != q.st.drops || q.wk.bytes != q.st.bytes {
+			var buf [50]byte
+			if err := tx.Bucket(bucketQueueMeta).Put([]byte(q.rule.Name), encodeQueueMeta(buf[:0], &q.wk)); err != nil {
 				return fmt.Errorf("%w: %w", ErrWrite, err)
 			}
 		}
