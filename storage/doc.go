@@ -87,10 +87,13 @@
 //
 // # Files and wear
 //
-// bbolt keeps its free list in the file (written at every commit: rebuilding
-// it at open would read every page) and uses the hashmap free list. A file
-// written without a free list (by an older release) gets one at its first
-// open, which reads the whole file once. Queue
+// bbolt keeps its free list in the file while it is small (at most 1024
+// free pages, at most two pages more per commit), so that Open reads it
+// instead of rebuilding it from every page; with more free pages (a
+// drained backlog, until compaction) commits leave it out and Close writes
+// it once. A file without a free list (after a crash with many free pages,
+// or written by an older release) is read in full at its next open. The
+// hashmap free list is used. Queue
 // buckets are filled to 100% because keys only grow. bbolt files never
 // shrink: when the file is at least 16 MiB and more than 60% of it is free,
 // the writer copies the live data into leafbox.db.compact and renames it

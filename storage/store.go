@@ -685,6 +685,15 @@ func (s *Store) Close() error {
 		s.dbMu.Lock()
 		defer s.dbMu.Unlock()
 		if s.db != nil {
+			if s.db.NoFreelistSync {
+				// Leave the freelist in the file for a fast next Open.
+				if err := s.db.Update(func(*bolt.Tx) error {
+					s.db.NoFreelistSync = false
+					return nil
+				}); err != nil {
+					s.log.Warn("store freelist not written at close; the next start reads the whole file", "path", s.path, "err", err)
+				}
+			}
 			if err := s.db.Close(); err != nil {
 				s.closeErr = fmt.Errorf("storage: close %s: %w", s.path, err)
 			}

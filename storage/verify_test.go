@@ -204,3 +204,43 @@ func damageMiddleLeaf(t *testing.T, path string, lo, hi uint64) {
 	}
 	t.Fatal("no leaf page of the queue's middle found")
 }
+
+// TestFreelistSyncPolicy: with few free pages every commit keeps bbolt's
+// freelist in the file (a fast open even after a crash); with many, the
+// commits leave it out and Close writes it.
+func TestFreelistSyncPolicy(t *testing.T) {
+	cfg := testConfig(t, Limits{})
+	s, _, err := Open(cfg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := s.Queue("Q")
+	mustAppend(t, q, rec(1, 100))
+	m, err := fileMeta(s.Path())
+	if err != nil || m.freelist == noFreelist {
+		t.Fatalf("few free pages: freelist %x, %v; want it in the file", m.freelist, err)
+	}
+	// Free more than freelistSyncMax pages: append ~8 MiB, drain it all.
+	for i := range 2000 {
+		q.AppendAsync(rec(i, 4000), nil)
+	}
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	q.Ack(q.Stats().LastSeq)
+	for range 2 {
+		if err := s.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		mustAppend(t, q, rec(1, 100))
+	}
+	if m, err := fileMeta(s.Path()); err != nil || m.freelist != noFreelist {
+		t.Fatalf("many free pages (%d): freelist %x, %v; want it left out", s.db.Stats().FreePageN, m.freelist, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := fileMeta(s.Path()); err != nil || m.freelist == noFreelist {
+		t.Fatalf("after Close: freelist %x, %v; want it in the file", m.freelist, err)
+	}
+}
