@@ -78,7 +78,10 @@
 // the file passes. A file that fails is reported at error level and set
 // aside by the next Open; so is one whose marker shows two starts in a row
 // that never finished the check (a process that dies before its check
-// ends, perhaps because bbolt panicked on the damage first).
+// ends, perhaps because bbolt panicked on the damage first). The check
+// holds one read transaction throughout (about 4 s for 1 GiB on a PC): until
+// it ends, pages freed by commits are not reused (the file may grow) and
+// compaction waits. Close stops it; the next start checks again.
 // The three newest damaged copies are kept. A file locked by another
 // process is an error, not damage.
 //

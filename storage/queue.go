@@ -120,7 +120,8 @@ func newQueue(s *Store, r ForwardRule, l Limits) *Queue {
 
 // scanQueue reads a queue bucket and checks its invariants: keys are 8
 // bytes, contiguous, end at the bucket sequence, and every value decodes.
-func scanQueue(tx *bolt.Tx, name string) (queueState, error) {
+// A non-nil stop ends the scan with errStopped once closed.
+func scanQueue(tx *bolt.Tx, name string, stop <-chan struct{}) (queueState, error) {
 	b := tx.Bucket(queueBucket(name))
 	if b == nil {
 		return queueState{}, fmt.Errorf("no bucket")
@@ -130,7 +131,15 @@ func scanQueue(tx *bolt.Tx, name string) (queueState, error) {
 	c := b.Cursor()
 	next := uint64(0)
 	var rec Record
+	n := 0
 	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if n++; stop != nil && n%4096 == 0 {
+			select {
+			case <-stop:
+				return st, errStopped
+			default:
+			}
+		}
 		if len(k) != 8 || v == nil {
 			return st, fmt.Errorf("bad key %x", k)
 		}

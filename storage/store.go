@@ -334,7 +334,7 @@ func (s *Store) verifyFile() (err error) {
 			return errStopped
 		default:
 		}
-		st, err := scanQueue(tx, q.rule.Name)
+		st, err := scanQueue(tx, q.rule.Name, s.verifyStop)
 		if err != nil {
 			return fmt.Errorf("queue %s: %w", q.rule.Name, err)
 		}
@@ -596,7 +596,7 @@ func (s *Store) loadQueues(full bool) error {
 			if ok && !full {
 				st, err = quickQueue(tx, r.Name, bytes)
 			} else {
-				st, err = scanQueue(tx, r.Name)
+				st, err = scanQueue(tx, r.Name, nil)
 			}
 			if err != nil {
 				return damaged("queue %s: %w", r.Name, err)
