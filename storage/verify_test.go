@@ -244,3 +244,23 @@ func TestFreelistSyncPolicy(t *testing.T) {
 		t.Fatalf("after Close: freelist %x, %v; want it in the file", m.freelist, err)
 	}
 }
+
+// FuzzQueueMeta: decodeQueueMeta never panics on any bytes, and reads back
+// what encodeQueueMeta wrote.
+func FuzzQueueMeta(f *testing.F) {
+	f.Add([]byte{})
+	f.Add((&Drops{MaxMsgs: 1, Rejected: 300}).encode(nil))
+	f.Add(encodeQueueMeta(nil, &queueState{bytes: 1 << 40, drops: Drops{MaxAge: 7}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var st queueState
+		n, ok := decodeQueueMeta(b, &st)
+		if !ok {
+			return
+		}
+		st.bytes = n
+		var back queueState
+		if n2, ok2 := decodeQueueMeta(encodeQueueMeta(nil, &st), &back); !ok2 || n2 != n || back.drops != st.drops {
+			t.Fatalf("round trip of %x: %d %v %+v, want %d %+v", b, n2, ok2, back.drops, n, st.drops)
+		}
+	})
+}
