@@ -41,7 +41,7 @@ func (s *Store) Check() error {
 			errs = append(errs, err)
 		}
 		for _, q := range s.order {
-			st, err := scanQueue(tx, q.rule.Name)
+			st, err := scanQueue(tx, q.rule.Name, nil)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("queue %s: %w", q.rule.Name, err))
 				continue

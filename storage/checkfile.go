@@ -38,16 +38,38 @@ func checkFile(path string) error {
 		// a file it made empty: this one lost its contents.
 		return errors.New("empty file")
 	}
-	w := &pageWalker{f: f, size: fi.Size(), seen: make(map[uint64]bool)}
+	w := &pageWalker{f: f, size: fi.Size()}
 	m, err := w.readMeta()
 	if err != nil {
 		return err
 	}
-	w.ps, w.hwm = uint64(m.pageSize), m.pgid
+	return w.walk(m.root, uint64(m.pageSize), m.pgid)
+}
+
+// walk checks the page tree under the root bucket's page root, in a file
+// of page size ps whose high water mark is hwm pages.
+func (w *pageWalker) walk(root, ps, hwm uint64) error {
+	w.ps, w.hwm = ps, hwm
 	if w.hwm < 2 || w.hwm*w.ps > uint64(w.size) {
 		return fmt.Errorf("high water mark %d pages of %d bytes is beyond the file (%d bytes)", w.hwm, w.ps, w.size)
 	}
-	return w.bucket(m.root, nil, 0)
+	w.seen = make([]uint64, (hwm+63)/64)
+	return w.bucket(root, nil, 0)
+}
+
+// errStopped ends a walk whose stop channel was closed.
+var errStopped = errors.New("storage: verification stopped")
+
+// fileMeta reads the current meta page of the file at path (the one bbolt
+// would use).
+func fileMeta(path string) (meta, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return meta{}, err
+	}
+	defer f.Close()
+	w := &pageWalker{f: f}
+	return w.readMeta()
 }
 
 const (
@@ -66,16 +88,25 @@ const (
 type meta struct {
 	pageSize uint32
 	root     uint64
+	freelist uint64
 	pgid     uint64
 	txid     uint64
 }
+
+// noFreelist is the freelist page id of a file written with
+// NoFreelistSync: bbolt rebuilds its freelist at open by reading every page.
+const noFreelist = ^uint64(0)
 
 type pageWalker struct {
 	f    *os.File
 	size int64
 	ps   uint64
 	hwm  uint64
-	seen map[uint64]bool
+	// seen has a bit per page below hwm.
+	seen []uint64
+	// stop, when not nil, ends the walk with errStopped once closed.
+	stop  <-chan struct{}
+	pages uint
 }
 
 // readMeta returns the valid meta page with the highest transaction id, as
@@ -124,6 +155,7 @@ func (w *pageWalker) metaAt(off int64) (meta, error) {
 	m := meta{
 		pageSize: le.Uint32(body[8:]),
 		root:     le.Uint64(body[16:]),
+		freelist: le.Uint64(body[32:]),
 		pgid:     le.Uint64(body[40:]),
 		txid:     le.Uint64(body[48:]),
 	}
@@ -156,6 +188,15 @@ func (w *pageWalker) page(id uint64, lo, hi []byte, depth int) ([]byte, error) {
 	if id < 2 || id >= w.hwm {
 		return nil, fmt.Errorf("page %d: outside [2, %d)", id, w.hwm)
 	}
+	if w.stop != nil {
+		if w.pages++; w.pages%1024 == 0 {
+			select {
+			case <-w.stop:
+				return nil, errStopped
+			default:
+			}
+		}
+	}
 	var hdr [pageHeaderSize]byte
 	if _, err := w.f.ReadAt(hdr[:], int64(id*w.ps)); err != nil {
 		return nil, fmt.Errorf("page %d: %w", id, err)
@@ -169,10 +210,10 @@ func (w *pageWalker) page(id uint64, lo, hi []byte, depth int) ([]byte, error) {
 		return nil, fmt.Errorf("page %d: overflow %d passes the high water mark", id, overflow)
 	}
 	for i := id; i <= id+overflow; i++ {
-		if w.seen[i] {
+		if w.seen[i/64]&(1<<(i%64)) != 0 {
 			return nil, fmt.Errorf("page %d: referenced twice", i)
 		}
-		w.seen[i] = true
+		w.seen[i/64] |= 1 << (i % 64)
 	}
 	buf := make([]byte, (overflow+1)*w.ps)
 	if _, err := w.f.ReadAt(buf, int64(id*w.ps)); err != nil && !errors.Is(err, io.EOF) {

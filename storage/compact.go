@@ -22,6 +22,11 @@ func (w *writer) maybeCompact() {
 	if time.Since(w.lastCompact) < compactCheckInterval && s.cfg.compactMinSize > 1<<20 {
 		return
 	}
+	if s.verifying.Load() {
+		// verify holds dbMu shared for a while: the commits would wait
+		// behind compaction's exclusive lock.
+		return
+	}
 	w.lastCompact = time.Now()
 	size, free := s.fileUse()
 	if size < s.cfg.compactMinSize || free*5 < size*3 {
@@ -105,7 +110,7 @@ func (s *Store) compact() error {
 // reopenAfter reopens the store file after a compaction step; cause is
 // the step's error, returned after reopening.
 func (s *Store) reopenAfter(cause error) error {
-	db, err := openBolt(s.path, s.boltOptions())
+	db, err := openBolt(s.path, s.boltOptions(), true)
 	if err != nil {
 		// Without a file the store cannot work; appends fail with the
 		// error until the daemon restarts and recovers.

@@ -12,6 +12,9 @@ import (
 const (
 	DefaultSyncInterval = 100 * time.Millisecond
 	DefaultBatchSize    = 1024
+	// DefaultFullCheckMax is the biggest store file Open reads in full
+	// before it returns; a bigger file is read after, in the background.
+	DefaultFullCheckMax = 32 << 20
 	// FileName is the name of the store file inside Config.Dir.
 	FileName = "leafbox.db"
 )
@@ -80,6 +83,9 @@ type Config struct {
 	compactMinSize int64         // compact only files at least this big
 	checkTimeout   time.Duration // bound of the integrity check at open
 	maxFileSize    int           // bbolt MaxSize: injects "disk full"
+	// fullCheckMax: files up to this size are verified in full before
+	// Open returns; bigger ones after (see Store.verify).
+	fullCheckMax int64
 }
 
 // Sentinel configuration errors.
@@ -197,6 +203,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.compactMinSize == 0 {
 		c.compactMinSize = 16 << 20
+	}
+	if c.fullCheckMax == 0 {
+		c.fullCheckMax = DefaultFullCheckMax
 	}
 	if c.checkTimeout == 0 {
 		c.checkTimeout = 10 * time.Second

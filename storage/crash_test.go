@@ -31,14 +31,22 @@ func TestMain(m *testing.M) {
 // crashConfig is the config of the crash test, parent and child alike:
 // compaction is made frequent so kills land in it too.
 func crashConfig(dir string) Config {
-	return Config{
+	cfg := Config{
 		Dir:            dir,
 		SyncInterval:   2 * time.Millisecond,
 		BatchSize:      64,
 		Forward:        []ForwardRule{{Name: "Q", Subjects: []string{"t.>"}}},
 		compactMinSize: 64 << 10,
 	}
+	if os.Getenv(crashFastOpenEnv) != "" {
+		cfg.fullCheckMax = 1
+	}
+	return cfg
 }
+
+// crashFastOpenEnv makes every file big (checked after Open returns) for
+// parent and child of TestCrashSafetyFastOpen.
+const crashFastOpenEnv = "LEAFBOX_STORAGE_CRASH_FAST_OPEN"
 
 // crashHelper appends from several goroutines, printing "acked SEQ ID" for
 // every durable ack and "ack SEQ" before acking (draining) a prefix. It
@@ -103,7 +111,23 @@ func crashHelper(dir string) {
 // many cycles and pins the durable-ack contract: every acked record that
 // was not drained is in the store, in order, once, uncorrupted, and new
 // appends continue the sequence.
-func TestCrashSafety(t *testing.T) {
+func TestCrashSafety(t *testing.T) { crashSafety(t, 20) }
+
+// TestCrashSafetyFastOpen is TestCrashSafety with every file opened the
+// way a big one is: queue state from the ends of each bucket and the kept
+// byte count, the full check in the background, under the marker that
+// SIGKILLs leave behind.
+func TestCrashSafetyFastOpen(t *testing.T) {
+	t.Setenv(crashFastOpenEnv, "1")
+	// Later kills: a fast open writes and syncs its marker first, and a
+	// child built with -race on a loaded machine would often die before
+	// its first ack (kills during open are TestCrashSafety's).
+	crashSafety(t, 150)
+}
+
+// crashSafety runs the kill cycles; each child lives minWaitMs plus up to
+// 250 ms.
+func crashSafety(t *testing.T, minWaitMs int) {
 	if testing.Short() {
 		t.Skip("short")
 	}
@@ -118,7 +142,7 @@ func TestCrashSafety(t *testing.T) {
 	var lastSeq, totalAcked uint64
 	compactions := 0
 	for cycle := range cycles {
-		wait := time.Duration(20+rng.IntN(250)) * time.Millisecond
+		wait := time.Duration(minWaitMs+rng.IntN(250)) * time.Millisecond
 		acked, ackFloor, out := runAndKill(t, dir, wait)
 		totalAcked += uint64(len(acked))
 		s, recov, err := Open(crashConfig(dir), testLogger(t))

@@ -67,6 +67,21 @@
 // problem is logged at error level and Open returns a non-nil *Recovery,
 // with the number of queued records the file still showed when it could
 // be read that far.
+//
+// Those steps read the whole file, which takes seconds for a big one (and
+// much longer on an SD card), so they run before Open returns only for a
+// file of at most 32 MiB. A bigger file is opened reading only its meta
+// page, its freelist page and the ends of each queue (each queue's record
+// bytes are kept in the file beside its drop counters), and checked the
+// same way in the background right after (Store.VerifyErr). Open counts
+// the start in leafbox.db.verify first; the check removes that marker when
+// the file passes. A file that fails is reported at error level and set
+// aside by the next Open; so is one whose marker shows two starts in a row
+// that never finished the check (a process that dies before its check
+// ends, perhaps because bbolt panicked on the damage first). The check
+// holds one read transaction throughout (about 4 s for 1 GiB on a PC): until
+// it ends, pages freed by commits are not reused (the file may grow) and
+// compaction waits. Close stops it; the next start checks again.
 // The three newest damaged copies are kept. A file locked by another
 // process is an error, not damage.
 //
@@ -75,8 +90,13 @@
 //
 // # Files and wear
 //
-// bbolt is opened with NoFreelistSync (the free list is rebuilt at open
-// instead of written at every commit) and the hashmap free list. Queue
+// bbolt keeps its free list in the file while it is small (at most 1024
+// free pages, at most two pages more per commit), so that Open reads it
+// instead of rebuilding it from every page; with more free pages (a
+// drained backlog, until compaction) commits leave it out and Close writes
+// it once. A file without a free list (after a crash with many free pages,
+// or written by an older release) is read in full at its next open. The
+// hashmap free list is used. Queue
 // buckets are filled to 100% because keys only grow. bbolt files never
 // shrink: when the file is at least 16 MiB and more than 60% of it is free,
 // the writer copies the live data into leafbox.db.compact and renames it

@@ -69,14 +69,36 @@ func (d *Drops) encode(dst []byte) []byte {
 	return dst
 }
 
-func (d *Drops) decode(b []byte) {
+// decode reads what encode wrote and returns the rest of b.
+func (d *Drops) decode(b []byte) []byte {
 	for _, p := range [...]*uint64{&d.MaxMsgs, &d.MaxBytes, &d.MaxAge, &d.Rejected} {
 		v, n := binary.Uvarint(b)
 		if n <= 0 {
-			return
+			return nil
 		}
 		*p, b = v, b[n:]
 	}
+	return b
+}
+
+// encodeQueueMeta encodes the part of a queue's state kept in the
+// queue-meta bucket: the drop counters, then the record bytes plus one.
+// Keeping the bytes lets Open skip reading every record (loadQueue); a
+// value without them (written by an older release) reads as unknown.
+func encodeQueueMeta(dst []byte, st *queueState) []byte {
+	dst = st.drops.encode(dst)
+	return binary.AppendUvarint(dst, st.bytes+1)
+}
+
+// decodeQueueMeta reads a queue-meta value into st's drop counters and
+// returns the record bytes it holds, if it holds them.
+func decodeQueueMeta(b []byte, st *queueState) (bytes uint64, ok bool) {
+	b = st.drops.decode(b)
+	v, n := binary.Uvarint(b)
+	if n <= 0 || v == 0 {
+		return 0, false
+	}
+	return v - 1, true
 }
 
 // QueueStats describes a queue's committed state.
@@ -98,7 +120,8 @@ func newQueue(s *Store, r ForwardRule, l Limits) *Queue {
 
 // scanQueue reads a queue bucket and checks its invariants: keys are 8
 // bytes, contiguous, end at the bucket sequence, and every value decodes.
-func scanQueue(tx *bolt.Tx, name string) (queueState, error) {
+// A non-nil stop ends the scan with errStopped once closed.
+func scanQueue(tx *bolt.Tx, name string, stop <-chan struct{}) (queueState, error) {
 	b := tx.Bucket(queueBucket(name))
 	if b == nil {
 		return queueState{}, fmt.Errorf("no bucket")
@@ -108,7 +131,15 @@ func scanQueue(tx *bolt.Tx, name string) (queueState, error) {
 	c := b.Cursor()
 	next := uint64(0)
 	var rec Record
+	n := 0
 	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if n++; stop != nil && n%4096 == 0 {
+			select {
+			case <-stop:
+				return st, errStopped
+			default:
+			}
+		}
 		if len(k) != 8 || v == nil {
 			return st, fmt.Errorf("bad key %x", k)
 		}
@@ -128,6 +159,42 @@ func scanQueue(tx *bolt.Tx, name string) (queueState, error) {
 	if next != 0 && next-1 != last {
 		return st, fmt.Errorf("last key %d is not the bucket sequence %d", next-1, last)
 	}
+	return st, nil
+}
+
+// quickQueue builds a queue's state from the ends of its bucket and the
+// record bytes kept in the queue-meta bucket, without reading the records
+// in between (Open on a big file; the background verification reads them
+// all and checks the same invariants as scanQueue).
+func quickQueue(tx *bolt.Tx, name string, bytes uint64) (queueState, error) {
+	b := tx.Bucket(queueBucket(name))
+	if b == nil {
+		return queueState{}, fmt.Errorf("no bucket")
+	}
+	last := b.Sequence()
+	st := queueState{first: last + 1, last: last}
+	c := b.Cursor()
+	k, v := c.First()
+	if k == nil {
+		if bytes != 0 {
+			return st, fmt.Errorf("empty, but %d bytes recorded", bytes)
+		}
+		return st, nil
+	}
+	if len(k) != 8 || v == nil {
+		return st, fmt.Errorf("bad key %x", k)
+	}
+	st.first = binary.BigEndian.Uint64(k)
+	var rec Record
+	if err := decodeRecord(v, &rec); err != nil {
+		return st, fmt.Errorf("sequence %d: %w", st.first, err)
+	}
+	st.firstTime, _ = publishedAt(v)
+	lk, _ := c.Last()
+	if len(lk) != 8 || binary.BigEndian.Uint64(lk) != last || st.first > last {
+		return st, fmt.Errorf("last key %x is not the bucket sequence %d", lk, last)
+	}
+	st.bytes = bytes
 	return st, nil
 }
 

@@ -6,7 +6,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -101,6 +104,14 @@ type Store struct {
 	closeErr  error
 
 	waiters sync.Pool // of *waiter
+
+	// The background verification of a big file (verify): verifyStop
+	// ends it early, verifyDone is closed when it has ended (nil when
+	// none runs), verifying is set while it runs.
+	verifyStop chan struct{}
+	verifyDone chan struct{}
+	verifying  atomic.Bool
+	verifyErr  atomic.Pointer[error]
 }
 
 // Open opens (or creates) the store in cfg.Dir. A damaged or foreign file is
@@ -137,19 +148,202 @@ func Open(cfg Config, log *slog.Logger) (*Store, *Recovery, error) {
 	_ = os.Remove(s.compactPath())
 
 	var rec *Recovery
-	err := s.openAndLoad()
+	full := s.needFullCheck()
+	err := s.openAndLoad(full)
 	if err != nil && !errors.Is(err, errDamaged) {
 		return nil, nil, err
 	}
 	if err != nil {
 		rec = s.recover(err)
-		if err := s.openAndLoad(); err != nil {
+		full = true
+		if err := s.openAndLoad(true); err != nil {
 			return nil, rec, fmt.Errorf("storage: open fresh store after recovery: %w", err)
 		}
+	}
+	if full {
+		if err := os.Remove(s.verifyPath()); err == nil {
+			syncDir(s.cfg.Dir)
+		}
+	} else if err := s.startVerify(); err != nil {
+		_ = s.db.Close()
+		return nil, nil, err
 	}
 	s.w.init(s)
 	go s.w.run()
 	return s, rec, nil
+}
+
+// verifyPath is the marker of a verification not yet finished.
+func (s *Store) verifyPath() string { return s.path + ".verify" }
+
+// maxUnverifiedStarts is how many starts in a row may open a big file
+// whose verification never finished before one reads it in full first.
+// One interrupted verification (a restart soon after a start) costs no
+// slow start; a process that keeps dying before its verification ends (a
+// damaged page that bbolt panics on) gets its file checked, and set aside,
+// at the next start but one.
+const maxUnverifiedStarts = 2
+
+// unverifiedStarts reads the marker: how many starts began verify and did
+// not finish it (0 without a marker).
+func (s *Store) unverifiedStarts() int {
+	b, err := os.ReadFile(s.verifyPath())
+	if err != nil {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || n < 1 {
+		// A marker cut short by a power cut still counts as one.
+		return 1
+	}
+	return n
+}
+
+// needFullCheck reports whether Open must read the whole file before it
+// returns: a file up to fullCheckMax, one that maxUnverifiedStarts starts
+// opened without finishing its verification (see unverifiedStarts), one without a synced freelist (bbolt would
+// read every page at open, and panic on a damaged one where no recover
+// reaches), or one whose meta page cannot be read (damage, found by the
+// full check).
+func (s *Store) needFullCheck() bool {
+	fi, err := os.Stat(s.path)
+	if err != nil || fi.Size() <= s.cfg.fullCheckMax {
+		return true
+	}
+	if s.unverifiedStarts() >= maxUnverifiedStarts {
+		return true
+	}
+	m, err := fileMeta(s.path)
+	return err != nil || m.freelist == noFreelist
+}
+
+// startVerify counts this start in the marker and starts verify.
+func (s *Store) startVerify() error {
+	if err := s.writeMarker(s.unverifiedStarts() + 1); err != nil {
+		return err
+	}
+	s.verifyStop = make(chan struct{})
+	s.verifyDone = make(chan struct{})
+	s.verifying.Store(true)
+	go s.verify()
+	return nil
+}
+
+// writeMarker makes the marker hold n, durably.
+func (s *Store) writeMarker(n int) error {
+	f, err := os.OpenFile(s.verifyPath(), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err == nil {
+		_, err = f.WriteString(strconv.Itoa(n) + "\n")
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("storage: write %s: %w", s.verifyPath(), err)
+	}
+	syncDir(s.cfg.Dir)
+	return nil
+}
+
+// verify reads a big file in full after Open, in the background: the page
+// walk of checkFile and every queue's records (scanQueue), in one read
+// transaction. Open counted the start in a marker file beside the store
+// before it returned; verify removes the marker when the file passes. A
+// file that fails is reported at error level (and by VerifyErr) and its
+// marker is set to maxUnverifiedStarts, so the next Open runs the full
+// check first and sets the file aside. A process that dies while verify
+// runs (bbolt may panic on a damaged page before verify reaches it)
+// leaves the marker counted: after maxUnverifiedStarts such starts, the
+// next one checks in full.
+func (s *Store) verify() {
+	defer close(s.verifyDone)
+	defer s.verifying.Store(false)
+	start := time.Now()
+	err := s.verifyFile()
+	switch {
+	case errors.Is(err, errStopped):
+		return
+	case err != nil:
+		s.verifyErr.Store(&err)
+		if werr := s.writeMarker(maxUnverifiedStarts); werr != nil {
+			s.log.Error("store verification marker not written", "err", werr)
+		}
+		s.log.Error("STORE DAMAGED (found after start): the next start sets the file aside and starts empty",
+			"path", s.path, "err", err)
+		return
+	}
+	if err := os.Remove(s.verifyPath()); err != nil {
+		s.log.Warn("store verified, but its marker stays: the next start verifies again", "path", s.verifyPath(), "err", err)
+		return
+	}
+	syncDir(s.cfg.Dir)
+	s.log.Debug("store verified", "path", s.path, "took", time.Since(start))
+}
+
+// VerifyErr is the damage the background verification of a big file
+// found after Open returned, or nil (none found, or not finished).
+func (s *Store) VerifyErr() error {
+	if p := s.verifyErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// waitVerified waits for the background verification, if any (tests).
+func (s *Store) waitVerified() {
+	if s.verifyDone != nil {
+		<-s.verifyDone
+	}
+}
+
+func (s *Store) verifyFile() (err error) {
+	s.dbMu.RLock()
+	defer s.dbMu.RUnlock()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("bbolt panic: %v", r)
+		}
+	}()
+	tx, err := s.db.Begin(false)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	f, err := os.Open(s.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	// The read transaction keeps every page of its tree from being reused
+	// while the walk reads them from the file.
+	ps := uint64(s.db.Info().PageSize)
+	w := &pageWalker{f: f, size: fi.Size(), stop: s.verifyStop}
+	if err := w.walk(uint64(tx.Cursor().Bucket().Root()), ps, uint64(tx.Size())/ps); err != nil {
+		return err
+	}
+	for _, q := range s.order {
+		select {
+		case <-s.verifyStop:
+			return errStopped
+		default:
+		}
+		st, err := scanQueue(tx, q.rule.Name, s.verifyStop)
+		if err != nil {
+			return fmt.Errorf("queue %s: %w", q.rule.Name, err)
+		}
+		var kept queueState
+		if b, ok := decodeQueueMeta(tx.Bucket(bucketQueueMeta).Get([]byte(q.rule.Name)), &kept); ok && b != st.bytes {
+			return fmt.Errorf("queue %s: %d record bytes, %d recorded", q.rule.Name, st.bytes, b)
+		}
+	}
+	return nil
 }
 
 // errDamaged marks an open failure that recovery can fix.
@@ -212,17 +406,16 @@ const growStep = 1 << 20
 // boltOptions are the options of every open of the store file.
 func (s *Store) boltOptions() *bolt.Options {
 	return &bolt.Options{
-		Timeout:        2 * time.Second,
-		NoFreelistSync: true,
-		FreelistType:   bolt.FreelistMapType,
-		MaxSize:        s.cfg.maxFileSize,
+		Timeout:      2 * time.Second,
+		FreelistType: bolt.FreelistMapType,
+		MaxSize:      s.cfg.maxFileSize,
 	}
 }
 
 // openAndLoad opens the file, checks it and loads the queues' state. A
 // damaged file can make bbolt panic while reading it: that is damage too.
-func (s *Store) openAndLoad() (err error) {
-	db, err := openBolt(s.path, s.boltOptions())
+func (s *Store) openAndLoad(full bool) (err error) {
+	db, err := openBolt(s.path, s.boltOptions(), full)
 	if err != nil {
 		return err
 	}
@@ -233,10 +426,13 @@ func (s *Store) openAndLoad() (err error) {
 			err = damaged("read %s: bbolt panic: %v", s.path, r)
 		}
 	}()
-	if err := s.integrityCheck(db); err != nil {
-		err = withQueued(err, db)
-		_ = db.Close()
-		return err
+	// Without full, Store.verify checks the same after Open.
+	if full {
+		if err := s.integrityCheck(db); err != nil {
+			err = withQueued(err, db)
+			_ = db.Close()
+			return err
+		}
 	}
 	if err := s.initLayout(db); err != nil {
 		err = withQueued(err, db)
@@ -244,7 +440,7 @@ func (s *Store) openAndLoad() (err error) {
 		return err
 	}
 	s.db = db
-	if err := s.loadQueues(); err != nil {
+	if err := s.loadQueues(full); err != nil {
 		err = withQueued(err, db)
 		s.db = nil
 		_ = db.Close()
@@ -255,7 +451,7 @@ func (s *Store) openAndLoad() (err error) {
 
 // openBolt opens a bbolt file, turning what a damaged file causes (errors
 // and panics inside bbolt) into a damaged error.
-func openBolt(path string, opts *bolt.Options) (db *bolt.DB, err error) {
+func openBolt(path string, opts *bolt.Options, full bool) (db *bolt.DB, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			db, err = nil, damaged("open %s: bbolt panic: %v", path, r)
@@ -266,8 +462,11 @@ func openBolt(path string, opts *bolt.Options) (db *bolt.DB, err error) {
 	if err := probeLock(path); err != nil {
 		return nil, err
 	}
-	if err := checkFile(path); err != nil {
-		return nil, damaged("check %s: %w", path, err)
+	// Without full, Store.verify walks the pages after Open.
+	if full {
+		if err := checkFile(path); err != nil {
+			return nil, damaged("check %s: %w", path, err)
+		}
 	}
 	db, err = bolt.Open(path, 0o600, opts)
 	if err == nil {
@@ -381,21 +580,29 @@ func (s *Store) initLayout(db *bolt.DB) error {
 func queueBucket(name string) []byte { return []byte(queuePrefix + name) }
 
 // loadQueues builds the in-memory state of every configured queue from the
-// file, checking the queue invariants on the way.
-func (s *Store) loadQueues() error {
+// file, checking the queue invariants on the way. Unless full, a queue
+// whose record bytes are kept in the queue-meta bucket is loaded from the
+// ends of its bucket only (quickQueue).
+func (s *Store) loadQueues(full bool) error {
 	s.queues = make(map[string]*Queue)
 	s.order = s.order[:0]
 	return s.db.View(func(tx *bolt.Tx) error {
 		for _, r := range s.cfg.Forward {
 			q := newQueue(s, r, s.cfg.Limits.over(r.Limits))
-			st, err := scanQueue(tx, r.Name)
+			var kept queueState
+			bytes, ok := decodeQueueMeta(tx.Bucket(bucketQueueMeta).Get([]byte(r.Name)), &kept)
+			var st queueState
+			var err error
+			if ok && !full {
+				st, err = quickQueue(tx, r.Name, bytes)
+			} else {
+				st, err = scanQueue(tx, r.Name, nil)
+			}
 			if err != nil {
 				return damaged("queue %s: %w", r.Name, err)
 			}
 			q.st = st
-			if qm := tx.Bucket(bucketQueueMeta).Get([]byte(r.Name)); qm != nil {
-				q.st.drops.decode(qm)
-			}
+			q.st.drops = kept.drops
 			s.queues[r.Name] = q
 			s.order = append(s.order, q)
 		}
@@ -403,8 +610,10 @@ func (s *Store) loadQueues() error {
 		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
 			n := string(name)
 			if len(n) > len(queuePrefix) && n[:len(queuePrefix)] == queuePrefix {
-				if _, ok := s.queues[n[len(queuePrefix):]]; !ok && b.Stats().KeyN > 0 {
-					s.log.Warn("store holds a queue with no forward rule; kept", "queue", n[len(queuePrefix):], "msgs", b.Stats().KeyN)
+				if _, ok := s.queues[n[len(queuePrefix):]]; !ok {
+					if k, _ := b.Cursor().First(); k != nil {
+						s.log.Warn("store holds a queue with no forward rule; kept", "queue", n[len(queuePrefix):])
+					}
 				}
 			}
 			return nil
@@ -466,12 +675,25 @@ func (s *Store) Queues() []*Queue { return s.order }
 // Appends after Close fail with ErrClosed.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		if s.verifyDone != nil {
+			close(s.verifyStop)
+			<-s.verifyDone
+		}
 		close(s.closed)
 		s.w.wake()
 		<-s.done
 		s.dbMu.Lock()
 		defer s.dbMu.Unlock()
 		if s.db != nil {
+			if s.db.NoFreelistSync {
+				// Leave the freelist in the file for a fast next Open.
+				if err := s.db.Update(func(*bolt.Tx) error {
+					s.db.NoFreelistSync = false
+					return nil
+				}); err != nil {
+					s.log.Warn("store freelist not written at close; the next start reads the whole file", "path", s.path, "err", err)
+				}
+			}
 			if err := s.db.Close(); err != nil {
 				s.closeErr = fmt.Errorf("storage: close %s: %w", s.path, err)
 			}

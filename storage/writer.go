@@ -14,6 +14,14 @@ import (
 // maxPendingBytes bounds the encoded bytes waiting for the next commit.
 const maxPendingBytes = 8 << 20
 
+// freelistSyncMax is the most free pages for which a queue commit writes
+// bbolt's freelist into the file (8 bytes a page: at most two pages more
+// per commit). With the freelist in the file, Open reads it instead of
+// every page; with many free pages (a drained backlog, until compaction)
+// writing it at every commit would cost more than it saves, so commits
+// leave it out and Close writes it once.
+const freelistSyncMax = 1024
+
 // writer is the store's single committer (group commit). Appends are
 // encoded into the pending batch; the writer goroutine swaps it with a
 // spare, commits it in one bbolt transaction and then reports to every
@@ -382,9 +390,9 @@ func (w *writer) apply(b *batch) (err error) {
 		if err := q.wkBucket.SetSequence(q.wk.last); err != nil {
 			return fmt.Errorf("%w: %w", ErrWrite, err)
 		}
-		if q.wk.drops != q.st.drops {
-			var buf [40]byte
-			if err := tx.Bucket(bucketQueueMeta).Put([]byte(q.rule.Name), q.wk.drops.encode(buf[:0])); err != nil {
+		if q.wk.drops != q.st.drops || q.wk.bytes != q.st.bytes {
+			var buf [50]byte
+			if err := tx.Bucket(bucketQueueMeta).Put([]byte(q.rule.Name), encodeQueueMeta(buf[:0], &q.wk)); err != nil {
 				return fmt.Errorf("%w: %w", ErrWrite, err)
 			}
 		}
@@ -393,6 +401,8 @@ func (w *writer) apply(b *batch) (err error) {
 		_ = tx.Rollback()
 		return nil
 	}
+	// Inside the transaction: no other commit reads the flag meanwhile.
+	s.db.NoFreelistSync = s.db.Stats().FreePageN > freelistSyncMax
 	start := time.Now()
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("%w: commit %s: %w", ErrWrite, s.path, err)

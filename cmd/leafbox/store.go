@@ -76,6 +76,9 @@ func (c *storeComponent) varz(v *monitor.Varz) {
 			CommitBounds: bounds[:], CommitCounts: c.Counts[:], CommitCount: c.Count, CommitSum: c.Sum.Seconds(),
 		}
 	}
+	if n := c.verifyNotice(); n != "" {
+		v.Warnings = append(slices.Clip(v.Warnings), n)
+	}
 	if c.rec == nil {
 		return
 	}
@@ -86,8 +89,23 @@ func (c *storeComponent) varz(v *monitor.Varz) {
 	}
 }
 
-// health reports unacknowledged damage as degraded.
+// verifyNotice describes damage that the store's background check of a big
+// file found after start (the next start sets the file aside), or "".
+func (c *storeComponent) verifyNotice() string {
+	if s := c.open(); s != nil {
+		if err := s.VerifyErr(); err != nil {
+			return fmt.Sprintf("store damaged, found after start (%v): the next start sets the file aside and starts empty", err)
+		}
+	}
+	return ""
+}
+
+// health reports unacknowledged damage, or damage found after start, as
+// degraded.
 func (c *storeComponent) health() error {
+	if n := c.verifyNotice(); n != "" {
+		return &monitor.Degraded{Reason: n}
+	}
 	if c.rec == nil {
 		return nil
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -12,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leafbox/leafbox/broker/monitor"
 	"github.com/leafbox/leafbox/cmd/leafbox/internal/config"
+	"github.com/leafbox/leafbox/internal/testutil"
 	"github.com/leafbox/leafbox/storage"
 )
 
@@ -162,4 +165,74 @@ func TestCheckConfigOverlappingRules(t *testing.T) {
 	if code := run(context.Background(), []string{"-t", "-c", good}, &stdout, &stderr); code != 0 {
 		t.Fatalf("-t on disjoint rules: exit %d\n%s%s", code, stdout.String(), stderr.String())
 	}
+}
+
+// TestStoreDamageFoundAfterStart: damage in the middle of a big store is
+// found by the store's background check after start, and reported like
+// damage found at start (varz warning, degraded health).
+func TestStoreDamageFoundAfterStart(t *testing.T) {
+	dir := t.TempDir()
+	cfg := storage.Config{Dir: dir, Forward: []storage.ForwardRule{{Subjects: []string{"t.>"}}}}
+	s, _, err := storage.Open(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Over storage.DefaultFullCheckMax: checked after Open returns.
+	n := int(storage.DefaultFullCheckMax/4000) + 1000
+	for i := range n {
+		s.Queue("FORWARD").AppendAsync(&storage.Record{Subject: []byte("t.x"), Payload: make([]byte, 4000), Seq: uint64(i)}, nil)
+	}
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	damageQueueMiddle(t, filepath.Join(dir, storage.FileName), uint64(n/3), uint64(2*n/3))
+
+	c := newStoreComponent(cfg, slog.New(slog.DiscardHandler))
+	if c == nil || c.rec != nil {
+		t.Fatalf("a big file must open without its full check: %+v", c)
+	}
+	defer c.Close()
+	testutil.WaitForf(t, time.Minute, func() bool { return c.health() != nil }, "health degraded after the background check")
+	var v monitor.Varz
+	c.varz(&v)
+	if !strings.Contains(strings.Join(v.Warnings, "\n"), "found after start") {
+		t.Fatalf("varz warnings %q", v.Warnings)
+	}
+}
+
+// damageQueueMiddle overwrites the page id of a leaf page whose first key
+// is a queue sequence in (lo, hi).
+func damageQueueMiddle(t *testing.T, path string, lo, hi uint64) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ps, hdr = 4096, 16
+	le := binary.LittleEndian
+	for off := 2 * ps; off+ps <= len(b); off += ps {
+		p := b[off : off+ps]
+		if le.Uint64(p) != uint64(off/ps) || le.Uint16(p[8:]) != 0x02 || le.Uint16(p[10:]) == 0 {
+			continue
+		}
+		pos, ksize := uint64(le.Uint32(p[hdr+4:])), le.Uint32(p[hdr+8:])
+		if ksize != 8 || hdr+pos+8 > ps {
+			continue
+		}
+		if seq := binary.BigEndian.Uint64(p[hdr+pos:]); seq > lo && seq < hi {
+			f, err := os.OpenFile(path, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if _, err := f.WriteAt([]byte{0xde, 0xad, 0xbe, 0xef, 0xde, 0xad, 0xbe, 0xef}, int64(off)); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+	t.Fatal("no leaf page of the queue's middle")
 }

@@ -148,7 +148,9 @@ func publishRates(t *testing.T, url string, payload []byte, nSync, nAsync int) (
 	w0 := writeBytes(t)
 	start = time.Now()
 	for i := range nAsync {
-		if _, err := js.PublishAsync("telemetry.bench", payload); err != nil {
+		// A loaded machine can stall a window for longer than nats.go's
+		// default 200 ms: wait, as a publisher that must not lose data does.
+		if _, err := js.PublishAsync("telemetry.bench", payload, jetstream.WithStallWait(30*time.Second)); err != nil {
 			t.Fatalf("async publish %d: %v", i, err)
 		}
 	}
