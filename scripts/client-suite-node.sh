@@ -26,7 +26,16 @@ natsserver=$(command -v nats-server || echo "$gobin/nats-server")
 [[ -x $natsserver ]] || { echo "nats-server not found: bash scripts/deps.sh bench" >&2; exit 1; }
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+# A suite test that times out leaves its server running: stop every
+# process whose command line names this run's directory, by pid.
+cleanup() {
+	local pid
+	for pid in $(pgrep -f -- "$tmp/" || true); do
+		kill "$pid" 2>/dev/null || true
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
 mkdir -p "$tmp/leafbox" "$tmp/nats"
 CGO_ENABLED=0 go build -o "$tmp/leafbox/leafbox" ./cmd/leafbox
 # The ports file is named after argv[0]: the link makes it nats-server_PID.ports.
