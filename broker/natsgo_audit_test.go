@@ -17,13 +17,6 @@ import (
 	"github.com/leafbox/leafbox/internal/testutil"
 )
 
-// auditPublisher publishes the trail's events through an audit client.
-type auditPublisher struct{ lc *broker.LocalClient }
-
-func (p auditPublisher) Publish(subj string, data []byte) error {
-	return p.lc.Publish(broker.Msg{Subject: []byte(subj), Data: data})
-}
-
 // syncLog is a log destination tests can read while the broker writes.
 type syncLog struct{ testutil.SyncBuffer }
 
@@ -60,8 +53,7 @@ func startAuditBroker(t *testing.T, cfg broker.Config, acfg audit.Config) (*brok
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { srv.Run(ctx) })
-	lc := srv.NewLocalClient(broker.LocalOptions{Name: "audit", Audit: true})
-	wg.Go(func() { tr.Run(ctx, auditPublisher{lc}) })
+	wg.Go(func() { tr.Run(ctx, srv.NewAuditPublisher()) })
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	return srv, "nats://" + srv.Addr().String(), logs, tr
 }

@@ -18,13 +18,6 @@ import (
 	"github.com/leafbox/leafbox/broker/auth"
 )
 
-// auditPublisher publishes the trail's events through an audit client.
-type auditPublisher struct{ lc *broker.LocalClient }
-
-func (p auditPublisher) Publish(subj string, data []byte) error {
-	return p.lc.Publish(broker.Msg{Subject: []byte(subj), Data: data})
-}
-
 // TestMQTTAudit pins the MQTT listener's audit events: a refused login, a
 // denied publish, a subscription to the audit subjects and a forged audit
 // event reach the NATS admin user's subscription as JSON; an MQTT client
@@ -47,8 +40,7 @@ func TestMQTTAudit(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { srv.Run(ctx) })
-	alc := srv.NewLocalClient(broker.LocalOptions{Name: "audit", Audit: true})
-	wg.Go(func() { tr.Run(ctx, auditPublisher{alc}) })
+	wg.Go(func() { tr.Run(ctx, srv.NewAuditPublisher()) })
 	t.Cleanup(func() { cancel(); wg.Wait() })
 
 	ma, err := NewAuth(srv, cfg, "")

@@ -19,13 +19,6 @@ import (
 	"github.com/leafbox/leafbox/internal/testutil"
 )
 
-// auditPublisher publishes the trail's events through an audit client.
-type auditPublisher struct{ lc *broker.LocalClient }
-
-func (p auditPublisher) Publish(subj string, data []byte) error {
-	return p.lc.Publish(broker.Msg{Subject: []byte(subj), Data: data})
-}
-
 // startAuditGateway runs a broker with user "ops" as the audit admin and
 // an uplink with cfg, both recording in one audit trail.
 func startAuditGateway(t *testing.T, cfg leaf.Config) (*leaf.Uplink, string) {
@@ -49,8 +42,7 @@ func startAuditGateway(t *testing.T, cfg leaf.Config) (*leaf.Uplink, string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { srv.Run(ctx) })
-	lc := srv.NewLocalClient(broker.LocalOptions{Name: "audit", Audit: true})
-	wg.Go(func() { tr.Run(ctx, auditPublisher{lc}) })
+	wg.Go(func() { tr.Run(ctx, srv.NewAuditPublisher()) })
 	wg.Go(func() { up.Run(ctx) })
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	testutil.WaitFor(t, waitShort, func() bool { return srv.Addr() != nil })

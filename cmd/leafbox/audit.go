@@ -12,11 +12,10 @@ import (
 )
 
 // auditComponent publishes the audit trail's events into the broker
-// through an audit client (broker.LocalOptions.Audit), the one in-process
-// client allowed to publish on $LEAFBOX.audit.>.
+// (broker.AuditPublisher).
 type auditComponent struct {
-	tr *audit.Trail
-	lc *broker.LocalClient
+	tr  *audit.Trail
+	pub *broker.AuditPublisher
 }
 
 // newAuditTrail builds the trail the broker, the MQTT listener and the
@@ -34,24 +33,19 @@ func newAuditTrail(cfg audit.Config, users []auth.User, log *slog.Logger) (*audi
 }
 
 func newAuditComponent(tr *audit.Trail, srv *broker.Server) *auditComponent {
-	return &auditComponent{tr: tr, lc: srv.NewLocalClient(broker.LocalOptions{Name: "audit", Audit: true})}
+	return &auditComponent{tr: tr, pub: srv.NewAuditPublisher()}
 }
 
 // Run publishes events until ctx ends.
 func (c *auditComponent) Run(ctx context.Context) error {
-	defer c.lc.Close()
-	return c.tr.Run(ctx, c)
+	defer c.pub.Close()
+	return c.tr.Run(ctx, c.pub)
 }
 
 // Close detaches the audit client.
 func (c *auditComponent) Close() error {
-	c.lc.Close()
+	c.pub.Close()
 	return nil
-}
-
-// Publish is the trail's Publisher.
-func (c *auditComponent) Publish(subject string, data []byte) error {
-	return c.lc.Publish(broker.Msg{Subject: []byte(subject), Data: data})
 }
 
 // varz adds the trail's counters for /metrics.

@@ -119,8 +119,10 @@ func TestParseModbusErrors(t *testing.T) {
 func FuzzParseModbus(f *testing.F) {
 	f.Add([]byte(meterConf))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// An include would read files outside the corpus: not this
+		// target's business, and not a reason to skip under CI.
 		if strings.Contains(string(data), "include") {
-			t.Skip()
+			return
 		}
 		o, err := ParseData("fuzz.conf", data)
 		if err != nil {
